@@ -28,8 +28,8 @@ _EXCEL = {".xlsx", ".xlsm", ".xls"}
 _PARQUET = {".parquet", ".pq"}
 
 
-def read_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV, XLSX or Parquet file as strings-or-numbers, empty cells as missing."""
+def read_table(path: Path, sheet: str | int | None = None, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV/TSV, XLSX or Parquet file; empty cells are missing; ``text_columns`` are kept as text."""
     if not path.exists():
         raise DataError(f"{path}: data file not found")
     if path.is_dir():
@@ -37,8 +37,8 @@ def read_table(path: Path, sheet: str | int | None = None) -> pd.DataFrame:
     ext = path.suffix.lower()
     try:
         if ext in _CSV:
-            df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", dtype=str, keep_default_na=False,
-                             na_values=["", "NA", "NaN", "nan", "N/A", "#N/A"])
+            df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", dtype=dict.fromkeys(text_columns, str),
+                             keep_default_na=False, na_values=["", "NA", "NaN", "nan", "N/A", "#N/A"])
         elif ext in _EXCEL:
             df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
         elif ext in _PARQUET:
@@ -94,7 +94,7 @@ def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
     hashes: dict[str, str] = {}
     for rel in ds.paths:
         path = spec.resolve(rel)
-        df = read_table(path, ds.sheet)
+        df = read_table(path, ds.sheet, text_columns=(ds.unit_code,))
         if ds.unit_code not in df.columns:
             raise DataError(
                 f"{where(path, None, ds.unit_code)}the unit code column is missing; columns are {list(df.columns)}"

@@ -1,0 +1,220 @@
+"""City targets: what cities promised, and how they are doing against observations over editions.
+
+A targets table (CSV) has one row per target or reported figure::
+
+    kind, city, country_iso3, measure, relation, value, unit, deadline, year, source_title, source_publisher,
+    source_date, quote, note
+
+``kind`` is ``target`` (with a ``deadline``) or ``observation`` (a reported value for a ``year``). A target is
+tracked against observations of the same city and measure: the table's own observation rows, and — when the
+measure is an indicator of the index (its code, or mapped with ``measure_map``) — the city's raw value in every
+edition (year = the edition's vintage). Status:
+
+- ``met``: an observation in or before the deadline year satisfies the relation;
+- ``missed``: the deadline has passed and an observation for the deadline year or later does not satisfy it;
+- ``on track`` / ``off track``: the deadline is ahead and the straight line through the observations (at least
+  two years) reaches / does not reach the target by the deadline;
+- ``no data``: nothing to compare with — the note says why (the measure is not in the index data and no figure
+  was reported; a qualitative goal; a single observation gives no trend). Nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hubindex.errors import DataError, where
+
+__all__ = ["load_targets", "shipped_targets_path", "target_status", "TARGET_COLUMNS", "observations"]
+
+TARGET_COLUMNS = ("kind", "city", "country_iso3", "measure", "relation", "value", "unit", "deadline", "year",
+                  "source_title", "source_publisher", "source_date", "quote", "note")
+_REQUIRED = ("kind", "city", "measure", "relation", "value", "unit")
+_RELATIONS = {">", ">=", "=", "~", "<", "<=", "status"}
+ABOUT = 0.10  # '~' is met within 10 %
+
+
+def shipped_targets_path() -> Path:
+    return Path(__file__).resolve().parent / "data" / "city_targets.csv"
+
+
+def load_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and check a targets table (default: the shipped Hangzhou and Shanghai targets)."""
+    p = Path(path) if path is not None else shipped_targets_path()
+    if not p.exists():
+        raise DataError(f"{p}: targets file not found")
+    try:
+        t = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise DataError(f"{p}: not a readable CSV ({e})") from None
+    t.columns = [c.strip() for c in t.columns]
+    missing = [c for c in _REQUIRED if c not in t.columns]
+    if missing:
+        raise DataError(f"{p}: missing column(s) {missing}; a targets table needs {list(_REQUIRED)}")
+    if "source" in t.columns and "source_title" not in t.columns:
+        t["source_title"] = t["source"]
+    for c in TARGET_COLUMNS:
+        if c not in t.columns:
+            t[c] = ""
+    t["kind"] = t["kind"].str.strip().replace("", "target")
+    for i, r in t.iterrows():
+        line = int(str(i)) + 2
+        if r["kind"] not in ("target", "observation"):
+            raise DataError(f"{where(p, line, 'kind')}expected 'target' or 'observation', got {r['kind']!r}")
+        if r["relation"].strip() not in _RELATIONS:
+            raise DataError(f"{where(p, line, 'relation')}expected one of {sorted(_RELATIONS)}, got {r['relation']!r}")
+        if r["relation"].strip() != "status":
+            try:
+                float(r["value"].replace(",", ""))
+            except ValueError:
+                raise DataError(f"{where(p, line, 'value')}expected a number, got {r['value']!r}") from None
+        col = "deadline" if r["kind"] == "target" else "year"
+        if r[col].strip() and not r[col].strip().lstrip("-").isdigit():
+            raise DataError(f"{where(p, line, col)}expected a year, got {r[col]!r}")
+        if r["kind"] == "target" and not r["deadline"].strip():
+            raise DataError(f"{where(p, line, 'deadline')}a target needs a deadline year")
+    out = t[list(TARGET_COLUMNS)].copy()
+    out["relation"] = out["relation"].str.strip()
+    out["value"] = pd.to_numeric(out["value"].str.replace(",", "", regex=False), errors="coerce")
+    for c in ("deadline", "year"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    out.attrs["path"] = str(p)
+    return out
+
+
+def _satisfies(value: float, relation: str, target: float) -> bool:
+    if relation == ">":
+        return value > target
+    if relation == ">=":
+        return value >= target
+    if relation == "<":
+        return value < target
+    if relation == "<=":
+        return value <= target
+    if relation == "=":
+        return bool(np.isclose(value, target))
+    if relation == "~":
+        return abs(value - target) <= ABOUT * abs(target)
+    return False
+
+
+def _unit_of(city: str, country: str, units: pd.DataFrame) -> str | None:
+    """The unit code of a city (by code, or by name, with the country to tell namesakes apart)."""
+    if city in units.index:
+        return city
+    name = units["name"].astype(str).str.lower()
+    hits = units.index[name == city.lower()]
+    if len(hits) > 1 and country:
+        for col in ("country", "country_iso3"):
+            if col in units.columns:
+                hits = [u for u in hits if str(units.loc[u, col]).upper() == country.upper()]
+                break
+    return str(hits[0]) if len(hits) else None
+
+
+def observations(targets: pd.DataFrame, store: Any = None, *, measure_map: Mapping[str, str] | None = None
+                 ) -> pd.DataFrame:
+    """Every observation the targets can be tracked against: city, measure, year, value, source."""
+    rows = []
+    obs = targets[targets["kind"] == "observation"]
+    for _, r in obs.iterrows():
+        rows.append({"city": r["city"], "measure": r["measure"], "year": r["year"], "value": r["value"],
+                     "relation": r["relation"], "source": f"{r['source_publisher']}, {r['source_date']}".strip(", ")})
+    if store is not None:
+        mm = dict(measure_map or {})
+        listing = store.list()
+        listing = listing[listing["kind"] == "edition"]
+        wanted = targets[["city", "country_iso3", "measure"]].drop_duplicates()
+        for label in listing["label"]:
+            e = store.get(label)
+            if e.vintage is None:
+                continue
+            for _, w in wanted.iterrows():
+                code = mm.get(w["measure"], w["measure"])
+                if code not in e.raw.columns:
+                    continue
+                u = _unit_of(w["city"], w["country_iso3"], e.units)
+                if u is None or u not in e.raw.index:
+                    continue
+                v = e.raw.loc[u, code]
+                if pd.notna(v):
+                    rows.append({"city": w["city"], "measure": w["measure"], "year": e.vintage, "value": float(v),
+                                 "relation": "=", "source": f"edition {e.ref} ({code})"})
+    return pd.DataFrame(rows, columns=["city", "measure", "year", "value", "relation", "source"])
+
+
+def target_status(targets: pd.DataFrame | str | Path | None = None, store: Any = None, *,
+                  as_of: int | None = None, measure_map: Mapping[str, str] | None = None,
+                  city: str | None = None) -> pd.DataFrame:
+    """Status of every target: met / missed / on track / off track / no data, with the evidence and a note."""
+    t = targets if isinstance(targets, pd.DataFrame) else load_targets(targets)
+    obs = observations(t, store, measure_map=measure_map)
+    index_codes: set[str] = set()
+    if store is not None and len(store):
+        e = store.get(store.labels()[-1])
+        index_codes = set(e.raw.columns)
+    if as_of is None:
+        years = [int(y) for y in obs["year"].dropna()] if len(obs) else []
+        as_of = max([_dt.date.today().year, *years])
+    mm = dict(measure_map or {})
+    rows = []
+    for _, r in t[t["kind"] == "target"].iterrows():
+        if city is not None and r["city"].lower() != city.lower():
+            continue
+        o = obs[(obs["city"] == r["city"]) & (obs["measure"] == r["measure"])].dropna(subset=["year", "value"])
+        o = o.sort_values("year")
+        deadline = int(r["deadline"])
+        code = mm.get(r["measure"], r["measure"])
+        in_index = code in index_codes
+        base = {"city": r["city"], "measure": r["measure"], "relation": r["relation"], "target": r["value"],
+                "unit": r["unit"], "deadline": deadline, "source": f"{r['source_publisher']}, {r['source_date']}",
+                "quote": r["quote"], "in_index_data": in_index, "n_observations": len(o)}
+        latest = o.iloc[-1] if len(o) else None
+        ev = {"latest_year": None if latest is None else int(latest["year"]),
+              "latest_value": None if latest is None else float(latest["value"]),
+              "observed_by": None if latest is None else latest["source"]}
+        if r["relation"] == "status":
+            rows.append(base | ev | {"status": "no data",
+                                     "note": "qualitative goal: needs an assessment, not a number"})
+            continue
+        if not len(o):
+            why = ("the measure is in the index data but this city has no value in any edition" if in_index else
+                   f"measure '{r['measure']}' is not an indicator of the index and no figure was reported for it")
+            rows.append(base | ev | {"status": "no data", "note": why})
+            continue
+        upto = o[o["year"] <= deadline]
+        hit = [bool(_satisfies(float(v), r["relation"], float(r["value"]))) for v in upto["value"]]
+        if any(hit):
+            y = int(upto["year"].iloc[int(np.argmax(hit))])
+            rows.append(base | ev | {"status": "met", "note": f"met in {y}"})
+            continue
+        after = o[o["year"] >= deadline]
+        if as_of > deadline or len(after):
+            if len(after):
+                rows.append(base | ev | {"status": "missed",
+                                         "note": f"{float(after['value'].iloc[0]):g} in {int(after['year'].iloc[0])}"})
+            else:
+                rows.append(base | ev | {"status": "no data",
+                                         "note": f"deadline {deadline} passed; no observation for {deadline} or later"})
+            continue
+        if o["year"].nunique() < 2:
+            rows.append(base | ev | {"status": "no data",
+                                     "note": "one observation so far; a trend needs two years"})
+            continue
+        slope, icpt = np.polyfit(o["year"].astype(float), o["value"].astype(float), 1)
+        proj = slope * deadline + icpt
+        ok = _satisfies(proj, r["relation"], float(r["value"]))
+        rows.append(base | ev | {"status": "on track" if ok else "off track",
+                                 "note": f"linear trend projects {proj:g} by {deadline}",
+                                 "projected": proj})
+    cols = ["city", "measure", "relation", "target", "unit", "deadline", "status", "note", "latest_year",
+            "latest_value", "observed_by", "n_observations", "in_index_data", "source", "quote"]
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    return out[[c for c in cols if c in out.columns] + [c for c in out.columns if c not in cols]]

@@ -1,0 +1,649 @@
+"""What it takes: the change a city needs to reach a goal, and its best and worst rank over admissible weights.
+
+Goals: ``rank=k`` (rank k or better), ``tier="next"`` (the next tier up), ``beat=UNIT`` (at least that unit's
+score).
+
+- :meth:`WhatIf.single` — for each indicator alone, the smallest change of the city's *raw* value (in the
+  indicator's own unit) that reaches the goal, through the real pipeline (denominate, impute, treat, normalise,
+  aggregate; min-max depends on the max, so a new maximum rescales every city). Every candidate value is a
+  rebuild of that one column for all cities and of its ancestors' scores (the other columns are unchanged), run
+  in batches: a grid over the search range, then three rounds of refinement of the first grid cell that reaches
+  the goal (resolution ≈ range / 32⁴). The value found is checked by a full engine rebuild (``verified``).
+  If the goal is not monotone in the value (treatment thresholds), the value is the smallest one found on the
+  refined grid.
+- :meth:`WhatIf.combination` — the cheapest combination over several indicators: a linear program (SciPy
+  ``linprog``, HiGHS) on *normalised* values with the linear arithmetic aggregation (score = Σ effective weight ×
+  normalised value), other cities held fixed; each indicator's gain is then translated back to its raw unit
+  through the real column pipeline, and the joint change is checked with a full rebuild. The approximation
+  (others held fixed, i.e. no new maximum and no change of treatment) is stated in the result.
+- :func:`rank_range` — each city's best and worst rank over all weight vectors within bounds (weights of the
+  pillars, or of the indicators, summing to 1): scores are linear in those weights, so for each pair of cities
+  the smallest and largest score gap is an LP (solved in closed form as a fractional knapsack); the pairs that
+  can go either way are settled by one mixed-integer LP per city (SciPy ``milp``, HiGHS).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from hubindex.engine.data import IndexData
+from hubindex.engine.pipeline import run
+from hubindex.errors import ComputeError, SpecError
+
+__all__ = ["WhatIf", "Goal", "rank_range", "rank_range_enumerate", "weight_extremes"]
+
+_COLUMNWISE_IMPUTE = {"none", "mean", "median", "group_mean", "group_median"}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """rank k or better; the next tier up; or at least the score of unit ``beat``."""
+
+    rank: int | None = None
+    tier: str | None = None
+    beat: str | None = None
+
+    def describe(self) -> str:
+        if self.rank is not None:
+            return f"rank {self.rank} or better"
+        if self.tier is not None:
+            return f"tier '{self.tier}'"
+        return f"the score of {self.beat}"
+
+
+def _ranks_of(scores: np.ndarray, c: int) -> np.ndarray:
+    """Rank of unit ``c`` in each row of ``scores`` (B, n): 1 + number of units strictly above."""
+    sc = scores[:, [c]]
+    above = np.nan_to_num(scores, nan=-np.inf) > sc
+    return 1 + above.sum(axis=1)
+
+
+class WhatIf:
+    """What-it-takes calculations for one build (a spec and its engine input)."""
+
+    def __init__(self, spec: Any, data: IndexData) -> None:
+        self.spec = spec
+        self.data = data
+        self.base = run(spec, data)
+        r = self.base
+        self.fw = r.framework
+        self.units = [str(u) for u in r.scores.index]
+        self.upos = {u: i for i, u in enumerate(self.units)}
+        self.nodes = {n.code: n for n in spec.framework}
+        self.inds = list(self.fw.indicators)
+        self.root = self.fw.root
+        self.values = {c: r.scores[c].to_numpy(dtype=float) for c in self.fw.codes}
+        self.w = r.weights["weight"].reindex(list(self.fw.codes)).to_numpy(dtype=float)
+        keep = np.isin(np.array([str(u) for u in data.units]), self.units)
+        self.keep = keep
+        self.cur = data.subset_units(keep)
+        self.fast = self._fast_ok()
+        self.fast_reason = "" if self.fast is True else str(self.fast)
+        self.fast = self.fast is True
+        if self.fast:
+            self.fast = self._self_check()
+
+    @classmethod
+    def from_spec(cls, spec: Any = None) -> WhatIf:
+        from hubindex.api import as_spec
+        from hubindex.io import load_data
+
+        s = as_spec(spec)
+        data, _ = load_data(s)
+        return cls(s, data)
+
+    @classmethod
+    def from_edition(cls, edition: Any, spec: Any = None) -> WhatIf:
+        return cls(edition.spec if spec is None else spec, edition.index_data())
+
+    # -- the column pipeline ---------------------------------------------------------------------------------
+    def _fast_ok(self) -> bool | str:
+        if self.spec.weights.use == "pca":
+            return "PCA weights depend on the data"
+        st = self.spec.step("impute")
+        if st is not None and st.method not in _COLUMNWISE_IMPUTE:
+            return f"imputation '{st.method}' uses other columns"
+        agg = self.spec.step("aggregate")
+        if agg.method in ("copeland", "outranking") or any(
+                m in ("copeland", "outranking") for m in agg.by_level.values()):
+            return "non-compensatory aggregation"
+        return True
+
+    def _self_check(self) -> bool:
+        try:
+            for j in range(min(3, len(self.inds))):
+                col = self.data.X[:, j][self.keep]
+                s = self.scores_with(j, col[:, None])[0]
+                base = self.values[self.root]
+                if not np.allclose(s, base, rtol=0, atol=1e-9, equal_nan=True):
+                    self.fast_reason = "column re-evaluation did not reproduce the build"
+                    return False
+        except Exception as e:  # noqa: BLE001 - any mismatch means: use full rebuilds instead
+            self.fast_reason = f"column re-evaluation failed ({type(e).__name__}: {e})"
+            return False
+        return True
+
+    def normalised_column(self, j: int, cols: np.ndarray) -> np.ndarray:
+        """Run raw columns (n_kept, B) of indicator ``j`` through the pipeline's column steps → normalised."""
+        from hubindex.engine import pipeline as pl
+
+        code = self.inds[j]
+        X = np.array(cols, dtype=float)
+        B = X.shape[1]
+        for step in self.spec.pipeline:
+            kind = step.step
+            if kind == "denominate":
+                by = dict(step.by) if step.by else {c: self.nodes[c].denominator for c in self.inds
+                                                    if self.nodes[c].denominator}
+                d = by.get(code)
+                if d is not None:
+                    D = np.repeat(self.cur.denominators[d][:, None], B, axis=1)
+                    X = pl._denominate(X, D, step.scale)
+            elif kind == "impute":
+                groups = self.cur.groups[step.group] if step.group is not None else None
+                parent = self.fw.parent_of(code) or ""
+                X, _ = pl._impute(X, step.method, groups=groups,
+                                  column_groups=np.array([parent] * B, dtype=object), seed=step.seed)
+            elif kind == "treat":
+                base = {k: v for k, v in step.model_dump().items()
+                        if k not in ("step", "method", "indicators", "overrides")}
+                params = {**base, "method": step.method, **step.overrides.get(code, {})}
+                if step.indicators is not None and code not in step.indicators:
+                    params["method"] = "none"
+                method = params.pop("method")
+                X, _, _ = pl.treat_columns(X, method=method, **pl._treat_kwargs(method, params))
+            elif kind == "normalise":
+                X = pl._normalise_step(step, X, self.fw, self.nodes, tuple([code] * B), self.cur)
+        return X
+
+    def scores_with(self, j: int, cols: np.ndarray, *, node: str | None = None) -> np.ndarray:
+        """Scores (B, n) of ``node`` (default: the index) when indicator ``j``'s raw column is each of ``cols``."""
+        from hubindex.engine import pipeline as pl
+
+        Xn = self.normalised_column(j, cols).T  # (B, n)
+        agg = self.spec.step("aggregate")
+        code = self.inds[j]
+        changed = {code: Xn}
+        child = code
+        target = node or self.root
+        while child != target:
+            p = self.fw.parent_of(child)
+            if p is None:
+                break
+            pi = self.fw.index_of(p)
+            kids = np.flatnonzero(self.fw.parent == pi)
+            B = Xn.shape[0]
+            C = np.stack([changed[self.fw.codes[k]] if self.fw.codes[k] in changed
+                          else np.broadcast_to(self.values[self.fw.codes[k]], (B, len(self.units)))
+                          for k in kids], axis=-1)  # (B, n, k)
+            method = agg.by_level.get(int(self.fw.level[pi]), agg.method)
+            try:
+                v = pl._aggregate(C, self.w[kids], method, min_availability=agg.min_availability)
+                v = np.asarray(v, dtype=float).reshape(B, len(self.units))
+            except (ValueError, IndexError):  # the aggregator is not batched: one build at a time
+                v = np.stack([np.asarray(pl._aggregate(C[b], self.w[kids], method,
+                                                       min_availability=agg.min_availability), dtype=float)
+                              for b in range(B)])
+            changed[p] = v
+            child = p
+        return changed[target]
+
+    def _full_scores(self, changes: Mapping[str, float], unit: str) -> tuple[np.ndarray, Any]:
+        """Full engine rebuild with ``unit``'s raw values replaced; returns (index scores, result)."""
+        X = np.array(self.data.X, dtype=float)
+        r = int(np.flatnonzero(np.array([str(u) for u in self.data.units]) == unit)[0])
+        for code, v in changes.items():
+            X[r, self.inds.index(code)] = v
+        d = IndexData(self.data.units, self.data.names, self.data.indicators, X, self.data.groups,
+                      self.data.denominators)
+        res = run(self.spec, d)
+        return res.scores[res.index_code].reindex(self.units).to_numpy(dtype=float), res
+
+    def _eval(self, j: int, c: int, values: np.ndarray, *, full: bool = False) -> np.ndarray:
+        """Index scores (B, n) with unit ``c``'s raw value of indicator ``j`` set to each of ``values``."""
+        if full or not self.fast:
+            out = []
+            for v in values:
+                s, _ = self._full_scores({self.inds[j]: float(v)}, self.units[c])
+                out.append(s)
+            return np.stack(out)
+        base = self.data.X[:, j][self.keep]
+        cols = np.repeat(base[:, None], len(values), axis=1)
+        cols[c, :] = values
+        return self.scores_with(j, cols)
+
+    # -- goals -----------------------------------------------------------------------------------------------
+    def goal(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None
+             ) -> tuple[Goal, Any]:
+        """Resolve a goal into a predicate on score rows (B, n) → bool (B,), and a description."""
+        if sum(x is not None for x in (rank, tier, beat)) != 1:
+            raise SpecError("what it takes: give exactly one goal: rank=k, tier='next' (or a tier name), or beat=UNIT")
+        c = self._unit(unit)
+        if rank is not None:
+            k = int(rank)
+            if k < 1:
+                raise SpecError(f"what it takes: rank must be >= 1, got {k}")
+            return Goal(rank=k), lambda S: _ranks_of(S, c) <= k
+        if beat is not None:
+            d = self._unit(beat)
+            return Goal(beat=beat), lambda S: S[:, c] >= S[:, d]
+        t = self.spec.tiers
+        if t is None:
+            raise SpecError("what it takes: the spec has no tiers")
+        labels = list(t.labels)
+        cur_tier = None if self.base.tiers is None else str(self.base.tiers.iloc[c])
+        if tier == "next":
+            i = labels.index(cur_tier) if cur_tier in labels else len(labels)
+            if i == 0:
+                raise SpecError(f"what it takes: {unit} is already in the top tier '{labels[0]}'")
+            want = i - 1
+        else:
+            if tier not in labels:
+                raise SpecError(f"what it takes: unknown tier {tier!r}; tiers are {labels}")
+            want = labels.index(tier)
+        if t.by == "rank":
+            k = int(t.cutoffs[want]) if want < len(t.cutoffs) else len(self.units)
+            return Goal(tier=labels[want]), lambda S: _ranks_of(S, c) <= k
+        thr = float(t.cutoffs[want]) if want < len(t.cutoffs) else -np.inf
+        return Goal(tier=labels[want]), lambda S: S[:, c] >= thr
+
+    def _unit(self, unit: str) -> int:
+        if unit in self.upos:
+            return self.upos[unit]
+        names = {str(n).lower(): u for u, n in self.base.unit_names.items()}
+        if str(unit).lower() in names:
+            return self.upos[str(names[str(unit).lower()])]
+        raise SpecError(f"what it takes: unknown unit '{unit}' (not ranked in this build)")
+
+    # -- one indicator at a time -----------------------------------------------------------------------------
+    def search_range(self, j: int, c: int, bounds: Mapping[str, tuple[float, float]] | None = None
+                     ) -> tuple[float, float]:
+        """(from, to) raw values searched for indicator ``j``: from the current value in the direction that
+        improves the score, to 2 ranges beyond the best value (or to 0 for a non-negative 'lower is better'
+        indicator), clipped to ``bounds``."""
+        code = self.inds[j]
+        col = self.data.X[:, j][self.keep]
+        x0 = col[c]
+        lo, hi = np.nanmin(col), np.nanmax(col)
+        span = hi - lo if hi > lo else max(abs(hi), 1.0)
+        d = int(self.nodes[code].direction)
+        if np.isnan(x0):
+            x0 = lo if d > 0 else hi
+        end = hi + 2 * span if d > 0 else (max(lo - 2 * span, 0.0) if lo >= 0 else lo - 2 * span)
+        if bounds and code in bounds:
+            b0, b1 = bounds[code]
+            end = min(end, b1) if d > 0 else max(end, b0)
+        return float(x0), float(end)
+
+    def single(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None,
+               indicators: Sequence[str] | None = None, bounds: Mapping[str, tuple[float, float]] | None = None,
+               grid: int = 33, rounds: int = 3, verify: bool = True, full: bool = False) -> pd.DataFrame:
+        """For each indicator alone: the smallest raw change of ``unit`` that reaches the goal.
+
+        Columns: indicator, name, unit (of measure), direction, current, required, change, change_pct,
+        reachable, rank_before, rank_after, score_after, verified, searched_to. ``full=True`` uses a full engine
+        rebuild per candidate (slow; the baseline).
+        """
+        g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
+        c = self._unit(unit)
+        rank0 = int(self.base.ranks[self.root].iloc[c])
+        rows = []
+        for code in (indicators or self.inds):
+            if code not in self.inds:
+                raise SpecError(f"what it takes: '{code}' is not an indicator; indicators are {self.inds}")
+            j = self.inds.index(code)
+            x0, end = self.search_range(j, c, bounds)
+            node = self.nodes[code]
+            row: dict[str, Any] = {"indicator": code, "name": node.name or code, "unit": node.unit,
+                                   "direction": int(node.direction), "current": float(self.data.X[:, j][self.keep][c]),
+                                   "searched_to": end, "rank_before": rank0}
+            S0 = self._eval(j, c, np.array([x0]), full=full)
+            if met(S0)[0]:
+                row |= {"required": x0, "change": 0.0, "reachable": True, "rank_after": int(_ranks_of(S0, c)[0]),
+                        "score_after": float(S0[0, c]), "note": "already met"}
+                rows.append(row)
+                continue
+            a, b = x0, end
+            xs = np.linspace(a, b, grid)
+            S = self._eval(j, c, xs, full=full)
+            ok = met(S)
+            if not ok.any():
+                row |= {"required": np.nan, "change": np.nan, "reachable": False, "rank_after": np.nan,
+                        "score_after": np.nan, "note": f"not reached with this indicator alone up to {end:g}"}
+                rows.append(row)
+                continue
+            i = int(np.argmax(ok))
+            a, b = xs[i - 1], xs[i]
+            best_S = S[i]
+            for _ in range(rounds):
+                xs = np.linspace(a, b, grid)[1:]
+                S = self._eval(j, c, xs, full=full)
+                ok = met(S)
+                i = int(np.argmax(ok)) if ok.any() else len(xs) - 1
+                if ok.any():
+                    best_S = S[i]
+                a, b = (xs[i - 1] if i > 0 else a), xs[i]
+            req = float(b)
+            row |= {"required": req, "change": req - x0, "reachable": True,
+                    "rank_after": int(_ranks_of(best_S[None], c)[0]), "score_after": float(best_S[c]), "note": ""}
+            rows.append(row)
+        out = pd.DataFrame(rows)
+        cur = out["current"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["change_pct"] = np.where(cur != 0, 100 * out["change"] / np.abs(cur), np.nan)
+        if verify:
+            ver = []
+            for _, r in out.iterrows():
+                if not r["reachable"]:
+                    ver.append(None)
+                    continue
+                s, _ = self._full_scores({r["indicator"]: r["required"]}, self.units[c])
+                ver.append(bool(met(s[None])[0]))
+            out["verified"] = ver
+        out.attrs["goal"] = g.describe()
+        out.attrs["unit"] = self.units[c]
+        return out
+
+    # -- a cheapest combination ------------------------------------------------------------------------------
+    def _check_linear(self) -> None:
+        agg = self.spec.step("aggregate")
+        methods = {agg.method, *agg.by_level.values()}
+        if methods != {"arithmetic"}:
+            raise ComputeError(f"the combination LP needs arithmetic aggregation at every level; the spec uses "
+                               f"{sorted(methods)}")
+
+    def _target_score(self, c: int, g: Goal) -> float:
+        s = self.values[self.root]
+        others = np.delete(s, c)
+        others = others[~np.isnan(others)]
+        if g.rank is not None or (g.tier is not None and self.spec.tiers.by == "rank"):
+            if g.rank is not None:
+                k = g.rank
+            else:
+                labels = list(self.spec.tiers.labels)
+                w = labels.index(g.tier)
+                k = int(self.spec.tiers.cutoffs[w]) if w < len(self.spec.tiers.cutoffs) else len(s)
+            srt = np.sort(others)[::-1]
+            return float(srt[k - 1]) if k - 1 < len(srt) else -np.inf
+        if g.beat is not None:
+            return float(s[self._unit(g.beat)])
+        w = list(self.spec.tiers.labels).index(g.tier)
+        return float(self.spec.tiers.cutoffs[w])
+
+    def combination(self, unit: str, *, rank: int | None = None, tier: str | None = None,
+                    beat: str | None = None, cost: Mapping[str, float] | None = None,
+                    max_change: Mapping[str, float] | None = None, indicators: Sequence[str] | None = None,
+                    margin: float = 1e-6) -> dict[str, Any]:
+        """The cheapest combination of indicator changes reaching the goal (LP, HiGHS).
+
+        ``cost``: cost per raw unit of each indicator (default: 1 per normalised point, i.e. per 1 % of the
+        indicator's range under min-max 0–100). ``max_change``: the largest raw change allowed per indicator.
+        Variables are the gains in normalised points δ_j ≥ 0, up to the best normalised value of the indicator;
+        the constraint is score + Σ_j e_j δ_j ≥ target (e_j = effective weight, target = the score to reach with
+        other cities held fixed). Returns the plan (normalised and raw), the LP status and a full-rebuild check.
+        """
+        self._check_linear()
+        g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
+        c = self._unit(unit)
+        inds = list(indicators or self.inds)
+        J = [self.inds.index(x) for x in inds]
+        e = self.base.weights["effective"].reindex(inds).to_numpy(dtype=float)
+        Xn = self.base.scores[inds].to_numpy(dtype=float)
+        if np.isnan(Xn[c]).any():
+            raise ComputeError(f"the combination LP needs {unit}'s normalised values of every indicator; "
+                               f"missing: {[x for x, v in zip(inds, Xn[c], strict=True) if np.isnan(v)]}")
+        s0 = float(self.values[self.root][c])
+        target = self._target_score(c, g)
+        need = target - s0 + margin
+        base_plan = {"unit": self.units[c], "goal": g.describe(), "score": s0, "target_score": target}
+        if need <= 0:
+            return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
+        top = np.nanmax(Xn, axis=0)
+        ub = np.maximum(top - Xn[c], 0.0)
+        # local slope: normalised points per raw unit (finite difference through the real column pipeline)
+        slope = np.ones(len(J))
+        for k, j in enumerate(J):
+            col = self.data.X[:, j][self.keep]
+            span = np.nanmax(col) - np.nanmin(col)
+            h = 1e-4 * (span if span > 0 else 1.0) * int(self.nodes[inds[k]].direction)
+            cols = np.repeat(col[:, None], 2, axis=1)
+            cols[c, 1] = col[c] + h
+            nc = self.normalised_column(j, cols)
+            slope[k] = abs(nc[c, 1] - nc[c, 0]) / abs(h) if h else 1.0
+        cvec = np.ones(len(J))
+        if cost:
+            for k, x in enumerate(inds):
+                if x in cost:
+                    cvec[k] = cost[x] / slope[k] if slope[k] > 0 else np.inf
+        if max_change:
+            for k, x in enumerate(inds):
+                if x in max_change:
+                    ub[k] = min(ub[k], max_change[x] * slope[k])
+        cvec = np.where(np.isfinite(cvec), cvec, 1e12)
+        res = linprog(cvec, A_ub=-e[None, :], b_ub=[-need], bounds=list(zip(np.zeros(len(J)), ub, strict=True)),
+                      method="highs")
+        if res.status != 0:
+            return base_plan | {"status": f"infeasible under the linear model ({res.message})",
+                                "plan": pd.DataFrame(), "cost": np.nan}
+        delta = res.x
+        rows = []
+        changes: dict[str, float] = {}
+        for k, x in enumerate(inds):
+            if delta[k] <= 1e-9:
+                continue
+            j = J[k]
+            raw = self._invert(j, c, Xn[c, k] + delta[k])
+            x0 = float(self.data.X[:, j][self.keep][c])
+            changes[x] = raw
+            rows.append({"indicator": x, "name": self.nodes[x].name or x, "unit": self.nodes[x].unit,
+                         "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + delta[k], "gain": delta[k],
+                         "effective_weight": e[k], "current": x0, "required": raw, "change": raw - x0})
+        s_full, res_full = self._full_scores(changes, self.units[c])
+        return base_plan | {
+            "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows),
+            "check_score": float(s_full[c]), "check_rank": int(_ranks_of(s_full[None], c)[0]),
+            "check_met": bool(met(s_full[None])[0]),
+            "approximation": "linear in normalised values with arithmetic aggregation; other cities' normalised "
+                             "values held fixed (a new maximum or a change of treatment is not modelled); "
+                             "raw values from the real column pipeline; checked by a full rebuild",
+        }
+
+    def _invert(self, j: int, c: int, want: float, iters: int = 60) -> float:
+        """The raw value of unit ``c`` whose normalised value of indicator ``j`` is ``want`` (bisection)."""
+        x0, end = self.search_range(j, c)
+        col = self.data.X[:, j][self.keep]
+
+        def f(x: float) -> float:
+            cc = col.copy()
+            cc[c] = x
+            return float(self.normalised_column(j, cc[:, None])[c, 0])
+
+        a, b = x0, end
+        if f(b) < want:
+            return b
+        for _ in range(iters):
+            m = 0.5 * (a + b)
+            if f(m) >= want:
+                b = m
+            else:
+                a = m
+        return b
+
+
+# -- best and worst rank over admissible weights --------------------------------------------------------------
+
+
+def weight_extremes(D: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """min and max of D[i] · w over {lo ≤ w ≤ hi, Σ w = 1}, for every row i (closed-form LP: fractional
+    knapsack — start from ``lo`` and spend the rest 1 − Σ lo on the smallest / largest coefficients first)."""
+    rest = 1.0 - lo.sum()
+    cap = hi - lo
+
+    def extreme(order: np.ndarray) -> np.ndarray:
+        capo = cap[order]  # (n, m)
+        cum = np.cumsum(capo, axis=1)
+        give = np.clip(rest - (cum - capo), 0.0, capo)
+        vals = np.take_along_axis(D, order, axis=1)
+        return D @ lo + (vals * give).sum(axis=1)
+
+    asc = np.argsort(D, axis=1, kind="stable")
+    return extreme(asc), extreme(asc[:, ::-1])
+
+
+def _bounds(w0: np.ndarray, tol: float | None, lo: np.ndarray | None, hi: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    if lo is None or hi is None:
+        t = 0.5 if tol is None else tol
+        lo = w0 * (1 - t) if lo is None else lo
+        hi = w0 * (1 + t) if hi is None else hi
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    if (lo > hi).any() or lo.sum() > 1 + 1e-12 or hi.sum() < 1 - 1e-12:
+        raise SpecError(f"rank range: weight bounds admit no weights summing to 1 (Σ lo = {lo.sum():g}, "
+                        f"Σ hi = {hi.sum():g})")
+    return lo, hi
+
+
+def rank_range(result: Any, *, level: str = "pillar", tol: float | None = 0.5,
+               lower: Mapping[str, float] | None = None, upper: Mapping[str, float] | None = None,
+               units: Sequence[str] | None = None, eps: float = 1e-9) -> pd.DataFrame:
+    """Best and worst attainable rank of every unit over all admissible weights.
+
+    ``level="pillar"``: the weights of the index's children (pillar scores fixed), ``"indicator"``: the
+    effective indicator weights (needs arithmetic aggregation and no missing normalised values). Admissible:
+    weights summing to 1 with nominal × (1 ± ``tol``), or explicit ``lower``/``upper`` per code. Ties count in a
+    unit's favour (ranks share the best place). Returns unit, name, rank, best_rank, worst_rank, and the weights
+    reaching them.
+    """
+    fw = result.framework
+    spec = result.spec
+    agg = spec.step("aggregate")
+    root_level = int(fw.level[fw.index_of(fw.root)])
+    if level == "pillar":
+        codes = list(fw.children(fw.root))
+        if agg.by_level.get(root_level, agg.method) != "arithmetic":
+            raise ComputeError("rank range: the index must be an arithmetic mean of its pillars")
+        w0 = result.weights["rescaled"].reindex(codes).to_numpy(dtype=float)
+    elif level == "indicator":
+        codes = list(fw.indicators)
+        if {agg.method, *agg.by_level.values()} != {"arithmetic"}:
+            raise ComputeError("rank range over indicator weights needs arithmetic aggregation at every level")
+        w0 = result.weights["effective"].reindex(codes).to_numpy(dtype=float)
+    else:
+        raise SpecError(f"rank range: level must be 'pillar' or 'indicator', got {level!r}")
+    P = result.scores[codes].to_numpy(dtype=float)
+    if np.isnan(P).any():
+        bad = [c for c, m in zip(codes, np.isnan(P).any(0), strict=True) if m]
+        raise ComputeError(f"rank range: missing {level} scores for {bad}; scores must be complete to be linear "
+                           "in the weights (impute first)")
+    lo = np.array([lower.get(c, np.nan) if lower else np.nan for c in codes])
+    hi = np.array([upper.get(c, np.nan) if upper else np.nan for c in codes])
+    lo = np.where(np.isnan(lo), w0 * (1 - (0.5 if tol is None else tol)), lo)
+    hi = np.where(np.isnan(hi), w0 * (1 + (0.5 if tol is None else tol)), hi)
+    lo, hi = _bounds(w0, tol, lo, hi)
+    all_units = [str(u) for u in result.scores.index]
+    names = result.unit_names.reindex(result.scores.index).to_numpy()
+    ranks0 = result.ranks[fw.root].to_numpy()
+    want = range(len(all_units)) if units is None else [all_units.index(u) for u in units]
+    rows = []
+    for c in want:
+        D = np.delete(P - P[c], c, axis=0)  # (n-1, m): s_i − s_c = D_i · w
+        mn, mx = weight_extremes(D, lo, hi)
+        always = mn > eps
+        never = mx <= eps
+        undecided = ~always & ~never
+        best_extra, wb = _milp_count(D[undecided], lo, hi, minimise=True, eps=eps)
+        worst_extra, ww = _milp_count(D[undecided], lo, hi, minimise=False, eps=eps)
+        rows.append({"unit": all_units[c], "name": names[c], "rank": float(ranks0[c]),
+                     "best_rank": 1 + int(always.sum()) + best_extra,
+                     "worst_rank": 1 + int(always.sum()) + worst_extra,
+                     "n_always_above": int(always.sum()), "n_undecided": int(undecided.sum()),
+                     "weights_best": dict(zip(codes, np.round(wb, 6), strict=True)) if wb is not None else None,
+                     "weights_worst": dict(zip(codes, np.round(ww, 6), strict=True)) if ww is not None else None})
+    out = pd.DataFrame(rows)
+    out.attrs |= {"level": level, "codes": codes, "lower": dict(zip(codes, lo, strict=True)),
+                  "upper": dict(zip(codes, hi, strict=True)), "nominal": dict(zip(codes, w0, strict=True))}
+    return out
+
+
+def _milp_count(D: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, minimise: bool, eps: float
+                ) -> tuple[int, np.ndarray | None]:
+    """Fewest (``minimise``) or most rows of D that can be strictly above 0 at one admissible w."""
+    m = len(lo)
+    k = len(D)
+    if k == 0:
+        w = _feasible_w(lo, hi)
+        return 0, w
+    mn, mx = weight_extremes(D, lo, hi)
+    # variables: w (m, continuous), z (k, binary)
+    c = np.concatenate([np.zeros(m), np.ones(k) if minimise else -np.ones(k)])
+    A_sum = np.concatenate([np.ones(m), np.zeros(k)])[None]
+    cons = [LinearConstraint(A_sum, 1.0, 1.0)]
+    if minimise:
+        # z_i = 0 ⇒ D_i·w ≤ 0 :  D_i·w − M_i z_i ≤ 0
+        A = np.hstack([D, -np.diag(np.maximum(mx, 0) + 1.0)])
+        cons.append(LinearConstraint(A, -np.inf, 0.0))
+    else:
+        # z_i = 1 ⇒ D_i·w ≥ eps :  D_i·w − (eps − mn_i) z_i ≥ mn_i
+        A = np.hstack([D, -np.diag(eps - np.minimum(mn, 0) + 1.0)])
+        cons.append(LinearConstraint(A, np.minimum(mn, 0) - 1.0, np.inf))
+    integrality = np.concatenate([np.zeros(m), np.ones(k)])
+    bounds = Bounds(np.concatenate([lo, np.zeros(k)]), np.concatenate([hi, np.ones(k)]))
+    res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0})
+    if res.status != 0 or res.x is None:
+        raise ComputeError(f"rank range: the mixed-integer LP failed ({res.message})")
+    z = np.round(res.x[m:]).astype(int)
+    return int(z.sum()), res.x[:m]
+
+
+def _feasible_w(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    w = lo.copy()
+    rest = 1.0 - w.sum()
+    for i in range(len(w)):
+        add = min(hi[i] - w[i], rest)
+        w[i] += add
+        rest -= add
+    return w
+
+
+def rank_range_enumerate(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: float = 1e-9
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Best and worst rank of each row of ``P`` by enumeration (for tests and checks): for every set S of
+    other units, an LP decides whether some admissible w puts exactly S strictly above; rank = |S| + 1."""
+    import itertools
+
+    n, m = P.shape
+    best = np.zeros(n, dtype=int)
+    worst = np.zeros(n, dtype=int)
+    for c in range(n):
+        others = [i for i in range(n) if i != c]
+        feas = []
+        for r in range(len(others) + 1):
+            for S in itertools.combinations(others, r):
+                D = P - P[c]
+                A, b = [], []
+                for i in others:
+                    if i in S:
+                        A.append(-D[i])  # D_i·w ≥ eps
+                        b.append(-eps)
+                    else:
+                        A.append(D[i])  # D_i·w ≤ 0
+                        b.append(0.0)
+                res = linprog(np.zeros(m), A_ub=np.array(A), b_ub=np.array(b), A_eq=np.ones((1, m)), b_eq=[1.0],
+                              bounds=list(zip(lo, hi, strict=True)), method="highs")
+                if res.status == 0:
+                    feas.append(len(S) + 1)
+        best[c], worst[c] = min(feas), max(feas)
+    return best, worst
+
+
+def timed(fn: Any, *a: Any, **k: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t
