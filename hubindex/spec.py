@@ -327,7 +327,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         got_s = "" if isinstance(got, dict | list) or got is None else f" Got {got!r}."
-        lines.append(f"  - at '{loc}': {msg}.{got_s}")
+        lines.append(f"  - at '{loc}': {msg}.{got_s}" if loc else f"  - {msg}.{got_s}")
     return "\n".join(lines)
 
 

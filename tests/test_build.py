@@ -77,8 +77,8 @@ def test_zero_variance_indicator_is_a_clear_error(tiny_spec: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda t: t.replace("U2,Two", "U1,Two"), r"data.csv: row 3, column 'code': duplicate unit 'U1'"),
-        (lambda t: t.replace(",20,", ",twenty,"), r"data.csv: row 3, column 'b': expected a number.*'twenty'"),
+        (lambda t: t.replace("U2,Two", "U1,Two"), r"data.csv, row 3, column 'code': duplicate unit 'U1' \(also on row 2\)"),
+        (lambda t: t.replace(",20,", ",twenty,"), r"data.csv, row 3, column 'b': expected a number.*'twenty'"),
         (lambda t: t.replace("code,name,region,a,", "code,name,region,A,"), r"indicator 'a' is not a column"),
         (lambda t: t.replace("U3,Three,West,3,30,3,0.3", "U3,Three,West,3,30,3,0.3,9,9"), "malformed CSV"),
         (lambda t: "", "empty"),

@@ -31,7 +31,7 @@ def test_valid_minimal() -> None:
     ("change", "needle"),
     [
         ({"framework": [{"code": "I"}, {"code": "a", "parent": "X"}]}, "orphan"),
-        ({"framework": [{"code": "I"}, {"code": "a", "parent": "b"}, {"code": "b", "parent": "a"}]}, "root"),
+        ({"framework": [{"code": "I"}, {"code": "a", "parent": "b"}, {"code": "b", "parent": "a"}]}, "cycle"),
         ({"framework": [{"code": "I"}, {"code": "a", "parent": "b"}, {"code": "b", "parent": "c"},
                         {"code": "c", "parent": "a"}, {"code": "d", "parent": "I"}]}, "cycle"),
         ({"framework": [{"code": "I"}, {"code": "a", "parent": "I", "weight": -1}]}, "weight"),

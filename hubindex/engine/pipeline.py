@@ -29,6 +29,7 @@ from hubindex.errors import ComputeError, DataError, SpecError
 
 __all__ = ["run", "choose_weights", "package_version"]
 
+RANK_DECIMALS = 10
 # normalisers that divide by the spread of the data: a constant indicator cannot be normalised by them
 _SPREAD_METHODS = {"min_max", "z_score", "dist_to_max", "dist_to_ref", "frac_max"}
 
@@ -103,7 +104,7 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
             datasets["Screened"] = _frame(X, cur.units, inds)
         elif kind == "denominate":
             by = dict(step.by) if step.by else {c: nodes[c].denominator for c in inds if nodes[c].denominator}
-            D = np.full(X.shape, np.nan)
+            D = np.ones(X.shape)
             for j, c in enumerate(inds):
                 d = by.get(c)
                 if d is None:
@@ -117,7 +118,8 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
                     raise DataError(f"denominate: denominator '{d}' is 0 for unit '{cur.units[zero][0]}'; "
                                     f"cannot divide indicator '{c}' by zero")
                 D[:, j] = den
-            X = _denominate(X, D, step.scale)
+            scale = np.where([c in by for c in inds], step.scale, 1.0)
+            X = _denominate(X, D, scale)
             reports["denominate"] = pd.DataFrame({"indicator": list(by), "denominator": list(by.values())})
             datasets["Denominated"] = _frame(X, cur.units, inds)
         elif kind == "impute":
@@ -146,7 +148,9 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
     values, w_used = _aggregate_tree(agg_step, X, fw, cur, use_pca=spec.weights.use == "pca")
     codes = list(fw.codes)
     scores = pd.DataFrame({c: values[c] for c in codes}, index=pd.Index(cur.units, name="unit"))
-    ranks = pd.DataFrame(rank_desc(scores.to_numpy().T).T, index=scores.index, columns=codes)
+    # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
+    ranks = pd.DataFrame(rank_desc(np.round(scores.to_numpy().T, RANK_DECIMALS)).T, index=scores.index,
+                         columns=codes)
 
     idx = fw.root
     tiers = None
@@ -157,7 +161,7 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
         tiers = pd.Series(lab, index=scores.index, name="tier")
     sub = pd.DataFrame(index=scores.index)
     for g in spec.subrankings:
-        sub[f"rank_in_{g}"] = group_ranks(scores[idx].to_numpy(), cur.groups[g])
+        sub[f"rank_in_{g}"] = group_ranks(np.round(scores[idx].to_numpy(), RANK_DECIMALS), cur.groups[g])
 
     eff = effective_weights(w_used, fw.parent, fw.is_leaf)
     resc = _rescale(w_used, fw.parent)

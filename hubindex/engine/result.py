@@ -86,4 +86,5 @@ class Result:
         for p in self.pillars():
             t[p] = self.scores[p]
         t = t.join(self.subranks)
+        t.index.name = None
         return t.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)

@@ -23,7 +23,13 @@ import pandas as pd
 
 from hubindex.store._compare import diff_editions, diff_summary, history
 from hubindex.store._explain import Explanation, explain
-from hubindex.store._panel import build_panel, comparable_spec, global_goalposts, impute_panel, panel_from_editions
+from hubindex.store._panel import (
+    build_panel,
+    comparable_spec,
+    global_goalposts,
+    impute_panel,
+    panel_from_editions,
+)
 from hubindex.store._store import SCHEMA_VERSION, Edition, EditionStore, default_store_path
 from hubindex.store._targets import load_targets, observations, shipped_targets_path, target_status
 from hubindex.store._whatif import Goal, WhatIf, rank_range, rank_range_enumerate

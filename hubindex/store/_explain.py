@@ -294,6 +294,31 @@ def _groups_by_pillar(spec: Any, indicators: Sequence[str]) -> dict[str, list[st
     return out
 
 
+def _group_levels(spec: Any) -> list[int]:
+    from hubindex.engine.framework import Framework
+
+    fw = Framework.from_nodes(spec.framework)
+    root = int(fw.level[fw.index_of(fw.root)])
+    return sorted({int(x) for x in fw.level if 1 < int(x) < root})
+
+
+def _groups_at_level(spec: Any, indicators: Sequence[str], level: int) -> dict[str, list[str]]:
+    """Indicators grouped by their ancestor at ``level`` (an indicator without one is its own group)."""
+    from hubindex.engine.framework import Framework
+
+    fw = Framework.from_nodes(spec.framework)
+    out: dict[str, list[str]] = {}
+    for c in indicators:
+        key = c
+        if c in fw.codes:
+            for a in fw.ancestors(c):
+                if fw.level_of(a) == level:
+                    key = a
+                    break
+        out.setdefault(key, []).append(c)
+    return out
+
+
 def explain(a: Any, b: Any, *, store: Any = None, groups: str | Mapping[str, Sequence[str]] = "auto",
             max_exact: int = 8, n_orders: int = 64, seed: int = 0) -> Explanation:
     """Decompose every unit's score and rank change from edition ``a`` to ``b`` into factor contributions.
@@ -313,10 +338,15 @@ def explain(a: Any, b: Any, *, store: Any = None, groups: str | Mapping[str, Seq
     extra = len(hb.factors) - len(hb.data_factors)
     if isinstance(groups, Mapping):
         hb = HybridBuilder(spec_a, da, spec_b, db, groups=groups)
-    elif groups == "pillar" or (groups == "auto" and len(hb.factors) > max_exact):
-        pill = _groups_by_pillar(spec_b, hb.changed_indicators)
-        if groups == "pillar" or len(pill) + extra <= max_exact:
-            hb = HybridBuilder(spec_a, da, spec_b, db, groups=pill)
+    elif groups == "pillar":
+        hb = HybridBuilder(spec_a, da, spec_b, db, groups=_groups_by_pillar(spec_b, hb.changed_indicators))
+    elif groups == "auto" and len(hb.factors) > max_exact:
+        # the finest level of the tree whose groups are few enough for the exact formula
+        for lv in _group_levels(spec_b):
+            g = _groups_at_level(spec_b, hb.changed_indicators, lv)
+            if len(g) + extra <= max_exact:
+                hb = HybridBuilder(spec_a, da, spec_b, db, groups=g)
+                break
     elif groups not in ("auto", "indicator"):
         raise StoreError(f"explain: groups must be 'auto', 'indicator', 'pillar' or a mapping, got {groups!r}")
     n = len(hb.factors)

@@ -24,8 +24,11 @@ score).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +40,7 @@ from hubindex.engine.data import IndexData
 from hubindex.engine.pipeline import run
 from hubindex.errors import ComputeError, SpecError
 
-__all__ = ["WhatIf", "Goal", "rank_range", "rank_range_enumerate", "weight_extremes"]
+__all__ = ["WhatIf", "Goal", "rank_range", "rank_range_matrix", "rank_range_enumerate", "weight_extremes"]
 
 _COLUMNWISE_IMPUTE = {"none", "mean", "median", "group_mean", "group_median"}
 
@@ -551,25 +554,45 @@ def rank_range(result: Any, *, level: str = "pillar", tol: float | None = 0.5,
     names = result.unit_names.reindex(result.scores.index).to_numpy()
     ranks0 = result.ranks[fw.root].to_numpy()
     want = range(len(all_units)) if units is None else [all_units.index(u) for u in units]
+    best, worst, always, undecided, wb, ww = rank_range_matrix(P, lo, hi, rows=list(want), eps=eps)
     rows = []
+    for k, c in enumerate(want):
+        rows.append({"unit": all_units[c], "name": names[c], "rank": float(ranks0[c]),
+                     "best_rank": int(best[k]), "worst_rank": int(worst[k]),
+                     "n_always_above": int(always[k]), "n_undecided": int(undecided[k]),
+                     "weights_best": dict(zip(codes, np.round(wb[k], 6), strict=True)),
+                     "weights_worst": dict(zip(codes, np.round(ww[k], 6), strict=True))})
+    out = pd.DataFrame(rows)
+    out.attrs |= {"level": level, "codes": codes, "lower": dict(zip(codes, lo, strict=True)),
+                  "upper": dict(zip(codes, hi, strict=True)), "nominal": dict(zip(codes, w0, strict=True))}
+    return out
+
+
+def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Sequence[int] | None = None,
+                      eps: float = 1e-9) -> tuple[np.ndarray, ...]:
+    """Best and worst rank of rows of ``P`` (units × components) when the score is P · w over
+    {lo ≤ w ≤ hi, Σ w = 1}: pairwise closed-form LP bounds, then one MILP per unit for the undecided pairs.
+
+    Returns (best, worst, n_always_above, n_undecided, weights_best, weights_worst), one entry per row.
+    """
+    n, m = P.shape
+    want = range(n) if rows is None else rows
+    best, worst, alw, und, wb, ww = [], [], [], [], [], []
     for c in want:
         D = np.delete(P - P[c], c, axis=0)  # (n-1, m): s_i − s_c = D_i · w
         mn, mx = weight_extremes(D, lo, hi)
         always = mn > eps
         never = mx <= eps
         undecided = ~always & ~never
-        best_extra, wb = _milp_count(D[undecided], lo, hi, minimise=True, eps=eps)
-        worst_extra, ww = _milp_count(D[undecided], lo, hi, minimise=False, eps=eps)
-        rows.append({"unit": all_units[c], "name": names[c], "rank": float(ranks0[c]),
-                     "best_rank": 1 + int(always.sum()) + best_extra,
-                     "worst_rank": 1 + int(always.sum()) + worst_extra,
-                     "n_always_above": int(always.sum()), "n_undecided": int(undecided.sum()),
-                     "weights_best": dict(zip(codes, np.round(wb, 6), strict=True)) if wb is not None else None,
-                     "weights_worst": dict(zip(codes, np.round(ww, 6), strict=True)) if ww is not None else None})
-    out = pd.DataFrame(rows)
-    out.attrs |= {"level": level, "codes": codes, "lower": dict(zip(codes, lo, strict=True)),
-                  "upper": dict(zip(codes, hi, strict=True)), "nominal": dict(zip(codes, w0, strict=True))}
-    return out
+        b_extra, w_b = _milp_count(D[undecided], lo, hi, minimise=True, eps=eps)
+        w_extra, w_w = _milp_count(D[undecided], lo, hi, minimise=False, eps=eps)
+        best.append(1 + int(always.sum()) + b_extra)
+        worst.append(1 + int(always.sum()) + w_extra)
+        alw.append(int(always.sum()))
+        und.append(int(undecided.sum()))
+        wb.append(w_b)
+        ww.append(w_w)
+    return np.array(best), np.array(worst), np.array(alw), np.array(und), wb, ww
 
 
 def _milp_count(D: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, minimise: bool, eps: float
@@ -595,11 +618,31 @@ def _milp_count(D: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, minimise: bool
         cons.append(LinearConstraint(A, np.minimum(mn, 0) - 1.0, np.inf))
     integrality = np.concatenate([np.zeros(m), np.ones(k)])
     bounds = Bounds(np.concatenate([lo, np.zeros(k)]), np.concatenate([hi, np.ones(k)]))
-    res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0})
+    with _quiet_stdout():  # HiGHS prints a debug line from C for some MIPs
+        res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0})
     if res.status != 0 or res.x is None:
         raise ComputeError(f"rank range: the mixed-integer LP failed ({res.message})")
     z = np.round(res.x[m:]).astype(int)
     return int(z.sum()), res.x[:m]
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 (C-level prints) for the duration."""
+    try:
+        sys.stdout.flush()
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _feasible_w(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -65,7 +65,7 @@ def build_vintage(vintage: int, spec: Any = None) -> tuple[Any, Any, Any]:
 def _provenance(vintage: int) -> Any:
     try:
         prov = _loader().load_provenance(int(vintage))
-    except (AttributeError, FileNotFoundError, DataError, OSError):
+    except (AttributeError, FileNotFoundError, DataError, StoreError, OSError):
         return None
     if isinstance(prov, pd.DataFrame):
         return prov.astype(object).where(prov.notna(), None).to_dict(orient="records")

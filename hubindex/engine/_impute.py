@@ -1,0 +1,115 @@
+"""Imputation of missing values. Every function returns ``(X_imputed, imputed_mask)`` and never changes a
+non-missing value. References: COINr ``Impute()`` (``i_mean``, ``i_median``, ``i_mean_grp``, ``i_median_grp``);
+OECD/JRC Handbook (2008) §1.4; scikit-learn ``IterativeImputer``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from hubindex.errors import ComputeError
+
+__all__ = ["impute", "impute_column", "impute_group", "impute_row_mean", "impute_iterative"]
+
+
+def _fill(X: np.ndarray, fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=float)
+    miss = np.isnan(X)
+    out = np.where(miss, fill, X)
+    return out, miss & ~np.isnan(out)
+
+
+def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Fill each column's gaps with its mean (or median) over non-missing values. All-missing columns stay."""
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            s = np.nanmean(X, axis=0) if stat == "mean" else np.nanmedian(X, axis=0)
+    return _fill(X, np.broadcast_to(s, np.shape(X)))
+
+
+def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "median"] = "mean"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill x_ij with the mean (median) of column j over the units of unit i's group (COINr ``i_mean_grp``).
+
+    A group whose values are all missing in a column leaves them missing; a unit without a group label is not
+    imputed.
+    """
+    X = np.asarray(X, dtype=float)
+    g = pd.Series(np.asarray(groups, dtype=object))
+    df = pd.DataFrame(X)
+    key = g.where(g.notna(), None)
+    fill = df.groupby(key, dropna=True).transform(stat).to_numpy(dtype=float) if len(df) else X
+    fill = np.array(fill, dtype=float)
+    if fill.shape != X.shape:  # units without a group are dropped by transform; realign
+        full = np.full(X.shape, np.nan)
+        full[key.notna().to_numpy()] = fill
+        fill = full
+    fill[key.isna().to_numpy()] = np.nan
+    return _fill(X, fill)
+
+
+def impute_row_mean(X: np.ndarray, column_groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill x_ij with the mean of unit i's non-missing values in the columns of j's group (its siblings).
+
+    Only meaningful on comparable scales, i.e. after normalisation (as COINr's documentation warns).
+    """
+    X = np.asarray(X, dtype=float)
+    cg = np.asarray(column_groups, dtype=object)
+    fill = np.full(X.shape, np.nan)
+    for g in pd.unique(cg):
+        cols = np.flatnonzero(cg == g)
+        sub = X[:, cols]
+        ok = ~np.isnan(sub)
+        cnt = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(ok, sub, 0).sum(axis=1) / cnt
+        fill[:, cols] = np.where(cnt > 0, m, np.nan)[:, None]
+    return _fill(X, fill)
+
+
+def impute_iterative(X: np.ndarray, seed: int = 0, max_iter: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Multivariate imputation by chained equations (scikit-learn ``IterativeImputer``, Bayesian ridge per
+    column, ``random_state=seed``). Non-missing values are re-imposed, so they never change."""
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    X = np.asarray(X, dtype=float)
+    all_missing = np.isnan(X).all(axis=0)
+    out = X.copy()
+    if (~all_missing).sum() == 0:
+        return out, np.zeros(X.shape, dtype=bool)
+    imp = IterativeImputer(random_state=int(seed), max_iter=max_iter, keep_empty_features=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filled = imp.fit_transform(X[:, ~all_missing])
+    out[:, ~all_missing] = filled
+    return _fill(X, out)
+
+
+def impute(X: np.ndarray, method: str, *, groups: np.ndarray | None = None,
+           column_groups: np.ndarray | None = None, seed: int = 0, max_iter: int = 10
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Dispatch: none | mean | median | group_mean | group_median | row_mean | iterative."""
+    X = np.asarray(X, dtype=float)
+    if method == "none":
+        return X.copy(), np.zeros(X.shape, dtype=bool)
+    if method in ("mean", "median"):
+        return impute_column(X, method)  # type: ignore[arg-type]
+    if method in ("group_mean", "group_median"):
+        if groups is None:
+            raise ComputeError(f"imputation '{method}' needs a group column")
+        return impute_group(X, groups, method.removeprefix("group_"))  # type: ignore[arg-type]
+    if method == "row_mean":
+        if column_groups is None:
+            raise ComputeError("imputation 'row_mean' needs the indicators' aggregation groups")
+        return impute_row_mean(X, column_groups)
+    if method == "iterative":
+        return impute_iterative(X, seed=seed, max_iter=max_iter)
+    raise ComputeError(f"unknown imputation '{method}'")

@@ -1,0 +1,315 @@
+"""``hubindex edition …`` (publish, list, show, diff, explain, history, backcast, log, init) and the
+``hubindex what-it-takes``, ``hubindex rank-range`` and ``hubindex targets`` commands."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hubindex.errors import SpecError
+
+console = Console()
+err_console = Console(stderr=True)
+
+edition_app = typer.Typer(help="Editions over time: publish, list, show, diff, explain a change, history.",
+                          no_args_is_help=True, pretty_exceptions_enable=False)
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Edition store file (default: "
+                                                                "$HUBINDEX_HOME/editions.duckdb).")]
+
+
+def _fmt(x: Any, nd: int = 1, signed: bool = False) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "" if x is None else str(x)
+    if math.isnan(v):
+        return "–"
+    return f"{v:+.{nd}f}" if signed else f"{v:.{nd}f}"
+
+
+def _open(store: Path | None, init: bool = True) -> Any:
+    from hubindex.store.editions import open_store
+
+    return open_store(store, init=init, progress=lambda m: err_console.print(m, highlight=False))
+
+
+@edition_app.command("publish")
+def publish(
+    spec: Annotated[Path | None, typer.Argument(help="Index spec (default: the shipped index).")] = None,
+    label: Annotated[str, typer.Option("--label", "-l", help="Edition label, e.g. 2025.")] = "",
+    vintage: Annotated[int | None, typer.Option(help="Dataset vintage year of the data.")] = None,
+    note: Annotated[str | None, typer.Option(help="A note kept with the edition.")] = None,
+    supersede: Annotated[bool, typer.Option("--supersede", help="Add a new revision of an existing label.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (required with --supersede; logged).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Build SPEC and publish it as an immutable edition (one transaction)."""
+    from hubindex.api import as_spec
+    from hubindex.engine.pipeline import run
+    from hubindex.io import load_data
+    from hubindex.store._store import EditionStore
+
+    if not label:
+        raise SpecError("edition publish: give --label (e.g. --label 2025)")
+    s = as_spec(spec)
+    data, hashes = load_data(s)
+    result = run(s, data, data_hashes={Path(p).name: h for p, h in hashes.items()})
+    st = EditionStore(store) if store is not None else _open(None)
+    e = st.publish(result, label, data=data, vintage=vintage, note=note, supersede=supersede, reason=reason)
+    console.print(f"published edition [bold]{e.ref}[/bold]: {len(e.units)} units, spec {e.meta['spec_hash'][:12]}, "
+                  f"data {e.meta['data_hash'][:12]} → {st.path}")
+
+
+@edition_app.command("init")
+def init(store: StoreOpt = None) -> None:
+    """Build and publish the real editions (one per dataset vintage) that are not yet in the store."""
+    from hubindex.store._store import EditionStore
+    from hubindex.store.editions import build_editions
+
+    st = EditionStore(store)
+    done = build_editions(st, progress=lambda m: console.print(m))
+    console.print(f"{len(done)} edition(s) published; the store has {len(st)}.")
+
+
+@edition_app.command("list")
+def list_(store: StoreOpt = None,
+          all_revisions: Annotated[bool, typer.Option("--all", help="Show superseded revisions too.")] = False
+          ) -> None:
+    """List the editions (built from the shipped dataset vintages on first use)."""
+    st = _open(store)
+    t = st.list(all_revisions=all_revisions)
+    table = Table(title=f"Editions in {st.path}", title_justify="left")
+    for c in ("label", "rev", "kind", "vintage", "units", "published (UTC)", "spec", "data", "note"):
+        table.add_column(c)
+    for _, r in t.iterrows():
+        table.add_row(str(r["label"]), str(r["revision"]) + (" (superseded)" if r["superseded"] else ""),
+                      str(r["kind"]), _fmt(r["vintage"], 0), str(r["n_units"]), str(r["published_at"])[:19],
+                      str(r["spec_hash"])[:10], str(r["data_hash"])[:10], str(r["note"] or ""))
+    console.print(table)
+
+
+@edition_app.command("show")
+def show(label: str, store: StoreOpt = None, top: Annotated[int, typer.Option(help="Rows to print.")] = 20) -> None:
+    """Show one edition: hashes, audit summary and the top of its ranking (LABEL or LABEL@REVISION)."""
+    st = _open(store)
+    info = st.show(label)
+    a = info["audit"] or {}
+    console.print(f"[bold]{info['label']}@{info['revision']}[/bold] ({info['kind']}), vintage {info['vintage']}, "
+                  f"published {info['published_at'][:19]} UTC, hubindex {info['hubindex_version']}")
+    console.print(f"spec {info['spec_name']} {info['spec_hash']}\ndata {info['data_hash']} {info['data_files']}")
+    if a:
+        console.print(f"{a.get('n_units')} units, {a.get('n_indicators')} indicators, missing "
+                      f"{100 * a.get('missing_share', 0):.1f} %, imputed cells {a.get('imputed_cells')}, treated "
+                      f"cells {a.get('treated_cells')}")
+    t = info["ranking"]
+    table = Table(title_justify="left")
+    cols = [c for c in ("rank", "unit", "name", "country", "region", "score", "tier") if c in t.columns]
+    for c in cols:
+        table.add_column(c)
+    for _, r in t.head(top).iterrows():
+        table.add_row(*[_fmt(r[c], 0 if c == "rank" else 1) if c in ("rank", "score") else str(r[c]) for c in cols])
+    console.print(table)
+
+
+@edition_app.command("diff")
+def diff_cmd(a: str, b: str, store: StoreOpt = None,
+             top: Annotated[int, typer.Option(help="Rows to print.")] = 25,
+             out: Annotated[Path | None, typer.Option("--out", help="Write the full table as CSV.")] = None) -> None:
+    """Compare two editions: rank and score change per city, entries/exits, counts, gap 1–10, group averages."""
+    from hubindex.io import atomic_write_text
+    from hubindex.store._compare import diff_editions, diff_summary
+
+    st = _open(store)
+    ea, eb = st.get(a), st.get(b)
+    d = diff_editions(ea, eb)
+    s = diff_summary(ea, eb, d)
+    table = Table(title=f"{ea.ref} → {eb.ref}", title_justify="left")
+    for c in ("rank", "Δrank", "unit", "name", "score", "Δscore", "tier", "status"):
+        table.add_column(c)
+    for _, r in d.head(top).iterrows():
+        table.add_row(_fmt(r["rank_b"], 0), _fmt(r["rank_change"], 0, signed=True), str(r["unit"]), str(r["name"]),
+                      _fmt(r["score_b"]), _fmt(r["score_change"], 2, signed=True), str(r["tier_b"] or ""),
+                      str(r["status"]))
+    console.print(table)
+    console.print(f"up {s['up']}, unchanged {s['unchanged']}, down {s['down']}; entries {s['entries'] or '–'}; "
+                  f"exits {s['exits'] or '–'}; gap rank 1 – rank 10: {_fmt(s['gap_1_10_a'], 2)} → "
+                  f"{_fmt(s['gap_1_10_b'], 2)}")
+    if len(s["by_group"]):
+        console.print(f"by {s['group']}:")
+        console.print(s["by_group"][["n_b", "score_a", "score_b", "score_change", "mean_rank_change"]].round(2)
+                      .to_string())
+    if len(s["by_tier"]):
+        console.print("by tier (in the newer edition):")
+        console.print(s["by_tier"][["n_b", "score_a", "score_b", "score_change"]].round(2).to_string())
+    if out is not None:
+        atomic_write_text(out, d.to_csv(index=False))
+        console.print(f"wrote {out}")
+
+
+@edition_app.command("explain")
+def explain_cmd(a: str, b: str, unit: str, store: StoreOpt = None,
+                groups: Annotated[str, typer.Option(help="auto, indicator or pillar")] = "auto",
+                orders: Annotated[int, typer.Option(help="Sampled orders when there are many factors.")] = 64,
+                top: Annotated[int, typer.Option(help="Contributions to print.")] = 10) -> None:
+    """Explain UNIT's change from A to B: Shapley contributions of each data change and the method change, and
+    who overtook it or fell behind and why."""
+    from hubindex.store._explain import explain
+
+    st = _open(store)
+    ex = explain(a, b, store=st, groups=groups, n_orders=orders)
+    u = unit
+    if u not in ex.score.index:
+        hits = [k for k, n in ex.names.items() if str(n).lower() == unit.lower()]
+        if not hits:
+            raise SpecError(f"explain: unit '{unit}' is not in both editions")
+        u = hits[0]
+    s = ex.score.loc[u]
+    r = ex.rank.loc[u]
+    console.print(f"[bold]{ex.names[u]}[/bold] ({u}) {ex.a} → {ex.b}: score {_fmt(s['total'], 3, True)}, rank "
+                  f"{_fmt(r['total'], 0, True)} ({ex.method}, {ex.n_builds} rebuilds, {ex.seconds:.1f} s; "
+                  f"residual {abs(s['residual']):.1e})")
+    t = ex.for_unit(u, top=top)
+    table = Table(title_justify="left")
+    for c in ("factor", "Δscore", "± se", "Δrank", "indicators"):
+        table.add_column(c)
+    for _, row in t.iterrows():
+        table.add_row(str(row["factor"]), _fmt(row["score"], 3, True), _fmt(row["score_se"], 3),
+                      _fmt(row["rank"], 2, True), str(row["indicators"])[:60])
+    console.print(table)
+    ov = ex.overtakes(u)
+    if len(ov):
+        console.print("moved past it / fell behind it:")
+        for _, row in ov.iterrows():
+            console.print(f"  {row['name']} ({row['unit']}) {row['how']}: rank {_fmt(row['rank_a'], 0)} → "
+                          f"{_fmt(row['rank_b'], 0)}, gap change {_fmt(row['gap_change'], 2, True)}, mainly "
+                          f"{row['main_factor']}")
+
+
+@edition_app.command("history")
+def history_cmd(unit: str, store: StoreOpt = None) -> None:
+    """A city's rank, score and tier in every edition."""
+    st = _open(store)
+    h = st.history(unit)
+    cols = [c for c in ("label", "rank", "rank_change", "score", "score_change", "tier", "n_units") if c in h.columns]
+    console.print(h[cols].to_string(index=False))
+
+
+@edition_app.command("backcast")
+def backcast_cmd(label: str, spec: Annotated[Path | None, typer.Argument(help="Method spec (default: the "
+                                                                                  "shipped index).")] = None,
+                 store: StoreOpt = None,
+                 publish: Annotated[bool, typer.Option("--publish", help="Publish as LABEL-backcast.")] = False
+                 ) -> None:
+    """Re-run an old edition's data with the current method (tells method changes from data changes)."""
+    from hubindex.store.editions import backcast
+
+    st = _open(store)
+    out = backcast(st, label, spec, publish=publish)
+    if publish:
+        console.print(f"published {out.ref} (based on {label})")
+        return
+    e = st.get(label)
+    t = e.units[["name", "rank", "score"]].copy()
+    t["rank_backcast"] = out.ranks[out.index_code].reindex(t.index)
+    t["score_backcast"] = out.scores[out.index_code].reindex(t.index)
+    t = t.sort_values("rank_backcast")
+    console.print(t.head(25).round(2).to_string())
+
+
+@edition_app.command("log")
+def log_cmd(store: StoreOpt = None) -> None:
+    """The store log: every publish and supersede."""
+    st = _open(store, init=False)
+    console.print(st.log().to_string(index=False))
+
+
+def what_it_takes_cmd(
+    unit: str,
+    rank: Annotated[int | None, typer.Option(help="Goal: rank k or better.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Goal: 'next' or a tier name.")] = None,
+    beat: Annotated[str | None, typer.Option(help="Goal: the score of this unit.")] = None,
+    spec: Annotated[Path | None, typer.Option(help="Index spec (default: the shipped index).")] = None,
+    edition: Annotated[str | None, typer.Option(help="Use a stored edition instead of building.")] = None,
+    store: StoreOpt = None,
+    combination: Annotated[bool, typer.Option("--combination", help="Also the cheapest LP combination.")] = True,
+) -> None:
+    """What it takes for UNIT to reach a goal: the smallest change of each indicator alone (raw units, through
+    the real pipeline, checked by a rebuild) and the cheapest combination (linear programme)."""
+    from hubindex.store._whatif import WhatIf
+
+    w = WhatIf.from_edition(_open(store).get(edition)) if edition else WhatIf.from_spec(spec)
+    t = w.single(unit, rank=rank, tier=tier, beat=beat)
+    c = t.attrs["unit"]
+    console.print(f"[bold]{w.base.unit_names.iloc[w.upos[c]]}[/bold] ({c}), rank "
+                  f"{int(w.base.ranks[w.root].iloc[w.upos[c]])}: to reach {t.attrs['goal']}")
+    table = Table(title="one indicator at a time", title_justify="left")
+    for col in ("indicator", "unit", "current", "required", "change", "change %", "rank after", "checked"):
+        table.add_column(col)
+    t = t.assign(_k=t["change_pct"].abs()).sort_values(["reachable", "_k"], ascending=[False, True])
+    for _, r in t.iterrows():
+        if not r["reachable"]:
+            continue
+        table.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], 3), _fmt(r["required"], 3),
+                      _fmt(r["change"], 3, True), _fmt(r["change_pct"], 1, True), _fmt(r["rank_after"], 0),
+                      "yes" if r.get("verified") else "no")
+    console.print(table)
+    n_no = int((~t["reachable"].astype(bool)).sum())
+    if n_no:
+        console.print(f"{n_no} indicator(s) cannot reach it alone within the searched range.")
+    if combination:
+        try:
+            plan = w.combination(unit, rank=rank, tier=tier, beat=beat)
+        except Exception as e:  # noqa: BLE001 - the LP is an extra; say why it is not available
+            console.print(f"cheapest combination: not available ({e})")
+            return
+        console.print(f"cheapest combination ({plan['status']}): {plan.get('approximation', '')}")
+        if len(plan["plan"]):
+            console.print(plan["plan"][["indicator", "current", "required", "change", "gain"]].round(3)
+                          .to_string(index=False))
+            console.print(f"full rebuild: rank {plan['check_rank']}, goal met: {plan['check_met']}")
+
+
+def rank_range_cmd(
+    spec: Annotated[Path | None, typer.Argument(help="Index spec (default: the shipped index).")] = None,
+    level: Annotated[str, typer.Option(help="pillar or indicator weights")] = "pillar",
+    tol: Annotated[float, typer.Option(help="Weights within nominal × (1 ± tol).")] = 0.5,
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+) -> None:
+    """Each city's best and worst rank over all admissible weights (LP bounds + one MILP per city)."""
+    import hubindex
+    from hubindex.store._whatif import rank_range
+
+    rr = rank_range(hubindex.build(spec), level=level, tol=tol).sort_values("rank")
+    console.print(rr[["rank", "unit", "name", "best_rank", "worst_rank"]].head(top).to_string(index=False))
+
+
+def targets_cmd(
+    city: Annotated[str | None, typer.Argument(help="Only this city.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Targets CSV (default: the shipped one).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """City targets and their status against observations over editions (met / missed / on track / no data)."""
+    from hubindex.store._targets import target_status
+
+    t = target_status(file, _open(store), city=city)
+    table = Table(title="City targets", title_justify="left")
+    for c in ("city", "measure", "target", "deadline", "status", "note", "source"):
+        table.add_column(c)
+    for _, r in t.iterrows():
+        table.add_row(str(r["city"]), str(r["measure"]), f"{r['relation']} {_fmt(r['target'], 0)} {r['unit']}",
+                      str(r["deadline"]), str(r["status"]), str(r["note"]), str(r["source"]))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``edition`` and the top-level ``what-it-takes``, ``rank-range`` and ``targets`` commands."""
+    app.add_typer(edition_app, name="edition", help="Editions over time: publish, list, show, diff, explain.")
+    app.command("what-it-takes")(what_it_takes_cmd)
+    app.command("rank-range")(rank_range_cmd)
+    app.command("targets")(targets_cmd)

@@ -1,0 +1,100 @@
+"""City targets (shipped table, status rules) and panels (time-aware imputation, normalisation across years)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from store_sim import YEARS, year_spec
+
+from hubindex.errors import DataError
+from hubindex.io import load_data
+from hubindex.store import EditionStore, build_panel, impute_panel, load_targets, target_status
+
+
+def test_shipped_targets_load_and_say_no_data() -> None:
+    t = load_targets()
+    assert len(t) == 14 and set(t["city"]) == {"Hangzhou", "Shanghai"}
+    hz = t[(t["city"] == "Hangzhou") & (t["measure"] == "fintech_industrial_added_value")].iloc[0]
+    assert hz["relation"] == ">" and hz["value"] == 120 and hz["deadline"] == 2022 and "120 billion" in hz["quote"]
+    st = target_status(t, as_of=2025)
+    assert len(st) == 6 and (st["status"] == "no data").all()
+    row = st[st["measure"] == "fintech_industrial_added_value"].iloc[0]
+    assert "not an indicator of the index" in row["note"]
+    assert "qualitative" in st[st["relation"] == "status"].iloc[0]["note"]
+
+
+def test_target_status_rules(sim_store: EditionStore, tmp_path: Path) -> None:
+    e21, e23 = sim_store.get("2021"), sim_store.get("2023")
+    a21, a23 = float(e21.raw.loc["L01", "a"]), float(e23.raw.loc["L01", "a"])
+    trend_up = a23 > a21
+    rows = [
+        # met: a value the 2021 edition already reaches
+        ["target", "City 1", "", "a", ">=", a21 - 1, "count", 2022, "", "t", "p", "2020-01-01", "q", ""],
+        # missed: deadline 2022 passed, 2023 observation far below
+        ["target", "City 1", "", "a", ">=", 1e6, "count", 2022, "", "t", "p", "2020-01-01", "q", ""],
+        # ahead of the deadline: on/off track from the linear trend of the three editions
+        ["target", "City 1", "", "a", ">=", a23 + (5 if trend_up else -5) * abs(a23 - a21), "count", 2030, "",
+         "t", "p", "2020-01-01", "q", ""],
+        # a reported observation only
+        ["target", "Shanghai", "CHN", "companies", ">=", 20, "companies", 2025, "", "t", "p", "2020", "q", ""],
+        ["observation", "Shanghai", "CHN", "companies", "=", 25, "companies", "", 2024, "t", "p", "2024", "q", ""],
+        ["target", "City 2", "", "nothing", ">", 1, "x", 2030, "", "t", "p", "2020", "q", ""],
+    ]
+    cols = ["kind", "city", "country_iso3", "measure", "relation", "value", "unit", "deadline", "year",
+            "source_title", "source_publisher", "source_date", "quote", "note"]
+    pd.DataFrame(rows, columns=cols).to_csv(tmp_path / "t.csv", index=False)
+    st = target_status(tmp_path / "t.csv", sim_store, as_of=2023)
+    assert list(st["status"][:2]) == ["met", "missed"]
+    assert st["status"].iloc[2] in ("on track", "off track") and st["n_observations"].iloc[0] == 3
+    ys = np.array(YEARS, dtype=float)
+    vals = [float(sim_store.get(str(y)).raw.loc["L01", "a"]) for y in YEARS]
+    slope, icpt = np.polyfit(ys, vals, 1)
+    target = float(st["target"].iloc[2])
+    assert st["status"].iloc[2] == ("on track" if slope * 2030 + icpt >= target else "off track")
+    assert st["projected"].iloc[2] == pytest.approx(slope * 2030 + icpt)
+    assert st["status"].iloc[3] == "met" and st["latest_value"].iloc[3] == 25
+    assert st["status"].iloc[4] == "no data" and bool(st["in_index_data"].iloc[0])
+    bad = pd.DataFrame([rows[0]], columns=cols)
+    bad.loc[0, "relation"] = "≈"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError, match="row 2, column 'relation'"):
+        load_targets(tmp_path / "bad.csv")
+
+
+def test_impute_panel_locf_and_linear() -> None:
+    p = pd.DataFrame({"unit": ["A"] * 4 + ["B"] * 4, "year": [2021, 2022, 2023, 2024] * 2,
+                      "x": [1.0, np.nan, 3.0, np.nan, np.nan, 2.0, np.nan, np.nan]})
+    f, fl = impute_panel(p, method="locf")
+    assert f["x"].tolist()[:4] == [1, 1, 3, 3]
+    assert fl["x"].tolist()[:4] == ["", "locf:2021", "", "locf:2023"]
+    assert fl["x"].tolist()[4:] == ["missing", "", "locf:2022", "locf:2022"]
+    f, fl = impute_panel(p, method="linear_locf")
+    assert f["x"].tolist()[:4] == [1, 2, 3, 3] and fl["x"].iloc[1] == "interp:2021-2023"
+    f, fl = impute_panel(p, method="locf", max_age=1)
+    assert np.isnan(f["x"].iloc[7]) and fl["x"].iloc[7] == "missing"
+
+
+def test_panel_normalisation_across_years(sim_dir: Path) -> None:
+    spec = year_spec(sim_dir, 2021)
+    by_year = {y: load_data(year_spec(sim_dir, y))[0] for y in YEARS}
+    per = build_panel(spec, by_year)
+    glob = build_panel(spec, by_year, normalise="global", impute="locf")
+    # per-year min-max: every year has a 0 and a 100 per indicator; global: only over all years
+    for y in YEARS:
+        assert per[y].scores["a"].max() == pytest.approx(100)
+    mx = max(glob[y].scores["a"].max() for y in YEARS)
+    mn = min(glob[y].scores["a"].min() for y in YEARS)
+    assert mx == pytest.approx(100) and mn == pytest.approx(0)
+    # comparable: the same raw value gets the same normalised value in every year
+    raw = {y: glob[y].datasets["Raw"] for y in YEARS}
+    gp = glob[2021].spec.framework[3].goalposts
+    for y in YEARS:
+        v = raw[y]["a"].dropna()
+        np.testing.assert_allclose(glob[y].scores["a"].reindex(v.index), 100 * (v - gp[0]) / (gp[1] - gp[0]),
+                                   atol=1e-9)
+    # the 2022 gap of L04 in d is carried from 2021 and flagged
+    flags = glob[2022].run_record["panel_imputation"]["flags"]
+    assert flags["L04"]["d"] == "locf:2021"
