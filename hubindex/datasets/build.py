@@ -136,8 +136,7 @@ IND_BY_CODE = {i.code: i for i in INDICATORS}
 
 def norm_name(s: object) -> str:
     """Case-, accent-, punctuation- and whitespace-insensitive key for a place name."""
-    t = unicodedata.normalize("NFKD", str(s)).encode("ascii", "ignore").decode().lower()
-    t = t.replace("’", "'")
+    t = unicodedata.normalize("NFKD", str(s).replace("’", "'")).encode("ascii", "ignore").decode().lower()
     t = re.sub(r"[.\-'’]", " ", t)
     return re.sub(r"\s+", " ", t).strip()
 
@@ -277,7 +276,8 @@ def unicorn_indicators(raw: Path, reg: Registry, year: int, unmatched: Unmatched
         val = float(f.valuation_usd_bn.sum())
         rows.append(dict(unit=code, indicator="fintech_unicorn_value", value=round(val, 6), source=src,
                          source_file=rel, source_date=date,
-                         original_value=" + ".join(_fmt(v) for v in f.valuation_usd_bn), original_unit="US$ bn",
+                         original_value=" + ".join(_fmt(v) for v in f.valuation_usd_bn) or "0 (no fintech unicorns)",
+                         original_unit="US$ bn",
                          scope="city", derivation="sum of valuation_usd_bn of the fintech unicorns above"))
     return _provenance(rows)
 
@@ -294,7 +294,7 @@ def mic_indicator(raw: Path, reg: Registry, year: int, unmatched: Unmatched) -> 
     for code in reg.cities.code:
         h = m[m.hub == code]
         rows.append(dict(unit=code, indicator="trading_venues", value=float(len(h)), source="ISO 10383 MIC registry",
-                         source_file=rel, source_date=date, original_value=" ".join(sorted(h.mic)),
+                         source_file=rel, source_date=date, original_value=" ".join(sorted(h.mic)) or "0 (no active venue)",
                          original_unit="operating MICs", scope="city",
                          derivation="count of OPRT entries active on the date; cities: "
                                     + ", ".join(sorted(set(h.city)))))
