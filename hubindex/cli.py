@@ -24,7 +24,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (CI logs, files) gets a width that fits the ranking table instead of Rich's 80 columns.
+console = Console(width=None if Console().is_terminal else 140)
 err_console = Console(stderr=True)
 
 SpecArg = Annotated[
@@ -51,16 +52,16 @@ def print_ranking(result, top: int, title: str | None = None) -> None:  # type: 
     t = result.ranking()
     pillars = result.pillars()
     table = Table(title=title or result.spec.name, title_justify="left")
-    table.add_column("Rank", justify="right")
-    table.add_column("Unit")
+    table.add_column("Rank", justify="right", min_width=4)
+    table.add_column("Unit", no_wrap=True, max_width=24, overflow="ellipsis")
     group_col = next((g for g in ("country", "country_name") if g in t.columns), None)
     if group_col:
-        table.add_column(group_col.replace("_", " ").title())
-    table.add_column("Score", justify="right")
+        table.add_column(group_col.replace("_", " ").title(), no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column("Score", justify="right", min_width=5)
     if "tier" in t.columns:
-        table.add_column("Tier")
+        table.add_column("Tier", no_wrap=True, max_width=14, overflow="ellipsis")
     for p in pillars:
-        table.add_column(result.framework.names[result.framework.index_of(p)], justify="right")
+        table.add_column(result.framework.names[result.framework.index_of(p)], justify="right", min_width=6)
     for _, r in t.head(top).iterrows():
         row = [_fmt(r["rank"], 0), str(r["name"] or r["unit"])]
         if group_col:
