@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from hubindex.errors import DataError
 from hubindex.io import atomic_dir
@@ -341,11 +342,11 @@ def _country_series(reg: Registry, values: pd.DataFrame, key: str, col: str, yea
         kk = k.lower() if key == "geo" and values[key].str.islower().all() else k
         if kk in latest.index:
             r = latest.loc[kk]
-            val, orig, t = float(r[col]) * scale, str(r[col]), int(r["time"])
+            val, orig, t = float(r[col]) * scale, str(r[col]), str(int(r["time"]))
         else:
             val, orig, t = np.nan, "", ""
         rows.append(dict(unit=c.code, indicator=indicator, value=val, source=source, source_file=rel,
-                         source_date=str(t), original_value=orig, original_unit=unit, scope="country",
+                         source_date=t, original_value=orig, original_unit=unit, scope="country",
                          derivation=f"{derivation} ({k}); country-level value used for the city"
                          if orig else f"no value for {k} with year <= {year} in the source"))
     return _provenance(rows)
@@ -374,7 +375,7 @@ def findex_headline(raw: Path, reg: Registry, year: int, column: str, indicator:
     if column not in d.columns:
         raise DataError(f"{raw / rel}: column {column!r} not found")
     v = pd.DataFrame({"code": d["Country code"], "time": pd.to_numeric(d["Year"]),
-                      "pct": pd.to_numeric(d[column].str.rstrip("%").replace("", np.nan))})
+                      "pct": pd.to_numeric(d[column].str.rstrip("%"), errors="coerce")})
     out = _country_series(reg, v, "code", "pct", year, indicator=indicator,
                           source="World Bank Global Findex 2021 databank", rel=rel, unit="% age 15+ (rounded)",
                           derivation=f"column '{column}', '%' stripped, latest survey year <= edition year")
@@ -464,10 +465,11 @@ def metro_population(raw: Path, reg: Registry, year: int) -> pd.DataFrame:
     return _provenance(rows)
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
     """Great-circle distance: 2R·asin(√(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2))), R = 6371 km."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * 6371.0 * np.arcsin(np.sqrt(a))
 
 
@@ -491,8 +493,10 @@ def air_connectivity(raw: Path, cities: pd.DataFrame) -> pd.DataFrame:
         ids = set(near.id.astype(int))
         r = rt[rt.src_id.astype(int).isin(ids) & ~rt.dst_id.astype(int).isin(ids)]
         n = r.dst_id.astype(int).nunique()
-        names = "; ".join(f"{a.iata if isinstance(a.iata, str) else a.icao}" for a in near.itertuples()
-                          if int(a.id) in set(r.src_id.astype(int)))
+        used = set(r.src_id.astype(int))
+        codes = [str(iata) if isinstance(iata, str) else str(icao)
+                 for i, iata, icao in zip(near.id, near.iata, near.icao, strict=True) if int(i) in used]
+        names = "; ".join(codes)
         rows.append(dict(unit=c.code, indicator="air_destinations", value=float(n), source="OpenFlights",
                          source_file="openflights/airports.dat; openflights/routes.dat", source_date="2014-06",
                          original_value=str(n), original_unit="destination airports", scope="city",

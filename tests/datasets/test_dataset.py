@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 from hubindex import build
-from hubindex.datasets import EDITIONS, DATA_DIR, cities, edition_spec, indicators, load_edition, provenance, unmatched
+from hubindex.datasets import (
+    DATA_DIR,
+    EDITIONS,
+    cities,
+    edition_spec,
+    indicators,
+    load_edition,
+    provenance,
+    unmatched,
+)
 from hubindex.datasets.build import REGISTRY, Registry, haversine_km, norm_name, write_dataset
 from hubindex.errors import DataError
 
