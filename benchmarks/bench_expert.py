@@ -1,8 +1,9 @@
 """Expert-assessment model at issue #7 scale: 100,000 assessments × 120 centres × 150 factors (SIMULATED)."""
 
 import time
-import numpy as np
+
 from scipy.stats import spearmanr
+
 from hubindex.survey.expert import ExpertConfig, fit_expert, simulate_assessments
 
 a, f, truth = simulate_assessments(
