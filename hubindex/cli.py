@@ -111,7 +111,7 @@ def _provenance_files(spec) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 
 
 _SUBCOMMANDS = (
-    ("hubindex.datasets.cli", "data", "Build the shipped fintech-hubs dataset from the raw sources."),
+    ("hubindex.datasets.cli", "data", "The shipped fintech-hubs dataset: rebuild from the raw sources, check, inspect."),
     ("hubindex.survey.cli", "survey", "Consumer adoption surveys and GFCI-style expert assessments."),
     ("hubindex.audit.cli", "audit", None),
     ("hubindex.store.cli", "edition", None),
