@@ -1,0 +1,97 @@
+"""Audit speed: Monte Carlo replications per second and the 6,000-run Sobol analysis, against a baseline
+measured in the same run — the straightforward loop that rebuilds the index with ``build()`` once per replication
+(what COINr's ``get_sensitivity`` does), on a few replications.
+
+Workloads:
+* ASEM, COINr's own sensitivity configuration (``examples/asem/sensitivity.yaml``): winmax 1–5 × {min-max [1, 100],
+  z-score (10, 2)} × 100 noisy weight sets (±25 % on pillar and sub-index weights) × {arithmetic, geometric}.
+  COINr needs 145 s for 1,000 uncertainty runs and 1,174 s for the N = 1,000 Sobol design (6,000 runs).
+* The default fintech index (``hubindex/specs/default.yaml``, when present): winmax 1–5 × {min-max [1, 100], rank}
+  × {arithmetic, geometric} (z-scores go negative there, which the geometric mean refuses), with
+  fresh ±25 % noise on every pillar and sub-pillar weight per replication; 100,000 replications.
+
+    .venv/bin/python benchmarks/bench_audit.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hubindex import build, load_spec
+from hubindex.audit.config import parse_uncertainty
+from hubindex.audit.model import AuditModel
+from hubindex.audit.sensitivity import sensitivity
+from hubindex.audit.uncertainty import uncertainty
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def baseline_rate(m: AuditModel, reps: int) -> float:
+    """Replications/second of the slow path: one full build() per replication (spec_for + build)."""
+    U = np.random.default_rng(0).random((reps, m.ncols))
+    _, t = timed(lambda: [build(m.spec_for(u)) for u in U])
+    return reps / t
+
+
+def bench(label: str, m: AuditModel, n_mc: int, n_sobol: int, base_reps: int) -> None:
+    print(f"\n== {label}: {m.n_units} units, {len(m.inds)} indicators, factors "
+          f"{[f.name for f in m.factors]}")
+    base = baseline_rate(m, base_reps)
+    print(f"baseline (build() per replication, {base_reps} reps): {base:,.1f} replications/s")
+    uncertainty(model=m, n=min(n_mc, 2048))  # warm-up
+    r, t_mc = timed(lambda: uncertainty(model=m, n=n_mc, seed=0))
+    rate = r.n / t_mc
+    print(f"uncertainty: {r.n:,} replications in {t_mc:.2f} s = {rate:,.0f} replications/s  "
+          f"-> {rate / base:,.0f}x the baseline")
+    if n_sobol:
+        s, t_sa = timed(lambda: sensitivity(model=m, n=n_sobol, n_boot=1000))
+        print(f"sensitivity: N = {n_sobol:,}, {s.runs:,} runs + 1,000 bootstrap resamples in {t_sa:.2f} s = "
+              f"{s.runs / t_sa:,.0f} runs/s -> {s.runs / t_sa / base:,.0f}x the baseline "
+              f"(baseline would need {s.runs / base:,.0f} s)")
+        print(s.indices.round(3).to_string())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller runs")
+    a = ap.parse_args()
+    q = a.quick
+    spec = load_spec(ROOT / "examples" / "asem" / "sensitivity.yaml")
+    m, t_prep = timed(lambda: AuditModel(spec))
+    print(f"ASEM model preparation (10 normalised variants + nominal build): {t_prep:.2f} s")
+    bench("ASEM, COINr's sensitivity configuration", m, 1_000 if q else 100_000, 1_000, 10 if q else 30)
+    if not q:
+        s, t = timed(lambda: sensitivity(spec, n=1_000))
+        print(f"ASEM Sobol N = 1,000 end to end (model preparation included): {t:.2f} s; COINr: 1,174 s "
+              f"-> {1174 / t:,.0f}x")
+
+    default = ROOT / "hubindex" / "specs" / "default.yaml"
+    if default.exists():
+        d = load_spec(default)
+        cfg = parse_uncertainty({
+            "seed": 0,
+            "treat": {"winmax": [1, 2, 3, 4, 5]},
+            "normalise": [{"method": "min_max", "l": 1, "u": 100}, {"method": "rank"}],
+            "aggregate": [{"method": "arithmetic"}, {"method": "geometric"}],
+            "weights": {"noise": {2: 0.25, 3: 0.25}},
+        })
+        md, t_prep = timed(lambda: AuditModel(d, cfg))
+        print(f"\ndefault fintech index model preparation: {t_prep:.2f} s")
+        bench("default fintech index", md, 10_000 if q else 100_000, 1_000, 10 if q else 30)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory of this process: {rss:,.0f} MiB (chunk = {m.config.chunk} replications)")
+
+
+if __name__ == "__main__":
+    main()
