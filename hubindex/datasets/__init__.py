@@ -41,7 +41,7 @@ def edition_path(year: int) -> Path:
 
 
 def load_edition(year: int = LATEST) -> pd.DataFrame:
-    """One edition: code, name, country, country_iso3, region, cn_region and one column per indicator."""
+    """One edition: code, name, country, country_iso3, region, cn_region, latitude, longitude, one column per indicator."""
     return _read(edition_path(year).name)
 
 

@@ -564,7 +564,7 @@ def build_edition(raw: Path, reg: Registry, cities: pd.DataFrame, year: int, unm
     prov = prov.sort_values(["unit", "indicator"], key=lambda s: s.map(order) if s.name == "indicator" else s,
                             kind="mergesort").reset_index(drop=True)
     wide = prov.pivot(index="unit", columns="indicator", values="value")[list(IND_BY_CODE)]
-    wide = cities[["code", "name", "country", "country_iso3", "region", "cn_region"]].merge(
+    wide = cities[["code", "name", "country", "country_iso3", "region", "cn_region", "latitude", "longitude"]].merge(
         wide, left_on="code", right_index=True, how="left")
     return wide.sort_values("code").reset_index(drop=True), prov
 

@@ -66,7 +66,7 @@ def test_every_value_has_provenance(year: int) -> None:
     wide = load_edition(year)
     prov = provenance(year)
     ind = indicators()
-    assert list(wide.columns[6:]) == list(ind.code)
+    assert list(wide.columns[8:]) == list(ind.code)
     assert len(prov) == len(wide) * len(ind)
     assert not prov.duplicated(["unit", "indicator"]).any()
     assert set(prov.scope) <= {"city", "country"}

@@ -1,0 +1,427 @@
+"""A read-only, JSON-ready view of a built index, computed once at start-up, plus re-scoring with new weights.
+
+Everything the HTTP API and the browser pages show comes from :class:`IndexView`. Re-scoring
+(:meth:`IndexView.rescore`) re-aggregates the *normalised* indicator table with the engine's own aggregators
+(``hubindex.engine._aggregate``) and ranks with the engine's ``rank_desc`` / ``group_ranks`` / tier rules, so a
+re-weighted ranking equals a rebuild of the spec with those weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hubindex.engine._aggregate import aggregate
+from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine.result import Result
+from hubindex.errors import SpecError
+
+__all__ = ["IndexView", "jsonable"]
+
+RANK_DECIMALS = 10  # as hubindex.engine.pipeline: scores equal to 10 decimals are ties
+_LAT = ("lat", "latitude", "Latitude", "LAT")
+_LON = ("lon", "lng", "long", "longitude", "Longitude", "LON")
+_COUNTRY = ("country", "country_name", "Country", "nation")
+_REGION = ("region", "Region", "continent", "EurAsia_group")
+
+
+def jsonable(x: Any) -> Any:
+    """Turn NumPy/pandas scalars into JSON values; NaN/NA → ``None``."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return None if math.isnan(f) or math.isinf(f) else f
+    try:
+        if pd.isna(x):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(x) if not isinstance(x, (str, list, dict)) else x
+
+
+def _col(values: Any) -> list[Any]:
+    return [jsonable(v) for v in values]
+
+
+def _rank_int(x: Any) -> int | None:
+    v = jsonable(x)
+    return None if v is None else int(v)
+
+
+@dataclass
+class IndexView:
+    """JSON payloads of one built index (see module doc). Build with :meth:`from_result`."""
+
+    result: Result
+    meta: dict[str, Any] = field(default_factory=dict)
+    coords: dict[str, tuple[float, float]] = field(default_factory=dict)
+    provenance: pd.DataFrame | None = None
+
+    # ------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_result(cls, result: Result, *, citation: str | None = None, licence: str | None = None) -> IndexView:
+        spec = result.spec
+        rr = result.run_record
+        version = getattr(spec, "version", None)
+        name = getattr(spec, "name", "index")
+        spec_hash = rr.get("spec_hash", "")
+        cite = citation or (f"{name}{f' ({version})' if version else ''}. Built with hubindex "
+                            f"{rr.get('hubindex_version', '')}, spec {spec_hash[:12]}.")
+        meta = {
+            "name": name,
+            "description": getattr(spec, "description", None),
+            "version": version,
+            "spec_hash": spec_hash,
+            "hubindex_version": rr.get("hubindex_version"),
+            "n_units": len(result.units),
+            "excluded_units": list(result.excluded),
+            "citation": cite,
+            "licence": licence or "Scores: CC BY 4.0; each indicator keeps its source's licence (see Methodology).",
+        }
+        v = cls(result=result, meta=meta)
+        v.coords = v._find_coords()
+        v.provenance = v._find_provenance()
+        return v
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    @property
+    def fw(self):  # type: ignore[no-untyped-def]
+        return self.result.framework
+
+    def _node_meta(self) -> dict[str, Any]:
+        return {n.code: n for n in getattr(self.result.spec, "framework", [])}
+
+    def _raw_table(self) -> pd.DataFrame | None:
+        """The spec's data file(s) as read from disk (for coordinates and context columns), or None."""
+        spec = self.result.spec
+        data = getattr(spec, "data", None)
+        if data is None:
+            return None
+        try:
+            from hubindex.io import read_table
+
+            frames = [read_table(spec.resolve(p), data.sheet, (data.unit_code,)) for p in data.paths]
+        except Exception:  # noqa: BLE001 - optional context only; the build already validated the data
+            return None
+        df = frames[0]
+        for f in frames[1:]:
+            df = df.merge(f, on=data.unit_code, how="outer", suffixes=("", "_dup"))
+        return df.set_index(data.unit_code)
+
+    def _find_coords(self) -> dict[str, tuple[float, float]]:
+        """Latitude/longitude per unit from a lat/lon column pair in the groups or the data file."""
+        sources = [self.result.groups]
+        raw = self._raw_table()
+        if raw is not None:
+            sources.append(raw)
+        for df in sources:
+            lat = next((c for c in _LAT if c in df.columns), None)
+            lon = next((c for c in _LON if c in df.columns), None)
+            if lat and lon:
+                la = pd.to_numeric(df[lat], errors="coerce")
+                lo = pd.to_numeric(df[lon], errors="coerce")
+                out = {}
+                for u in self.result.units:
+                    if u in df.index and pd.notna(la.get(u)) and pd.notna(lo.get(u)):
+                        out[str(u)] = (float(la[u]), float(lo[u]))
+                if out:
+                    return out
+        return {}
+
+    def _find_provenance(self) -> pd.DataFrame | None:
+        """A per-cell provenance table (unit, indicator, source, year, …) next to the data file, if shipped."""
+        spec = self.result.spec
+        data = getattr(spec, "data", None)
+        if data is None:
+            return None
+        for rel in data.paths:
+            p = Path(spec.resolve(rel))
+            cands = [p.with_name("provenance.csv")]
+            if p.stem.startswith("fintech_hubs_"):
+                cands.insert(0, p.with_name(f"provenance_{p.stem.removeprefix('fintech_hubs_')}.csv"))
+            for c in cands:
+                if c.exists():
+                    try:
+                        df = pd.read_csv(c)
+                    except Exception:  # noqa: BLE001 - provenance is optional context
+                        continue
+                    ucol = next((k for k in ("unit", "uCode", "code", "city_code", data.unit_code) if k in df), None)
+                    icol = next((k for k in ("indicator", "iCode", "variable", "code") if k in df and k != ucol),
+                                None)
+                    if ucol and icol:
+                        return df.rename(columns={ucol: "unit", icol: "indicator"})
+        return None
+
+    def group_roles(self) -> dict[str, str | None]:
+        g = self.result.groups.columns
+        return {"country": next((c for c in _COUNTRY if c in g), None),
+                "region": next((c for c in _REGION if c in g), None)}
+
+    # -- payloads -------------------------------------------------------------------------------------
+    def units(self) -> list[dict[str, Any]]:
+        """One record per unit: code, name, groups, coordinates."""
+        r = self.result
+        out = []
+        for u in r.units:
+            rec: dict[str, Any] = {"unit": u, "name": jsonable(r.unit_names.get(u)) or u}
+            for g in r.groups.columns:
+                rec[g] = jsonable(r.groups.at[u, g])
+            if u in self.coords:
+                rec["lat"], rec["lon"] = self.coords[u]
+            out.append(rec)
+        return out
+
+    def framework(self) -> list[dict[str, Any]]:
+        """Cached :meth:`_framework` (the tree does not change while a view lives)."""
+        if "_fw" not in self.__dict__:
+            self.__dict__["_fw"] = self._framework()
+        return self.__dict__["_fw"]
+
+    def _framework(self) -> list[dict[str, Any]]:
+        """Nodes in tree order with parent, level, weight as given, weight rescaled among siblings, effective
+        weight in the index (product of rescaled weights up the tree), and the spec's metadata."""
+        fw = self.fw
+        w = self.result.weights
+        meta = self._node_meta()
+        raw = self.result.datasets.get("Raw")
+        out = []
+        for i, c in enumerate(fw.codes):
+            n = meta.get(c)
+            rec: dict[str, Any] = {
+                "code": c, "name": fw.names[i], "parent": fw.parent_of(c), "level": int(fw.level[i]),
+                "is_indicator": bool(fw.is_leaf[i]), "direction": int(fw.direction[i]),
+                "weight": jsonable(w.at[c, "weight"]) if c in w.index else jsonable(fw.weight[i]),
+                "rescaled": jsonable(w.at[c, "rescaled"]) if c in w.index else None,
+                "effective": jsonable(w.at[c, "effective"]) if c in w.index else None,
+                "children": list(fw.children(c)),
+            }
+            for k in ("unit", "source", "description", "target"):
+                rec[k] = jsonable(getattr(n, k, None)) if n is not None else None
+            if fw.is_leaf[i] and raw is not None and c in raw.columns:
+                rec["coverage"] = jsonable(float(raw[c].notna().mean()))
+            out.append(rec)
+        return out
+
+    def indicators(self) -> list[dict[str, Any]]:
+        return [n for n in self.framework() if n["is_indicator"]]
+
+    def aggregation(self) -> dict[str, Any]:
+        """The aggregation rule: default method, per-level overrides, minimum availability."""
+        step = self.result.spec.step("aggregate") if hasattr(self.result.spec, "step") else None
+        return {
+            "method": getattr(step, "method", "arithmetic"),
+            "by_level": {str(k): v for k, v in (getattr(step, "by_level", {}) or {}).items()},
+            "min_availability": getattr(step, "min_availability", None),
+            "weights_use": getattr(getattr(self.result.spec, "weights", None), "use", "spec"),
+        }
+
+    def tiers_spec(self) -> dict[str, Any] | None:
+        t = getattr(self.result.spec, "tiers", None)
+        return None if t is None else {"by": t.by, "cutoffs": list(t.cutoffs), "labels": list(t.labels)}
+
+    def table(self, kind: str) -> dict[str, Any]:
+        """``scores`` or ``ranks`` as {units, columns, data (rows)}; ``normalised``/``raw`` from the datasets."""
+        r = self.result
+        df = {"scores": r.scores, "ranks": r.ranks}.get(kind)
+        if df is None:
+            df = r.datasets[{"normalised": "Normalised", "raw": "Raw"}[kind]]
+        df = df.reindex(index=r.units)
+        return {"units": list(df.index), "columns": list(df.columns),
+                "data": [_col(row) for row in df.to_numpy(dtype=object)]}
+
+    def ranking(self) -> list[dict[str, Any]]:
+        """The published ranking: rank, unit, name, groups, score, tier, pillar scores/ranks, sub-ranks."""
+        r = self.result
+        t = r.ranking()
+        pillars = r.pillars()
+        out = []
+        for rec in t.to_dict(orient="records"):
+            u = rec["unit"]
+            row: dict[str, Any] = {str(k): jsonable(v) for k, v in rec.items()}
+            row["rank"] = _rank_int(rec["rank"])
+            for p in pillars:
+                row[f"rank_{p}"] = _rank_int(r.ranks.at[u, p])
+            for k in r.subranks.columns:
+                row[k] = _rank_int(rec[k])
+            out.append(row)
+        return out
+
+    def profile(self, unit: str, k: int = 5) -> dict[str, Any]:
+        """One unit: every node's score and rank, raw value, imputed/treated flags, source; strengths and
+        weaknesses = the ``k`` indicators with the best / worst rank (ties broken by higher / lower score);
+        position in its groups; the ±2 neighbours in the ranking; the 5 most similar units (Euclidean
+        distance between pillar-score vectors)."""
+        r = self.result
+        if unit not in r.scores.index:
+            raise KeyError(unit)
+        fw = self.fw
+        meta = {n["code"]: n for n in self.framework()}
+        raw = r.datasets.get("Raw")
+        n_units = len(r.units)
+        if "_of" not in self.__dict__:
+            self.__dict__["_of"] = r.ranks.notna().sum().to_dict()
+        of = self.__dict__["_of"]
+        sc, rk = r.scores.loc[unit], r.ranks.loc[unit]  # one row each, then plain lookups
+        raw_row = raw.loc[unit] if raw is not None else None
+        imp = r.imputed.loc[unit] if unit in r.imputed.index else None
+        flags = r.treat_flags.loc[unit] if unit in r.treat_flags.index else None
+        nodes = []
+        for c in fw.codes:
+            m = meta[c]
+            rec = {"code": c, "name": m["name"], "parent": m["parent"], "level": m["level"],
+                   "is_indicator": m["is_indicator"], "score": jsonable(sc[c]), "rank": _rank_int(rk[c]),
+                   "of": int(of[c]), "effective_weight": m["effective"]}
+            if m["is_indicator"]:
+                rec["raw"] = jsonable(raw_row[c]) if raw_row is not None and c in raw_row.index else None
+                rec["imputed"] = bool(imp[c]) if imp is not None and c in imp.index else False
+                flag = flags[c] if flags is not None and c in flags.index else ""
+                rec["treated"] = jsonable(flag) or None
+                rec["unit"] = m["unit"]
+                rec["source"] = m["source"]
+                rec["direction"] = m["direction"]
+                prov = self._cell_provenance(unit, c)
+                if prov:
+                    rec["provenance"] = prov
+            nodes.append(rec)
+        inds = [n for n in nodes if n["is_indicator"] and n["rank"] is not None]
+        best = sorted(inds, key=lambda n: (n["rank"], -(n["score"] or 0)))
+        worst = sorted(inds, key=lambda n: (-n["rank"], n["score"] or 0))
+        idx = r.index_code
+        if "_order" not in self.__dict__:
+            self.__dict__["_order"] = r.ranking()["unit"].tolist()
+        order = self.__dict__["_order"]
+        pos = order.index(unit)
+        pil = r.scores[r.pillars()].to_numpy(dtype=float)
+        me = r.scores.loc[unit, r.pillars()].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            d = np.sqrt(np.nansum((pil - me) ** 2, axis=1))
+        d[r.units.index(unit)] = np.inf
+        similar = [r.units[i] for i in np.argsort(d, kind="stable")[:5] if np.isfinite(d[i])]
+        groups = {}
+        for g in r.groups.columns:
+            label = jsonable(r.groups.at[unit, g])
+            n_members = int((r.groups[g] == r.groups.at[unit, g]).sum()) if label is not None else 0
+            col = f"rank_in_{g}"
+            if col in r.subranks.columns:
+                grank = r.subranks.at[unit, col]
+            else:  # not a spec sub-ranking: rank by index score within the group all the same
+                gr = group_ranks(np.round(r.scores[idx].to_numpy(dtype=float), RANK_DECIMALS),
+                                 r.groups[g].to_numpy(dtype=object))
+                grank = gr[r.units.index(unit)]
+            groups[g] = {"label": label, "n": n_members, "rank": _rank_int(grank)}
+        return {
+            "unit": unit, "name": jsonable(r.unit_names.get(unit)) or unit,
+            "groups": groups, "coords": self.coords.get(unit),
+            "score": jsonable(r.scores.at[unit, idx]), "rank": _rank_int(r.ranks.at[unit, idx]), "of": n_units,
+            "tier": jsonable(r.tiers.get(unit)) if r.tiers is not None else None,
+            "nodes": nodes,
+            "strengths": [n["code"] for n in best[:k]],
+            "weaknesses": [n["code"] for n in worst[:k]],
+            "neighbours": order[max(0, pos - 2): pos + 3],
+            "similar": similar,
+            "n_imputed": int(sum(1 for n in nodes if n.get("imputed"))),
+        }
+
+    def _cell_provenance(self, unit: str, code: str) -> dict[str, Any] | None:
+        p = self.provenance
+        if p is None:
+            return None
+        hit = p[(p["unit"].astype(str) == unit) & (p["indicator"].astype(str) == code)]
+        if hit.empty:
+            return None
+        return {str(k): jsonable(v) for k, v in hit.iloc[0].items() if k not in ("unit", "indicator")}
+
+    def bootstrap(self) -> dict[str, Any]:
+        """Everything the browser pages need in one response."""
+        return {
+            "meta": self.meta, "units": self.units(), "framework": self.framework(),
+            "aggregation": self.aggregation(), "tiers": self.tiers_spec(),
+            "subrankings": list(getattr(self.result.spec, "subrankings", [])), "group_roles": self.group_roles(),
+            "pillars": self.result.pillars(), "index": self.result.index_code,
+            "scores": self.table("scores"), "ranks": self.table("ranks"), "normalised": self.table("normalised"),
+            "raw": self.table("raw") if "Raw" in self.result.datasets else None,
+            "imputed": {"columns": list(self.result.imputed.columns),
+                        "data": self.result.imputed.reindex(self.result.units).to_numpy(dtype=bool).tolist()},
+            "ranking": self.ranking(),
+        }
+
+    # -- re-scoring -----------------------------------------------------------------------------------
+    def rescore(self, weights: Mapping[str, float]) -> dict[str, Any]:
+        """Re-aggregate the normalised indicators with ``weights`` (node code → weight, others unchanged).
+
+        For each aggregate in ascending level, y = AGG(children; w) with the spec's aggregation method (e.g.
+        arithmetic: Σ w_k x_k / Σ w_k over available children); ranks r_i = 1 + #{j: s_j > s_i} on scores
+        rounded to 10 decimals; tiers and sub-ranks by the spec's rules. Returns the new ranking with each
+        unit's move (published rank − new rank; positive = up) and the normalised weights used.
+        """
+        r = self.result
+        fw = r.framework
+        base = r.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float)
+        w = base.copy()
+        unknown = [c for c in weights if c not in fw.codes]
+        if unknown:
+            raise SpecError(f"weights: unknown node code(s) {unknown[:10]}; valid codes are the framework's nodes "
+                            f"(GET /api/framework)")
+        for c, v in weights.items():
+            if not (v >= 0 and math.isfinite(v)):
+                raise SpecError(f"weights: weight of '{c}' must be a finite number >= 0, got {v}")
+            w[fw.index_of(c)] = float(v)
+        agg = self.aggregation()
+        norm = r.datasets["Normalised"].reindex(index=r.units)
+        values: dict[str, np.ndarray] = {c: norm[c].to_numpy(dtype=float) for c in fw.indicators}
+        for code in fw.aggregates:
+            i = fw.index_of(code)
+            kids = np.flatnonzero(fw.parent == i)
+            wk = w[kids]
+            if not np.any(wk > 0):
+                raise SpecError(f"weights: all weights under '{code}' are zero; give at least one child a weight > 0")
+            C = np.column_stack([values[fw.codes[k]] for k in kids])
+            method = agg["by_level"].get(str(int(fw.level[i])), agg["method"])
+            values[code] = aggregate(C, wk, method, min_availability=agg["min_availability"])
+        idx = fw.root
+        score = values[idx]
+        rank = rank_desc(np.round(score, RANK_DECIMALS))
+        pub = r.ranks[idx].reindex(r.units).to_numpy(dtype=float)
+        t = r.spec.tiers if hasattr(r.spec, "tiers") else None
+        tiers = None
+        if t is not None:
+            tiers = (tiers_by_rank(rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
+                     else tiers_by_score(score, t.cutoffs, t.labels))
+        sub = {g: group_ranks(np.round(score, RANK_DECIMALS), r.groups[g].reindex(r.units).to_numpy(dtype=object))
+               for g in getattr(r.spec, "subrankings", [])}
+        resc = np.ones(len(w))
+        child = fw.parent >= 0
+        sums = np.zeros(len(w))
+        np.add.at(sums, fw.parent[child], w[child])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            resc[child] = w[child] / sums[fw.parent[child]]
+        rows = []
+        for j, u in enumerate(r.units):
+            row = {"unit": u, "name": jsonable(r.unit_names.get(u)) or u, "score": jsonable(score[j]),
+                   "rank": _rank_int(rank[j]), "published_rank": _rank_int(pub[j]),
+                   "move": None if np.isnan(rank[j]) or np.isnan(pub[j]) else int(pub[j] - rank[j])}
+            if tiers is not None:
+                row["tier"] = jsonable(tiers[j])
+            for g, s in sub.items():
+                row[f"rank_in_{g}"] = _rank_int(s[j])
+            for p in r.pillars():
+                row[p] = jsonable(values[p][j])
+            rows.append(row)
+        rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
+        pub_s = pd.Series(pub)
+        new_s = pd.Series(rank)
+        rho = pub_s.corr(new_s, method="spearman") if len(rank) > 2 else float("nan")
+        return {"weights": {c: float(w[i]) for i, c in enumerate(fw.codes)},
+                "rescaled": {c: float(resc[i]) for i, c in enumerate(fw.codes)},
+                "spearman_vs_published": jsonable(rho), "ranking": rows}

@@ -1,0 +1,42 @@
+"""``hubindex serve [SPEC]``: the dashboard and HTTP API on a local port."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level ``serve`` command to the root Typer app."""
+
+    @app.command()
+    def serve(
+        spec: Annotated[Path | None, typer.Argument(
+            help="Index spec (YAML). Default: the shipped Global Fintech Hub Index.", show_default=False)] = None,
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+        token: Annotated[str | None, typer.Option(
+            help="Bearer token enabling the state-changing /api/admin endpoints (or env HUBINDEX_TOKEN). "
+                 "Without one they are disabled.", show_default=False)] = None,
+    ) -> None:
+        """Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, methodology) and the
+        JSON API (docs at /docs) over an index built once at start-up."""
+        import uvicorn
+        from rich.console import Console
+
+        from hubindex.api import as_spec, build
+        from hubindex.web.app import create_app
+
+        s = as_spec(spec)
+        console = Console(stderr=True)
+        with console.status("Building the index…"):
+            result = build(s)
+        tok = token or os.environ.get("HUBINDEX_TOKEN") or None
+        web = create_app(result, token=tok)
+        console.print(f"[bold]{s.name}[/bold]: {len(result.units)} units. Dashboard on http://{host}:{port}/ , "
+                      f"API docs on http://{host}:{port}/docs"
+                      + ("" if tok else " (read-only: no token given)"))
+        uvicorn.run(web, host=host, port=port, log_level="warning")

@@ -1,0 +1,587 @@
+/* hubindex dashboard: plain JS, no build step, nothing fetched from outside this server.
+ * Pages are hash routes (#/ranking?..., #/city/CODE?peer=..., #/map, #/compare?units=A,B, #/weights?w=..,
+ * #/methodology); every control writes its state into the URL so any view is a permalink. */
+"use strict";
+
+let D = null;              // /api/bootstrap payload
+const IX = {};             // derived lookups
+const RANK_DECIMALS = 1e10;
+
+// ---------------------------------------------------------------------------------------------- utils
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "html") e.innerHTML = v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toFixed(nd);
+const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 1000 ? Number(x).toLocaleString("en", {maximumFractionDigits: 0}) : Number(x).toPrecision(4).replace(/\.?0+$/, ""));
+const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
+const unitName = (u) => (IX.unit[u] && IX.unit[u].name) || u;
+
+function parseHash() {
+  const h = location.hash.replace(/^#\/?/, "");
+  const [path, q] = h.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { page: parts[0] || "ranking", arg: parts[1] || null, params: new URLSearchParams(q || "") };
+}
+function setHash(page, arg, params, replace = true) {
+  const q = params.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ",");
+  const h = "#/" + page + (arg ? "/" + encodeURIComponent(arg) : "") + (q ? "?" + q : "");
+  if (replace) history.replaceState(null, "", h); else location.hash = h;
+}
+function updateParam(key, value) {
+  const r = parseHash();
+  if (value === null || value === "" || value === undefined) r.params.delete(key); else r.params.set(key, value);
+  setHash(r.page, r.arg, r.params);
+}
+
+function heat(v) {  // score 0..100 → light blue scale (colour-blind safe single hue)
+  if (v === null || v === undefined) return "";
+  const t = Math.max(0, Math.min(1, v / 100));
+  const l = 96 - 40 * t;
+  return `background:hsl(212,70%,${l}%);` + (l < 65 ? "color:#fff;" : "");
+}
+
+// downloads: CSV carries citation/licence as leading '#' lines (read with pandas.read_csv(comment='#'))
+function toCSV(rows, cols) {
+  const esc = (v) => { if (v === null || v === undefined) return ""; const s = String(v); return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+  const head = [`# ${D.meta.name}`, `# citation: ${D.meta.citation}`, `# licence: ${D.meta.licence}`, `# view: ${location.href}`];
+  return head.concat([cols.join(",")], rows.map((r) => cols.map((c) => esc(r[c])).join(","))).join("\n") + "\n";
+}
+function saveBlob(text, name, type) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a); a.click(); a.remove();
+}
+function downloadBar(name, getRows, cols, xlsxUrl) {
+  return el("div", { class: "downloads" }, "Download this table: ",
+    el("button", { type: "button", onclick: () => saveBlob(toCSV(getRows(), cols()), name + ".csv", "text/csv") }, "CSV"),
+    el("button", { type: "button", onclick: () => saveBlob(JSON.stringify({ citation: D.meta.citation, licence: D.meta.licence, spec_hash: D.meta.spec_hash, view: location.href, rows: getRows() }, null, 1), name + ".json", "application/json") }, "JSON"),
+    xlsxUrl ? el("a", { href: xlsxUrl, download: name + ".xlsx" }, "XLSX (full table)") : null);
+}
+
+// ------------------------------------------------------------------------------------ the recompute engine
+/* Mirrors hubindex.engine: every aggregate, in ascending level, is AGG(children; weights) over the children
+ * available for that unit (weights renormalised); ranks r_i = 1 + #{j: s_j > s_i} on scores rounded to 10 dp. */
+function prepareEngine() {
+  const fw = D.framework;
+  IX.codes = fw.map((n) => n.code);
+  IX.pos = Object.fromEntries(IX.codes.map((c, i) => [c, i]));
+  IX.aggOrder = fw.filter((n) => !n.is_indicator).sort((a, b) => a.level - b.level || IX.pos[a.code] - IX.pos[b.code]).map((n) => n.code);
+  const nU = D.units.length;
+  const cols = D.normalised.columns;
+  IX.norm = {};
+  cols.forEach((c, j) => {
+    const a = new Float64Array(nU);
+    for (let i = 0; i < nU; i++) { const v = D.normalised.data[i][j]; a[i] = v === null ? NaN : v; }
+    IX.norm[c] = a;
+  });
+  IX.baseWeights = Object.fromEntries(fw.map((n) => [n.code, n.weight]));
+  IX.published = Float64Array.from(D.units.map((u) => { const r = IX.rankOf(u.unit, D.index); return r === null ? NaN : r; }));
+}
+
+function aggMethod(level) { return D.aggregation.by_level[String(level)] || D.aggregation.method; }
+const JS_METHODS = new Set(["arithmetic", "geometric", "harmonic", "median"]);
+function canRecomputeInBrowser() { return D.framework.every((n) => n.is_indicator || JS_METHODS.has(aggMethod(n.level))); }
+
+function aggregateNode(X, w, method, minAvail) {   // X: array of Float64Array (children), w: weights
+  const n = X[0].length, k = X.length, out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sw = 0, acc = 0, avail = 0;
+    if (method === "median") {
+      const pts = [];
+      for (let j = 0; j < k; j++) { const x = X[j][i]; if (!Number.isNaN(x)) { avail++; pts.push([x, w[j]]); sw += w[j]; } }
+      if (!avail || sw <= 0) { out[i] = NaN; continue; }
+      pts.sort((a, b) => a[0] - b[0]);
+      let c = 0, y = NaN;
+      for (let m = 0; m < pts.length; m++) {
+        c += pts[m][1] / sw;
+        if (c >= 0.5 - 1e-12) {
+          y = pts[m][0];
+          if (Math.abs(c - 0.5) <= 1e-12) { const nxt = pts.slice(m + 1).find((p) => p[1] > 0); if (nxt) y = (y + nxt[0]) / 2; }
+          break;
+        }
+      }
+      out[i] = (minAvail !== null && avail / k < minAvail) ? NaN : y;
+      continue;
+    }
+    for (let j = 0; j < k; j++) {
+      const x = X[j][i];
+      if (Number.isNaN(x)) continue;
+      avail++; sw += w[j];
+      if (method === "arithmetic") acc += w[j] * x;
+      else if (method === "geometric") acc += w[j] * Math.log(x);
+      else acc += w[j] / x;   // harmonic
+    }
+    let y;
+    if (!avail || sw <= 0) y = NaN;
+    else if (method === "arithmetic") y = acc / sw;
+    else if (method === "geometric") y = Math.exp(acc / sw);
+    else y = sw / acc;
+    out[i] = (minAvail !== null && avail / k < minAvail) ? NaN : y;
+  }
+  return out;
+}
+
+function rankDesc(s) {   // min ties on rounded scores; NaN → null
+  const n = s.length, r = new Array(n).fill(null);
+  const idx = [];
+  const rs = Array.from(s, (v) => Number.isNaN(v) ? NaN : Math.round(v * RANK_DECIMALS) / RANK_DECIMALS);
+  for (let i = 0; i < n; i++) if (!Number.isNaN(rs[i])) idx.push(i);
+  idx.sort((a, b) => rs[b] - rs[a]);
+  for (let p = 0; p < idx.length; p++) r[idx[p]] = (p > 0 && rs[idx[p]] === rs[idx[p - 1]]) ? r[idx[p - 1]] : p + 1;
+  return r;
+}
+
+/** Scores of every node for the given weights ({code: w}, missing codes keep the published weight). */
+function computeScores(weights) {
+  const w = Object.assign({}, IX.baseWeights, weights || {});
+  const vals = Object.assign({}, IX.norm);
+  const minAvail = D.aggregation.min_availability;
+  for (const code of IX.aggOrder) {
+    const kids = IX.node[code].children;
+    vals[code] = aggregateNode(kids.map((c) => vals[c]), kids.map((c) => w[c]), aggMethod(IX.node[code].level), minAvail);
+  }
+  return vals;
+}
+
+/** The user-weighted ranking: [{unit, score, rank, published_rank, move}] in unit order. */
+function computeRanking(weights) {
+  const vals = computeScores(weights);
+  const s = vals[D.index], r = rankDesc(s);
+  return D.units.map((u, i) => ({
+    unit: u.unit, score: Number.isNaN(s[i]) ? null : s[i], rank: r[i],
+    published_rank: Number.isNaN(IX.published[i]) ? null : IX.published[i],
+    move: (r[i] === null || Number.isNaN(IX.published[i])) ? null : IX.published[i] - r[i],
+  }));
+}
+window.hubindex = { computeRanking, computeScores, rankDesc };
+
+function spearman(a, b) {
+  const ok = a.map((x, i) => x !== null && b[i] !== null && !Number.isNaN(x) && !Number.isNaN(b[i]));
+  const A = a.filter((_, i) => ok[i]), B = b.filter((_, i) => ok[i]);
+  const avgRank = (v) => { const o = v.map((x, i) => [x, i]).sort((p, q) => p[0] - q[0]); const r = new Array(v.length); let i = 0;
+    while (i < o.length) { let j = i; while (j + 1 < o.length && o[j + 1][0] === o[i][0]) j++; for (let m = i; m <= j; m++) r[o[m][1]] = (i + j) / 2 + 1; i = j + 1; } return r; };
+  return pearson(avgRank(A), avgRank(B));
+}
+function pearson(a, b) {
+  const ok = [];
+  for (let i = 0; i < a.length; i++) if (!Number.isNaN(a[i]) && !Number.isNaN(b[i]) && a[i] !== null && b[i] !== null) ok.push(i);
+  const n = ok.length; if (n < 3) return NaN;
+  let ma = 0, mb = 0; for (const i of ok) { ma += a[i]; mb += b[i]; } ma /= n; mb /= n;
+  let sab = 0, saa = 0, sbb = 0; for (const i of ok) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+// --------------------------------------------------------------------------------------------- bootstrap
+async function init() {
+  const res = await fetch("/api/bootstrap");
+  D = await res.json();
+  IX.node = Object.fromEntries(D.framework.map((n) => [n.code, n]));
+  IX.unit = Object.fromEntries(D.units.map((u) => [u.unit, u]));
+  IX.uPos = Object.fromEntries(D.units.map((u, i) => [u.unit, i]));
+  IX.sPos = Object.fromEntries(D.scores.columns.map((c, j) => [c, j]));
+  IX.scoreOf = (u, c) => D.scores.data[IX.uPos[u]][IX.sPos[c]];
+  IX.rankOf = (u, c) => D.ranks.data[IX.uPos[u]][IX.sPos[c]];
+  IX.ranking = Object.fromEntries(D.ranking.map((r) => [r.unit, r]));
+  prepareEngine();
+  document.getElementById("title").textContent = D.meta.name;
+  document.getElementById("subtitle").textContent = `${D.meta.n_units} units · spec ${D.meta.spec_hash.slice(0, 12)}`;
+  document.getElementById("footer").append(
+    el("div", {}, "Cite as: ", D.meta.citation), el("div", {}, "Licence: ", D.meta.licence),
+    el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")));
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+const PAGES = {};
+function route() {
+  const r = parseHash();
+  const page = PAGES[r.page] ? r.page : "ranking";
+  document.querySelectorAll("nav a[data-page]").forEach((a) => { if (a.dataset.page === page) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current"); });
+  const main = document.getElementById("main");
+  main.replaceChildren();
+  PAGES[page](main, r);
+  document.title = `${D.meta.name} — ${page}`;
+}
+
+function groupOptions(col) {
+  return [...new Set(D.units.map((u) => u[col]).filter((x) => x !== null && x !== undefined))].sort();
+}
+function selectEl(id, label, options, value, onchange) {
+  const s = el("select", { id, onchange: (e) => onchange(e.target.value) },
+    options.map(([v, t]) => el("option", { value: v, selected: v === value }, t)));
+  return el("label", { for: id }, label, s);
+}
+
+// ------------------------------------------------------------------------------------------------ Ranking
+PAGES.ranking = (main, r) => {
+  const P = r.params;
+  const roles = D.group_roles;
+  const state = { q: P.get("q") || "", sort: P.get("sort") || "rank", dir: P.get("dir") || "asc",
+    region: P.get("region") || "", country: P.get("country") || "", tier: P.get("tier") || "", within: P.get("within") || "" };
+  const groupCols = Object.keys(D.units[0] || {}).filter((k) => !["unit", "name", "lat", "lon"].includes(k));
+  const cols = [["rank", "Rank", true], ["name", "City", false]];
+  if (roles.country) cols.push([roles.country, "Country", false]);
+  if (roles.region && roles.region !== roles.country) cols.push([roles.region, "Region", false]);
+  if (D.tiers) cols.push(["tier", "Tier", false]);
+  cols.push(["score", "Score", true]);
+  D.pillars.forEach((p) => cols.push([p, nodeName(p), true]));
+  D.subrankings.forEach((g) => cols.push([`rank_in_${g}`, `Rank in ${g}`, true]));
+  if (D.ranking.some((x) => x.rank_lo !== undefined)) cols.push(["interval", "Rank interval", false]);
+
+  const controls = el("div", { class: "controls", role: "search" });
+  const search = el("input", { type: "search", id: "q", value: state.q, placeholder: "City, country, code…", "aria-label": "Search units" });
+  search.addEventListener("input", () => { state.q = search.value; updateParam("q", state.q); draw(); });
+  controls.append(el("label", { for: "q" }, "Search", search));
+  if (roles.region) controls.append(selectEl("f-region", "Region", [["", "All"], ...groupOptions(roles.region).map((v) => [v, v])], state.region, (v) => { state.region = v; updateParam("region", v); draw(); }));
+  if (roles.country && roles.country !== roles.region) controls.append(selectEl("f-country", "Country", [["", "All"], ...groupOptions(roles.country).map((v) => [v, v])], state.country, (v) => { state.country = v; updateParam("country", v); draw(); }));
+  if (D.tiers) controls.append(selectEl("f-tier", "Tier", [["", "All"], ...D.tiers.labels.map((v) => [v, v])], state.tier, (v) => { state.tier = v; updateParam("tier", v); draw(); }));
+  const within = [["", "Global ranking"]];
+  for (const g of groupCols) for (const v of groupOptions(g)) within.push([`${g}=${v}`, `Within ${g}: ${v}`]);
+  controls.append(selectEl("f-within", "Sub-ranking", within, state.within, (v) => { state.within = v; updateParam("within", v); draw(); }));
+  const count = el("p", { class: "muted", id: "count", "aria-live": "polite" });
+  const table = el("table", { id: "ranking-table" });
+  main.append(el("h1", {}, "Ranking"), controls, count, table);
+  main.append(downloadBar("ranking", () => currentRows, () => cols.map((c) => c[0]).filter((c) => c !== "interval").concat(["unit"]), "/api/ranking?format=xlsx"));
+  let currentRows = [];
+
+  function draw() {
+    const q = state.q.trim().toLowerCase();
+    let rows = D.ranking.filter((x) => {
+      if (q && ![x.unit, x.name, roles.country && x[roles.country], roles.region && x[roles.region]].some((v) => v && String(v).toLowerCase().includes(q))) return false;
+      if (state.region && x[roles.region] !== state.region) return false;
+      if (state.country && x[roles.country] !== state.country) return false;
+      if (state.tier && x.tier !== state.tier) return false;
+      return true;
+    });
+    let withinRank = null;
+    if (state.within) {
+      const [g, v] = state.within.split("=");
+      rows = rows.filter((x) => String(x[g]) === v);
+      withinRank = Object.fromEntries(D.ranking.filter((x) => String(x[g]) === v).map((x) => [x.unit, x[`rank_in_${g}`] ?? null]));
+      // groups without a spec sub-ranking: rank by score inside the group
+      if (Object.values(withinRank).every((v2) => v2 === null)) {
+        const grp = D.ranking.filter((x) => String(x[g]) === v);
+        const rr = rankDesc(Float64Array.from(grp.map((x) => x.score ?? NaN)));
+        withinRank = Object.fromEntries(grp.map((x, i) => [x.unit, rr[i]]));
+      }
+    }
+    const key = state.sort, dir = state.dir === "desc" ? -1 : 1;
+    const val = (x) => key === "rank" && withinRank ? withinRank[x.unit] : x[key];
+    rows = rows.slice().sort((a, b) => {
+      const va = val(a), vb = val(b);
+      if (va === null || va === undefined) return 1; if (vb === null || vb === undefined) return -1;
+      return (typeof va === "number" ? va - vb : String(va).localeCompare(String(vb))) * dir || (a.rank ?? 1e9) - (b.rank ?? 1e9);
+    });
+    currentRows = rows.map((x) => withinRank ? Object.assign({}, x, { rank_within: withinRank[x.unit] }) : x);
+    count.textContent = `${rows.length} of ${D.ranking.length} units` + (state.within ? ` — ranked within ${state.within.replace("=", ": ")}` : "");
+    const thead = el("thead", {}, el("tr", {}, cols.map(([c, label, num]) => {
+      const sorted = state.sort === c;
+      return el("th", { class: num ? "num" : "", scope: "col", "aria-sort": sorted ? (state.dir === "asc" ? "ascending" : "descending") : "none" },
+        el("button", { type: "button", class: "sort", "data-col": c, onclick: () => {
+          state.dir = (state.sort === c && state.dir === "asc") ? "desc" : (state.sort === c ? "asc" : (num && c !== "rank" && !c.startsWith("rank") ? "desc" : "asc"));
+          state.sort = c; updateParam("sort", c); updateParam("dir", state.dir); draw();
+          table.querySelector(`button[data-col="${c}"]`).focus();
+        } }, label + (sorted ? (state.dir === "asc" ? " ▲" : " ▼") : "")));
+    })));
+    const tbody = el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, cols.map(([c, , num]) => {
+      if (c === "rank") return el("td", { class: "num" }, withinRank ? `${withinRank[x.unit] ?? "–"}` : (x.rank ?? "–"), withinRank ? el("small", { class: "muted" }, ` (${x.rank})`) : null);
+      if (c === "name") return el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name || x.unit));
+      if (c === "tier") return el("td", {}, x.tier ? el("span", { class: "tier" }, x.tier) : "–");
+      if (c === "interval") return el("td", {}, x.rank_lo !== undefined ? `${x.rank_lo}–${x.rank_hi}` : "–");
+      if (D.pillars.includes(c)) return el("td", { class: "num", style: heat(x[c]) }, fmt(x[c]));
+      if (c === "score") return el("td", { class: "num" }, el("strong", {}, fmt(x[c])));
+      return el("td", { class: num ? "num" : "" }, x[c] ?? "–");
+    }))));
+    table.replaceChildren(el("caption", { class: "sr-only" }, `${D.meta.name}: ranking table, sorted by ${state.sort}`), thead, tbody);
+  }
+  draw();
+};
+
+// ------------------------------------------------------------------------------------------- City profile
+PAGES.city = async (main, r) => {
+  const unit = r.arg || (D.ranking[0] && D.ranking[0].unit);
+  const picker = el("select", { id: "city-pick", onchange: (e) => setHash("city", e.target.value, new URLSearchParams(r.params), false) },
+    D.ranking.map((x) => el("option", { value: x.unit, selected: x.unit === unit }, `${x.rank ?? "–"}. ${x.name}`)));
+  main.append(el("div", { class: "controls" }, el("label", { for: "city-pick" }, "City", picker)));
+  const resp = await fetch(`/api/units/${encodeURIComponent(unit)}`);
+  if (!resp.ok) { main.append(el("p", {}, `Unknown unit '${unit}'.`)); return; }
+  const p = await resp.json();
+  const peer = r.params.get("peer") || "";
+  main.append(el("h1", { id: "city-name" }, p.name, " ", el("small", { class: "muted" }, p.unit)));
+  const kpis = el("div", { class: "kpis" },
+    el("div", {}, el("small", {}, "Rank"), el("span", { class: "stat", id: "city-rank" }, `${p.rank ?? "–"}`), el("span", { class: "muted" }, ` of ${p.of}`)),
+    el("div", {}, el("small", {}, "Score"), el("span", { class: "stat" }, fmt(p.score))),
+    p.tier ? el("div", {}, el("small", {}, "Tier"), el("span", { class: "stat" }, p.tier)) : null,
+    ...Object.entries(p.groups).map(([g, v]) => el("div", {}, el("small", {}, g), `${v.label ?? "–"}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
+    el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`));
+  main.append(kpis);
+
+  // radar vs tier average (or all units) or a chosen peer; axes: the highest level below the index with ≥ 3 nodes
+  const pillars = radarAxes();
+  const mine = pillars.map((c) => IX.scoreOf(p.unit, c));
+  let refName, ref;
+  if (peer && IX.unit[peer]) { refName = unitName(peer); ref = pillars.map((c) => IX.scoreOf(peer, c)); }
+  else {
+    const same = p.tier ? D.ranking.filter((x) => x.tier === p.tier).map((x) => x.unit) : D.units.map((u) => u.unit);
+    refName = p.tier ? `Tier “${p.tier}” average` : "Average of all units";
+    ref = pillars.map((c) => { const v = same.map((u) => IX.scoreOf(u, c)).filter((x) => x !== null); return v.reduce((a, b) => a + b, 0) / (v.length || 1); });
+  }
+  const peerSel = el("select", { id: "peer-pick", onchange: (e) => { const q = new URLSearchParams(r.params); if (e.target.value) q.set("peer", e.target.value); else q.delete("peer"); setHash("city", unit, q, false); } },
+    el("option", { value: "" }, p.tier ? "Tier average" : "All-unit average"), D.ranking.filter((x) => x.unit !== unit).map((x) => el("option", { value: x.unit, selected: x.unit === peer }, x.name)));
+  const radar = el("div", { class: "chart", id: "radar", role: "img", "aria-label": `Radar chart of ${p.name}'s pillar scores against ${refName}` });
+  const alt = `${p.name} vs ${refName}: ` + pillars.map((c, i) => `${nodeName(c)} ${fmt(mine[i])} vs ${fmt(ref[i])}`).join("; ") + ".";
+  main.append(el("div", { class: "grid" },
+    el("section", { class: "card" }, el("h3", {}, pillars === D.pillars ? "Pillar scores" : "Scores by sub-pillar"), el("div", { class: "controls" }, el("label", { for: "peer-pick" }, "Compare with", peerSel)), radar, el("p", { class: "muted", id: "radar-alt" }, alt)),
+    el("section", { class: "card" }, el("h3", {}, "Strengths"), el("ol", { id: "strengths" }, p.strengths.map((c) => swItem(p, c))),
+      el("h3", {}, "Weaknesses"), el("ol", { id: "weaknesses" }, p.weaknesses.map((c) => swItem(p, c))),
+      el("h3", {}, "Neighbours in the ranking"), el("p", {}, p.neighbours.map((u) => u === p.unit ? el("strong", {}, `${unitName(u)} `) : el("a", { href: `#/city/${encodeURIComponent(u)}`, style: "margin-right:.5rem" }, unitName(u)))),
+      el("h3", {}, "Most similar (pillar profile)"), el("p", {}, p.similar.map((u) => el("a", { href: `#/city/${encodeURIComponent(u)}`, style: "margin-right:.5rem" }, unitName(u)))),
+      el("p", {}, el("a", { href: `#/compare?units=${[p.unit, ...(peer ? [peer] : p.similar.slice(0, 2))].join(",")}` }, "Compare side by side →")))));
+  if (window.Plotly) {
+    const close = (a) => a.concat([a[0]]);
+    const theta = close(pillars.map(nodeName));
+    Plotly.newPlot(radar, [
+      { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
+      { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
+      { polar: { radialaxis: { range: [0, 100] } }, margin: { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
+      { displaylogo: false, responsive: true });
+  }
+  // node table
+  const rows = p.nodes.filter((n) => n.code !== D.index);
+  const depth = (c) => { let d = 0, q = IX.node[c].parent; while (q && q !== D.index) { d++; q = IX.node[q].parent; } return d; };
+  const tbl = el("table", { id: "profile-table" }, el("caption", {}, "Scores and ranks per pillar and indicator"),
+    el("thead", {}, el("tr", {}, ["Code", "Name", "Raw value", "Unit", "Score", "Rank", "Source", "Flags"].map((h) => el("th", { scope: "col", class: ["Raw value", "Score", "Rank"].includes(h) ? "num" : "" }, h)))),
+    el("tbody", {}, rows.map((n) => el("tr", { "data-code": n.code, style: n.is_indicator ? "" : "font-weight:600;background:#f6f8fa" },
+      el("td", {}, n.code), el("td", { style: `padding-left:${0.45 + depth(n.code)}rem` }, n.name),
+      el("td", { class: "num" }, n.is_indicator ? fmtRaw(n.raw) : ""), el("td", { class: "muted" }, n.unit || ""),
+      el("td", { class: "num", style: heat(n.score) }, fmt(n.score)), el("td", { class: "num" }, n.rank ? `${n.rank}/${n.of}` : "–"),
+      el("td", { class: "muted" }, n.provenance ? [n.provenance.source, n.provenance.year].filter(Boolean).join(", ") : (n.source || "")),
+      el("td", {}, n.imputed ? el("span", { class: "flag", title: "value was missing and imputed" }, "imputed") : null,
+        n.treated ? el("span", { class: "flag", title: "outlier treatment applied" }, n.treated) : null,
+        n.provenance && n.provenance.level ? el("span", { class: "flag" }, n.provenance.level) : null)))));
+  main.append(el("h2", {}, "Pillars and indicators"), tbl,
+    downloadBar(`profile_${p.unit}`, () => rows.map((n) => ({ unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, score: n.score, rank: n.rank, imputed: n.imputed ?? null, treated: n.treated ?? null, source: n.source ?? null })),
+      () => ["unit", "code", "name", "level", "raw", "score", "rank", "imputed", "treated", "source"]));
+};
+function radarAxes() {
+  const top = IX.node[D.index].level;
+  for (let lv = top - 1; lv >= 1; lv--) { const nodes = D.framework.filter((n) => n.level === lv).map((n) => n.code); if (nodes.length >= 3 && nodes.length <= 16) return nodes; }
+  return D.pillars;
+}
+function swItem(p, c) {
+  const n = p.nodes.find((x) => x.code === c);
+  return el("li", {}, `${n.name} `, el("span", { class: "muted" }, `(#${n.rank} of ${n.of}, score ${fmt(n.score)}${n.imputed ? ", imputed" : ""})`));
+}
+
+// ------------------------------------------------------------------------------------------------- Map
+PAGES.map = (main, r) => {
+  const colorBy = r.params.get("color") || (D.tiers ? "tier" : "score");
+  main.append(el("h1", {}, "Map"));
+  const opts = [["score", "Index score"], ...(D.tiers ? [["tier", "Tier"]] : []), ["best", "Best pillar"]];
+  main.append(el("div", { class: "controls" }, selectEl("map-color", "Colour by", opts, colorBy, (v) => { updateParam("color", v); route(); })));
+  const div = el("div", { class: "chart", id: "map", style: "height:560px", role: "img" });
+  const altP = el("p", { class: "muted", id: "map-alt" });
+  main.append(div, altP);
+  const withXY = D.units.filter((u) => u.lat !== undefined && u.lon !== undefined);
+  const iso3 = D.units.every((u) => /^[A-Z]{3}$/.test(u.unit));
+  const pts = (withXY.length ? withXY : (iso3 ? D.units : [])).map((u) => ({ u, rk: IX.ranking[u.unit] })).filter((x) => x.rk && x.rk.score !== null);
+  if (!pts.length) { altP.textContent = "No coordinates: the data has no lat/lon columns and the unit codes are not ISO-3 country codes."; return; }
+  const best = (u) => D.pillars.reduce((b, c) => (IX.scoreOf(u, c) ?? -1) > (IX.scoreOf(u, b) ?? -1) ? c : b, D.pillars[0]);
+  const palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];  // Okabe–Ito
+  const cats = colorBy === "tier" ? D.tiers.labels : (colorBy === "best" ? D.pillars : null);
+  const loc = withXY.length ? (sel) => ({ lat: sel.map((x) => x.u.lat), lon: sel.map((x) => x.u.lon) }) : (sel) => ({ locations: sel.map((x) => x.u.unit), locationmode: "ISO-3" });
+  const size = (sel) => sel.map((x) => 6 + 0.22 * x.rk.score);
+  const text = (sel) => sel.map((x) => `${x.rk.rank}. ${x.rk.name}: ${fmt(x.rk.score)}${x.rk.tier ? " (" + x.rk.tier + ")" : ""}`);
+  let traces;
+  if (cats) {
+    traces = cats.map((c, i) => {
+      const sel = pts.filter((x) => (colorBy === "tier" ? x.rk.tier : best(x.u.unit)) === c);
+      return Object.assign({ type: "scattergeo", mode: "markers", name: colorBy === "best" ? nodeName(c) : c, text: text(sel), hoverinfo: "text", customdata: sel.map((x) => x.u.unit),
+        marker: { size: size(sel), color: palette[i % palette.length], line: { width: 0.5, color: "#fff" } } }, loc(sel));
+    });
+  } else {
+    traces = [Object.assign({ type: "scattergeo", mode: "markers", text: text(pts), hoverinfo: "text", customdata: pts.map((x) => x.u.unit),
+      marker: { size: size(pts), color: pts.map((x) => x.rk.score), colorscale: "Viridis", showscale: true, colorbar: { title: { text: "Score" } } } }, loc(pts))];
+  }
+  const top = pts.slice().sort((a, b) => a.rk.rank - b.rk.rank).slice(0, 5).map((x) => `${x.rk.name} (${fmt(x.rk.score)})`);
+  const alt = `World map of ${pts.length} units, symbol size by index score, colour by ${colorBy}. Highest: ${top.join(", ")}. The ranking table lists every value.`;
+  div.setAttribute("aria-label", alt);
+  altP.append(alt, " ", el("a", { href: "#/ranking" }, "Open the table"));
+  if (window.Plotly) {
+    Plotly.newPlot(div, traces, { geo: { projection: { type: "natural earth" }, resolution: withXY.length ? 110 : 50, showcountries: true, countrycolor: "#ccc", showland: true, landcolor: "#f2f2f2", showframe: false },
+      margin: { t: 10, b: 10, l: 10, r: 10 }, legend: { orientation: "h" } },
+      { displaylogo: false, responsive: true, topojsonURL: "/static/geo/" });
+    div.on && div.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
+  }
+};
+
+// --------------------------------------------------------------------------------------------- Compare
+PAGES.compare = (main, r) => {
+  let units = (r.params.get("units") || "").split(",").filter((u) => IX.unit[u]);
+  if (!units.length) units = D.ranking.slice(0, 3).map((x) => x.unit);
+  main.append(el("h1", {}, "Compare"));
+  const add = el("select", { id: "cmp-add" }, el("option", { value: "" }, "Add a city…"), D.ranking.filter((x) => !units.includes(x.unit)).map((x) => el("option", { value: x.unit }, x.name)));
+  add.addEventListener("change", () => { if (add.value) { const q = new URLSearchParams(); q.set("units", units.concat([add.value]).join(",")); setHash("compare", null, q, false); } });
+  const chips = el("div", { id: "cmp-chips" }, units.map((u) => el("span", { class: "chip" }, unitName(u),
+    el("button", { type: "button", "aria-label": `Remove ${unitName(u)}`, onclick: () => { const q = new URLSearchParams(); q.set("units", units.filter((x) => x !== u).join(",")); setHash("compare", null, q, false); } }, "×"))));
+  main.append(el("div", { class: "controls" }, el("label", { for: "cmp-add" }, "Cities", add)), chips);
+  const nodes = D.framework.filter((n) => n.code !== D.index);
+  const chart = el("div", { class: "chart", id: "cmp-chart", role: "img" });
+  const alt = `Pillar scores of ${units.map(unitName).join(", ")}: ` + D.pillars.map((c) => `${nodeName(c)}: ` + units.map((u) => `${unitName(u)} ${fmt(IX.scoreOf(u, c))}`).join(", ")).join("; ") + ".";
+  chart.setAttribute("aria-label", alt);
+  main.append(chart, el("p", { class: "muted" }, alt));
+  if (window.Plotly) Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map(nodeName), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
+    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, margin: { t: 20 }, legend: { orientation: "h" } }, { displaylogo: false, responsive: true });
+  const head = el("tr", {}, el("th", { scope: "col" }, "Node"), units.map((u) => el("th", { scope: "col", class: "num" }, el("a", { href: `#/city/${encodeURIComponent(u)}` }, unitName(u)))));
+  const rowFor = (code, label, bold) => {
+    const vals = units.map((u) => IX.scoreOf(u, code));
+    const mx = Math.max(...vals.filter((v) => v !== null));
+    return el("tr", { style: bold ? "font-weight:600;background:#f6f8fa" : "" }, el("th", { scope: "row" }, label),
+      units.map((u, i) => el("td", { class: "num", style: vals[i] === mx ? "outline:2px solid #0b5cad" : "" }, fmt(vals[i]), el("small", { class: "muted" }, ` #${IX.rankOf(u, code) ?? "–"}`))));
+  };
+  const tbl = el("table", { id: "compare-table" }, el("caption", {}, "Score (rank) per node; best of the selection outlined"), el("thead", {}, head),
+    el("tbody", {}, rowFor(D.index, "Index", true), nodes.map((n) => rowFor(n.code, `${n.name} (${n.code})`, !n.is_indicator))));
+  main.append(tbl, downloadBar("compare", () => [D.index, ...nodes.map((n) => n.code)].map((c) => Object.assign({ code: c }, Object.fromEntries(units.map((u) => [u, IX.scoreOf(u, c)])))), () => ["code", ...units]));
+};
+
+// ---------------------------------------------------------------------------------- Build your own index
+function parseWeights(s) {
+  const w = {};
+  for (const kv of (s || "").split(",")) { const [k, v] = kv.split(":"); if (k && IX.node[k] && v !== undefined && !Number.isNaN(+v) && +v >= 0) w[k] = +v; }
+  return w;
+}
+PAGES.weights = (main, r) => {
+  const w = parseWeights(r.params.get("w"));
+  main.append(el("h1", {}, "Build your own index"),
+    el("div", { class: "banner", role: "note" }, "This is not the official ranking: it re-weights the published, normalised scores with your weights. ", el("a", { href: "#/ranking" }, "Published ranking")));
+  const inBrowser = canRecomputeInBrowser();
+  if (!inBrowser) main.append(el("p", { class: "banner" }, `The ${D.aggregation.method} aggregation is recomputed on the server.`));
+  const cur = () => Object.assign({}, IX.baseWeights, w);
+  const sliders = el("div", { class: "sliders", id: "sliders" });
+  const sliderRow = (code) => {
+    const n = IX.node[code];
+    const id = `w-${code}`;
+    const pct = el("span", { class: "num muted", "data-pct": code });
+    const num = el("output", { for: id, class: "num" }, fmt(cur()[code], 2));
+    const inp = el("input", { type: "range", id, min: "0", max: "5", step: "0.05", value: String(cur()[code]), "data-code": code, "aria-valuetext": `${fmt(cur()[code], 2)}` });
+    inp.addEventListener("input", () => { w[code] = +inp.value; num.textContent = fmt(+inp.value, 2); inp.setAttribute("aria-valuetext", fmt(+inp.value, 2)); refresh(); });
+    return [el("label", { for: id }, `${n.name} (${code})`), inp, num, pct];
+  };
+  sliders.append(el("strong", {}, "Pillar"), el("strong", {}, "Weight"), el("strong", {}, "Value"), el("strong", {}, "Share"));
+  D.pillars.forEach((c) => sliders.append(...sliderRow(c)));
+  const deeper = el("details", { id: "more-weights", open: D.pillars.length < 3 }, el("summary", {}, "Sub-pillar and indicator weights"));
+  const deepGrid = el("div", { class: "sliders" });
+  D.framework.filter((n) => n.parent && n.parent !== D.index).forEach((n) => deepGrid.append(...sliderRow(n.code)));
+  deeper.append(deepGrid);
+  const reset = el("button", { type: "button", id: "reset", onclick: () => { setHash("weights", null, new URLSearchParams(), false); } }, "Reset to published weights");
+  const serverBtn = el("button", { type: "button", id: "server-check", class: "primary" }, "Recompute on the server");
+  const timing = el("p", { class: "muted", id: "timing", "aria-live": "polite" });
+  const warn = el("div", { id: "warnings" });
+  const stats = el("div", { class: "kpis", id: "w-stats" });
+  const table = el("table", { id: "weights-table" });
+  const serverOut = el("p", { id: "server-out", "aria-live": "polite" });
+  main.append(el("div", { class: "grid" }, el("section", { class: "card" }, el("h3", {}, "Weights"), sliders, deeper, el("p", {}, reset, " ", serverBtn), timing, serverOut),
+    el("section", { class: "card" }, el("h3", {}, "What your weights do"), stats, warn)), el("h2", {}, "Your ranking"), table);
+  let rows = [];
+  main.append(downloadBar("my_ranking", () => rows.map((x) => Object.assign({ weights: location.hash }, x)), () => ["rank", "unit", "name", "score", "published_rank", "move"]));
+  // pillar correlations (for the double-counting warning) computed once
+  const pil = Object.fromEntries(D.pillars.map((c) => [c, Float64Array.from(D.units.map((u) => IX.scoreOf(u.unit, c) ?? NaN))]));
+
+  serverBtn.addEventListener("click", async () => {
+    serverOut.textContent = "Recomputing on the server…";
+    const res = await fetch("/api/score", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ weights: w }) });
+    const js = await res.json();
+    if (!res.ok) { serverOut.textContent = `Server error: ${js.detail}`; return; }
+    const mine = Object.fromEntries(rows.map((x) => [x.unit, x.rank]));
+    const diff = js.ranking.filter((x) => inBrowser && mine[x.unit] !== x.rank).length;
+    serverOut.textContent = inBrowser ? (diff ? `Server ranking differs for ${diff} units.` : `Server ranking agrees with the in-browser one (${js.ranking.length} units, Spearman vs published ${fmt(js.spearman_vs_published, 3)}).`) : `Server ranking received.`;
+    if (!inBrowser) { rows = js.ranking.map((x) => ({ unit: x.unit, name: x.name, score: x.score, rank: x.rank, published_rank: x.published_rank, move: x.move })); drawTable(); }
+  });
+
+  function refresh() {
+    const q = new URLSearchParams(r.params);
+    const changed = Object.entries(w).filter(([k, v]) => v !== IX.baseWeights[k]);
+    if (changed.length) q.set("w", changed.map(([k, v]) => `${k}:${+v.toFixed(3)}`).join(",")); else q.delete("w");
+    setHash("weights", null, q);
+    const all = cur();
+    const tot = D.pillars.reduce((a, c) => a + all[c], 0);
+    document.querySelectorAll("[data-pct]").forEach((s) => {
+      const c = s.dataset.pct, parent = IX.node[c].parent;
+      const sib = IX.node[parent].children.reduce((a, k) => a + all[k], 0);
+      s.textContent = sib > 0 ? `${(100 * all[c] / sib).toFixed(0)} %` : "–";
+    });
+    if (!inBrowser) { timing.textContent = "Press “Recompute on the server”."; return; }
+    const t0 = performance.now();
+    const res = computeRanking(w);
+    const dt = performance.now() - t0;
+    timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms.`;
+    timing.dataset.ms = dt.toFixed(3);
+    rows = res.map((x) => Object.assign({ name: unitName(x.unit) }, x)).sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || a.unit.localeCompare(b.unit));
+    // stats
+    const rho = spearman(res.map((x) => x.rank), res.map((x) => x.published_rank));
+    const movers = rows.filter((x) => x.move).sort((a, b) => Math.abs(b.move) - Math.abs(a.move)).slice(0, 3);
+    const idxScores = Float64Array.from(res.map((x) => x.score ?? NaN));
+    stats.replaceChildren(
+      el("div", {}, el("small", {}, "Spearman vs published"), el("span", { class: "stat", id: "rho" }, fmt(rho, 3))),
+      el("div", {}, el("small", {}, "Units that moved"), el("span", { class: "stat", id: "n-moved" }, `${rows.filter((x) => x.move).length}`)),
+      el("div", {}, el("small", {}, "Biggest moves"), movers.length ? movers.map((m) => el("div", {}, `${m.name} ${m.move > 0 ? "▲" : "▼"}${Math.abs(m.move)}`)) : "none"));
+    const msgs = [];
+    const active = D.pillars.filter((c) => all[c] > 0);
+    for (let i = 0; i < active.length; i++) for (let j = i + 1; j < active.length; j++) {
+      const c = pearson(pil[active[i]], pil[active[j]]);
+      if (c > 0.8) msgs.push(`${nodeName(active[i])} and ${nodeName(active[j])} are strongly correlated (r = ${c.toFixed(2)}): weighting both counts much the same information twice.`);
+    }
+    for (const c of D.pillars) {
+      const corr = pearson(pil[c], idxScores);
+      if (tot > 0 && all[c] / tot < 0.05) msgs.push(`${nodeName(c)} has ${(100 * all[c] / tot).toFixed(1)} % of the weight: it barely affects the index.`);
+      else if (!Number.isNaN(corr) && corr < 0.2) msgs.push(`${nodeName(c)} is weakly correlated with your index (r = ${corr.toFixed(2)}).`);
+    }
+    warn.replaceChildren(...(msgs.length ? msgs.map((m) => el("p", { class: "banner" }, m)) : [el("p", { class: "muted" }, "No double-counting or near-zero weights detected.")]),
+      el("p", { class: "muted" }, "Pillar–index correlations: " + D.pillars.map((c) => `${nodeName(c)} ${fmt(pearson(pil[c], idxScores), 2)}`).join(", ")));
+    drawTable();
+  }
+  function drawTable() {
+    table.replaceChildren(el("caption", { class: "sr-only" }, "Your ranking with each unit's move against the published ranking"),
+      el("thead", {}, el("tr", {}, ["Your rank", "City", "Score", "Published rank", "Move"].map((h) => el("th", { scope: "col", class: h === "City" || h === "Move" ? "" : "num" }, h)))),
+      el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, el("td", { class: "num" }, x.rank ?? "–"), el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)),
+        el("td", { class: "num" }, fmt(x.score)), el("td", { class: "num" }, x.published_rank ?? "–"),
+        el("td", { class: x.move > 0 ? "up" : (x.move < 0 ? "down" : "muted") }, x.move ? `${x.move > 0 ? "▲" : "▼"} ${Math.abs(x.move)}` : "–")))));
+  }
+  refresh();
+};
+
+// --------------------------------------------------------------------------------------------- Methodology
+PAGES.methodology = (main) => {
+  main.append(el("h1", {}, "Methodology"));
+  if (D.meta.description) main.append(el("p", {}, D.meta.description));
+  const a = D.aggregation;
+  main.append(el("p", {}, `Indicators are normalised, then aggregated up the tree by the ${a.method} mean` +
+    (Object.keys(a.by_level).length ? ` (per level: ${Object.entries(a.by_level).map(([k, v]) => `level ${k} ${v}`).join(", ")})` : "") +
+    ` with the weights below, renormalised over the children available for each unit` + (a.min_availability !== null ? `; a node needs ${100 * a.min_availability} % of its children` : "") +
+    `. Ranks: 1 = best; equal scores share the better rank.` + (D.tiers ? ` Tiers by ${D.tiers.by}: cut-offs ${D.tiers.cutoffs.join(", ")} → ${D.tiers.labels.join(", ")}.` : "")),
+    el("p", { class: "muted" }, `Spec hash ${D.meta.spec_hash} · hubindex ${D.meta.hubindex_version}` + (D.meta.excluded_units.length ? ` · screened out: ${D.meta.excluded_units.join(", ")}` : "")));
+  const tree = (code) => {
+    const n = IX.node[code];
+    return el("li", {}, el("strong", {}, n.name), ` (${n.code})`, el("span", { class: "muted" }, n.parent ? ` — weight ${fmt(n.weight, 2)}, ${fmt(100 * (n.rescaled ?? 0), 1)} % of ${n.parent}, effective ${fmt(100 * (n.effective ?? 0), 2)} % of the index` : ""),
+      n.children.length ? el("ul", {}, n.children.map(tree)) : null);
+  };
+  main.append(el("h2", {}, "Framework"), el("div", { class: "tree", id: "fw-tree" }, el("ul", {}, tree(D.index))));
+  const inds = D.framework.filter((n) => n.is_indicator);
+  const cols = ["code", "name", "parent", "direction", "unit", "source", "description", "weight", "effective", "coverage"];
+  main.append(el("h2", {}, "Indicators"), el("table", { id: "ind-table" },
+    el("thead", {}, el("tr", {}, ["Code", "Name", "Pillar", "Direction", "Unit", "Source", "Definition", "Weight", "Effective weight", "Coverage"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, inds.map((n) => el("tr", {}, el("td", {}, n.code), el("td", {}, n.name), el("td", {}, nodeName(n.parent)), el("td", {}, n.direction > 0 ? "higher is better" : "lower is better"),
+      el("td", {}, n.unit || ""), el("td", {}, n.source || ""), el("td", {}, n.description || ""), el("td", { class: "num" }, fmt(n.weight, 2)),
+      el("td", { class: "num" }, `${fmt(100 * (n.effective ?? 0), 2)} %`), el("td", { class: "num", style: n.coverage !== undefined && n.coverage < 0.65 ? "color:#b42318" : "" }, n.coverage !== undefined ? `${fmt(100 * n.coverage, 0)} %` : "–"))))),
+    el("p", { class: "muted" }, "Coverage below 65 % (the JRC rule of thumb) is shown in red."),
+    downloadBar("indicators", () => inds, () => cols));
+};
+
+document.addEventListener("DOMContentLoaded", () => { init().catch((e) => { document.getElementById("main").textContent = "Could not load the index: " + e; }); });

@@ -1,0 +1,95 @@
+"""Fixtures for the web tests: the ASEM example built once, a TestClient, and a live uvicorn server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hubindex.api import build
+
+REPO = Path(__file__).resolve().parents[2]
+ASEM_SPEC = REPO / "examples" / "asem" / "default.yaml"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+SHOTS = Path("/tmp/web-shots")
+
+
+@pytest.fixture(scope="session")
+def asem_result():  # type: ignore[no-untyped-def]
+    return build(ASEM_SPEC)
+
+
+@pytest.fixture(scope="session")
+def client(asem_result):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from hubindex.web import create_app
+
+    return TestClient(create_app(asem_result))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(asem_result) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real uvicorn server on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
+    from hubindex.web import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(asem_result), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    deadline = time.time() + 20
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    th.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium driven by Playwright (skips with the reason when it is not installed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (apt-get install -y chromium)")
+    pw_mod = pytest.importorskip("playwright.sync_api")
+    pw = pw_mod.sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    except Exception as e:  # noqa: BLE001
+        pw.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} could not be launched: {e}")
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture()
+def page(browser, live_server):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((live_server, "blob:", "data:")) else None)
+    pg.errors = errors  # type: ignore[attr-defined]
+    pg.outside = outside  # type: ignore[attr-defined]
+    pg.base = live_server  # type: ignore[attr-defined]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield pg
+    ctx.close()
