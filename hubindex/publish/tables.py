@@ -1,0 +1,432 @@
+"""The publication tables of a build, shared by the exports and the report.
+
+All tables are plain DataFrames derived from a :class:`~hubindex.engine.result.Result` (and, when given, the
+dataset's provenance table); nothing here writes files.
+
+- :func:`ranking_table`: one row per unit (GII "Rankings" sheet).
+- :func:`scores_long`: one row per unit × framework node (GII long-format data file) with hierarchy codes, raw
+  value, score, rank, imputed/treated flags and, when known, data year and source.
+- :func:`framework_table` / :func:`weights_table`: the tree with its weights and indicator metadata.
+- :func:`notes_table`: citation, licence, spec hash, build time, package version, data files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hubindex.engine.result import Result
+from hubindex.errors import DataError, where
+
+__all__ = [
+    "ranking_table",
+    "scores_long",
+    "framework_table",
+    "weights_table",
+    "notes_table",
+    "columns_table",
+    "node_paths",
+    "read_provenance",
+    "find_provenance",
+    "normalise_provenance",
+    "build_time",
+    "citation",
+    "licence",
+]
+
+# column aliases accepted in a provenance table (compared case-insensitively)
+_UNIT_ALIASES = ("unit", "unit_code", "ucode", "city_code", "code_unit")
+_CODE_ALIASES = ("code", "indicator", "icode", "indicator_code", "node", "variable")
+_YEAR_ALIASES = ("data_year", "year", "source_year", "vintage", "reference_year")
+_SOURCE_ALIASES = ("source", "source_name", "data_source")
+_DATE_ALIASES = ("source_date", "date", "reference_date", "retrieved", "retrieval_date")
+
+
+# -- metadata ----------------------------------------------------------------------------------------------
+def build_time(result: Result) -> str:
+    """When the outputs were made (UTC, ISO 8601): the run record's ``built_at`` if it has one, else
+    ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    rec = result.run_record
+    for key in ("built_at", "build_time", "timestamp"):
+        if rec.get(key):
+            return str(rec[key])
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        t = _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+    else:
+        t = _dt.datetime.now(tz=_dt.UTC).replace(microsecond=0)
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _spec_attr(result: Result, *names: str) -> Any:
+    for n in names:
+        v = getattr(result.spec, n, None)
+        if v:
+            return v
+    return None
+
+
+def licence(result: Result) -> str:
+    """The licence the spec states (``licence``/``license``), else a pointer to the sources' own licences."""
+    v = _spec_attr(result, "licence", "license")
+    if v:
+        return str(v)
+    return ("not stated in the spec: each indicator keeps its source's licence (see the Framework sheet's "
+            "source column); cite the sources and this index when reusing the data")
+
+
+def citation(result: Result) -> str:
+    """A citation line: the spec's own ``citation`` if it has one, else name, version, year, package, spec hash."""
+    v = _spec_attr(result, "citation")
+    if v:
+        return str(v)
+    rec = result.run_record
+    name = getattr(result.spec, "name", None) or rec.get("spec_name", "Composite index")
+    ver = getattr(result.spec, "version", None)
+    year = build_time(result)[:4]
+    h = str(rec.get("spec_hash", ""))[:12]
+    parts = [f"{name}{f' ({ver})' if ver else ''}", year,
+             f"built with hubindex {rec.get('hubindex_version', '?')}"]
+    if h:
+        parts.append(f"spec sha256 {h}")
+    return ". ".join(parts) + "."
+
+
+# -- provenance --------------------------------------------------------------------------------------------
+def find_provenance(spec: Any) -> Path | None:
+    """The provenance table shipped beside the spec's data (``provenance_<name>.csv`` next to
+    ``fintech_hubs_<name>.csv``, or ``provenance.csv`` in the data's folder), or None."""
+    for rel in getattr(spec.data, "paths", []):
+        p = spec.resolve(rel)
+        stem = p.stem
+        cands = [p.with_name(f"provenance_{stem.removeprefix('fintech_hubs_')}.csv"),
+                 p.with_name(f"provenance_{stem}.csv"), p.with_name("provenance.csv")]
+        for c in cands:
+            if c.exists():
+                return c.resolve()
+    return None
+
+
+def read_provenance(path: Path) -> pd.DataFrame:
+    """Read a provenance CSV (one row per unit × indicator, or per indicator) into the normalised form."""
+    from hubindex.io import read_table
+
+    df = read_table(Path(path), text_columns=())
+    return normalise_provenance(df, source=str(path))
+
+
+def _find(cols: Mapping[str, str], aliases: tuple[str, ...]) -> str | None:
+    return next((cols[a] for a in aliases if a in cols), None)
+
+
+def normalise_provenance(df: pd.DataFrame, source: str = "provenance", unit_code: str | None = None) -> pd.DataFrame:
+    """Rename a provenance table's key columns to ``unit`` (optional), ``code``, ``data_year``, ``source``.
+
+    Other columns are kept as they are. Duplicate keys are an error naming the file and row.
+    """
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    unit_aliases = _UNIT_ALIASES + ((unit_code.lower(),) if unit_code else ())
+    ucol = _find(cols, unit_aliases)
+    ccol = _find(cols, _CODE_ALIASES)
+    if ccol is None:
+        raise DataError(f"{where(source)}no indicator code column; expected one of {list(_CODE_ALIASES)}, "
+                        f"columns are {list(df.columns)}")
+    ren = {ccol: "code"}
+    if ucol is not None:
+        ren[ucol] = "unit"
+    ycol = _find(cols, _YEAR_ALIASES)
+    if ycol is not None:
+        ren[ycol] = "data_year"
+    scol = _find(cols, _SOURCE_ALIASES)
+    if scol is not None:
+        ren[scol] = "source"
+    if "value" in cols and cols["value"] not in ren:
+        ren[cols["value"]] = "source_value"  # the value as the provenance file states it
+    out = df.rename(columns=ren)
+    if "data_year" not in out.columns:
+        dcol = _find({str(c).strip().lower(): c for c in out.columns}, _DATE_ALIASES)
+        if dcol is not None:  # a date such as 2025-10-07 -> its year
+            year = out[dcol].astype("string").str.extract(r"((?:19|20)\d\d)", expand=False)
+            at = int(list(out.columns).index(dcol))
+            out.insert(at, "data_year", pd.to_numeric(year, errors="coerce").astype("Int64"))
+    keys = ["unit", "code"] if "unit" in out.columns else ["code"]
+    for k in keys:
+        out[k] = out[k].astype("string").str.strip()
+    dup = out.duplicated(keys, keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        key = ", ".join(f"{k}={out[k].iloc[i]!r}" for k in keys)
+        raise DataError(f"{where(source, i + 2)}duplicate provenance row for {key}; expected one row per "
+                        f"{' × '.join(keys)}")
+    return out.reset_index(drop=True)
+
+
+# -- tables ------------------------------------------------------------------------------------------------
+def node_paths(result: Result) -> dict[str, str]:
+    """``{code: "Index/Pillar/.../code"}``: the hierarchy path of every node, root first."""
+    fw = result.framework
+    return {c: "/".join([*reversed(fw.ancestors(c)), c]) for c in fw.codes}
+
+
+def _node_meta(result: Result) -> dict[str, Any]:
+    return {n.code: n for n in getattr(result.spec, "framework", [])}
+
+
+def ranking_table(result: Result, audit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """rank, unit, name, groups, index score, tier, each pillar's score and rank, sub-ranks; sorted by rank.
+
+    Pillar columns are named ``<pillar>`` (score) and ``<pillar>_rank``; sub-ranks ``rank_in_<group>``.
+    With an audit table (see :func:`hubindex.publish.report.rank_interval_columns`) the rank interval is added.
+    """
+    t = result.ranking()
+    pillars = result.pillars()
+    cols = [c for c in t.columns if c not in pillars and not str(c).startswith("rank_in_")]
+    out = t[cols].copy()
+    pr = result.ranks[pillars].reindex(t["unit"].to_numpy())
+    for p in pillars:
+        out[p] = t[p].to_numpy()
+        out[f"{p}_rank"] = pr[p].to_numpy()
+    for c in t.columns:
+        if str(c).startswith("rank_in_"):
+            out[c] = t[c].to_numpy()
+    for c in [c for c in out.columns if c == "rank" or str(c).endswith("_rank") or str(c).startswith("rank_in_")]:
+        out[c] = out[c].astype("Int64")
+    if audit is not None:
+        from hubindex.publish.report import rank_interval_columns
+
+        lo, med, hi = rank_interval_columns(audit)
+        a = _audit_by_unit(audit)
+        if lo and hi:
+            out["rank_lo"] = a[lo].reindex(out["unit"]).to_numpy()
+            out["rank_hi"] = a[hi].reindex(out["unit"]).to_numpy()
+        if med:
+            out["rank_median"] = a[med].reindex(out["unit"]).to_numpy()
+    return out
+
+
+def _audit_by_unit(audit: pd.DataFrame) -> pd.DataFrame:
+    if "unit" in audit.columns:
+        return audit.set_index("unit")
+    return audit
+
+
+def scores_long(result: Result, provenance: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The GII-style long table: one row per unit × framework node, units in ranking order, nodes in tree order.
+
+    Columns: unit, unit_name, code, node_name, level, kind (indicator/aggregate), parent, path (root/.../code),
+    raw_value (indicators: the value as read; aggregates: empty), score (normalised value for indicators,
+    aggregated score for aggregates), rank (1 = best among units), imputed, treatment (``winhi``/``winlo``/
+    ``log``… or empty), treated, indicator unit, direction, weight (effective weight in the index), data_year
+    and source (from the provenance table, else the framework node), then any other provenance columns.
+    """
+    fw = result.framework
+    units = np.asarray(result.units, dtype=object)
+    order = result.ranking()["unit"].to_numpy(dtype=object)
+    pos = {u: i for i, u in enumerate(units)}
+    ui = np.array([pos[u] for u in order], dtype=np.int64)
+    codes = np.asarray(fw.codes, dtype=object)
+    n_u, n_c = len(ui), len(codes)
+    U = np.repeat(ui, n_c)
+    C = np.tile(np.arange(n_c), n_u)
+
+    scores = result.scores[list(codes)].to_numpy(dtype=float)
+    ranks = result.ranks[list(codes)].to_numpy(dtype=float, na_value=np.nan)
+    leaf = fw.is_leaf
+    inds = list(fw.indicators)
+
+    def ind_values(df: pd.DataFrame | None, fill: Any, dtype: Any) -> np.ndarray:
+        full = np.full((len(units), n_c), fill, dtype=dtype)
+        if df is not None:
+            m = df.reindex(index=units, columns=inds).to_numpy()
+            full[:, leaf] = m
+        return full
+
+    raw = ind_values(result.datasets.get("Raw"), np.nan, float)
+    imputed = ind_values(result.imputed.astype(bool), False, bool)
+    flags = ind_values(result.treat_flags.fillna(""), "", object)
+    meta = _node_meta(result)
+    paths = node_paths(result)
+    parents = np.array([fw.parent_of(c) or "" for c in codes], dtype=object)
+    eff = result.weights["effective"].reindex(list(codes)).to_numpy(dtype=float) if "effective" in \
+        result.weights.columns else np.full(n_c, np.nan)
+    node_unit = np.array([getattr(meta.get(c), "unit", None) for c in codes], dtype=object)
+    node_source = np.array([getattr(meta.get(c), "source", None) for c in codes], dtype=object)
+    node_year = np.array([getattr(meta.get(c), "year", None) for c in codes], dtype=object)
+
+    df = pd.DataFrame({
+        "unit": units[U],
+        "unit_name": result.unit_names.reindex(units).to_numpy(dtype=object)[U],
+        "code": codes[C],
+        "node_name": np.asarray(fw.names, dtype=object)[C],
+        "level": fw.level[C],
+        "kind": np.where(leaf[C], "indicator", "aggregate"),
+        "parent": parents[C],
+        "path": np.array([paths[c] for c in codes], dtype=object)[C],
+        "raw_value": raw[U, C],
+        "score": scores[U, C],
+        "rank": pd.Series(ranks[U, C]).round().astype("Int64").to_numpy(),
+        "imputed": imputed[U, C],
+        "treatment": flags[U, C],
+        "indicator_unit": node_unit[C],
+        "direction": fw.direction[C],
+        "weight": eff[C],
+        "data_year": node_year[C],
+        "source": node_source[C],
+    })
+    df["treated"] = df["treatment"].astype(str) != ""
+    df.loc[~leaf[C], ["imputed", "treated"]] = False
+    if provenance is not None and len(provenance):
+        df = _merge_provenance(df, provenance)
+    cols = ["unit", "unit_name", "code", "node_name", "level", "kind", "parent", "path", "raw_value", "score",
+            "rank", "imputed", "treatment", "treated", "indicator_unit", "direction", "weight", "data_year",
+            "source"]
+    return df[cols + [c for c in df.columns if c not in cols]].reset_index(drop=True)
+
+
+def _merge_provenance(df: pd.DataFrame, prov: pd.DataFrame) -> pd.DataFrame:
+    keys = ["unit", "code"] if "unit" in prov.columns else ["code"]
+    p = prov.copy()
+    taken = set(df.columns) - {"data_year", "source"}
+    p = p.rename(columns={c: f"provenance_{c}" for c in p.columns if c in taken and c not in keys})
+    left = df.copy()
+    for k in keys:
+        left[k] = left[k].astype(str)
+        p[k] = p[k].astype(str)
+    m = left.merge(p, on=keys, how="left", suffixes=("", "__prov"), validate="many_to_one")
+    for c in ("data_year", "source"):
+        if f"{c}__prov" in m.columns:
+            m[c] = m[f"{c}__prov"].where(m[f"{c}__prov"].notna(), m[c])
+            m = m.drop(columns=f"{c}__prov")
+    return m
+
+
+def framework_table(result: Result, coverage: bool = True) -> pd.DataFrame:
+    """The tree in spec order: code, name, level, kind, parent, path, weight (as given), rescaled weight (share
+    among siblings), effective weight (share of the index), direction, unit, source, description, denominator,
+    target and, for indicators, coverage (share of units with a raw value), imputed and treated counts."""
+    fw = result.framework
+    meta = _node_meta(result)
+    paths = node_paths(result)
+    w = result.weights.reindex(list(fw.codes))
+    df = pd.DataFrame({
+        "code": list(fw.codes),
+        "name": list(fw.names),
+        "level": fw.level,
+        "kind": np.where(fw.is_leaf, "indicator", "aggregate"),
+        "parent": [fw.parent_of(c) or "" for c in fw.codes],
+        "path": [paths[c] for c in fw.codes],
+        "weight": fw.weight,
+        "rescaled_weight": w["rescaled"].to_numpy(dtype=float) if "rescaled" in w else np.nan,
+        "effective_weight": w["effective"].to_numpy(dtype=float) if "effective" in w else np.nan,
+        "direction": fw.direction,
+    })
+    for attr in ("unit", "source", "description", "denominator", "target"):
+        df[attr] = [getattr(meta.get(c), attr, None) for c in fw.codes]
+    if coverage:
+        raw = result.datasets.get("Raw")
+        units = result.units
+        cov = np.full(len(fw.codes), np.nan)
+        n_imp = np.zeros(len(fw.codes), dtype=np.int64)
+        n_tr = np.zeros(len(fw.codes), dtype=np.int64)
+        leaf = fw.is_leaf
+        inds = list(fw.indicators)
+        if raw is not None and len(units):
+            cov[leaf] = raw.reindex(index=units, columns=inds).notna().mean().to_numpy()
+        n_imp[leaf] = result.imputed.reindex(columns=inds).fillna(False).astype(bool).sum().to_numpy()
+        n_tr[leaf] = (result.treat_flags.reindex(columns=inds).fillna("").astype(str) != "").sum().to_numpy()
+        df["coverage"] = cov
+        df["n_imputed"] = np.where(leaf, n_imp, 0)
+        df["n_treated"] = np.where(leaf, n_tr, 0)
+    return df
+
+
+def weights_table(result: Result) -> pd.DataFrame:
+    """Weights of every node: as given, rescaled among siblings (w_i / Σ siblings) and effective in the index
+    (product of rescaled weights up the tree), plus any named weight sets of the spec as extra columns."""
+    w = result.weights.copy()
+    w.index.name = "code"
+    w = w.reset_index()
+    names = dict(zip(result.framework.codes, result.framework.names, strict=True))
+    w.insert(1, "name", w["code"].map(names))
+    ws = getattr(result.spec, "weights", None)
+    if ws is not None:
+        w.insert(2, "weight_set_used", getattr(ws, "use", "spec"))
+        for set_name, values in (getattr(ws, "sets", None) or {}).items():
+            w[f"set_{set_name}"] = w["code"].map(values)
+    return w
+
+
+def notes_table(result: Result) -> pd.DataFrame:
+    """Key/value metadata: title, citation, licence, spec hash and version, build time, package version,
+    data files with their SHA-256, units, excluded units, pipeline steps."""
+    rec = result.run_record
+    spec = result.spec
+    rows: list[tuple[str, str]] = [
+        ("title", str(getattr(spec, "name", rec.get("spec_name", "")))),
+        ("description", str(getattr(spec, "description", "") or "")),
+        ("edition / spec version", str(getattr(spec, "version", "") or "")),
+        ("citation", citation(result)),
+        ("licence", licence(result)),
+        ("spec_hash (sha256)", str(rec.get("spec_hash", ""))),
+        ("built_at (UTC)", build_time(result)),
+        ("hubindex_version", str(rec.get("hubindex_version", ""))),
+        ("index code", result.index_code),
+        ("units ranked", str(len(result.units))),
+        ("units screened out", ", ".join(result.excluded) or "none"),
+        ("framework nodes", str(len(result.framework.codes))),
+        ("indicators", str(len(result.framework.indicators))),
+    ]
+    for f, h in (rec.get("data_files") or {}).items():
+        rows.append((f"data file {f} (sha256)", str(h)))
+    for i, step in enumerate(rec.get("steps") or [], start=1):
+        s = dict(step)
+        kind = s.pop("step", "?")
+        params = ", ".join(f"{k}={v}" for k, v in s.items() if v not in (None, {}, []))
+        rows.append((f"pipeline step {i}", f"{kind}: {params}"))
+    plat = rec.get("platform")
+    if plat:
+        rows.append(("platform", str(plat)))
+    rows.append(("reproduce", "hubindex build SPEC (the spec is stored in run.json / the spec_hash above)"))
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "Ranking": {
+        "rank": "rank on the index (1 = best; ties share the lowest rank)",
+        "unit": "unit code", "name": "unit name", "score": "index score",
+        "tier": "tier label (when the spec defines tiers)",
+        "<pillar>": "pillar score", "<pillar>_rank": "rank on that pillar",
+        "rank_in_<group>": "rank within the unit's group (sub-ranking)",
+        "rank_lo / rank_hi / rank_median": "rank interval from the uncertainty analysis (when given)",
+    },
+    "Scores": {
+        "unit / unit_name": "unit code and name", "code / node_name": "framework node code and name",
+        "level": "1 = indicator, rising to the index", "kind": "indicator or aggregate",
+        "parent / path": "parent code and hierarchy path (root/.../code)",
+        "raw_value": "indicator value as read from the data (before any treatment)",
+        "score": "normalised value (indicators) or aggregated score (aggregates)",
+        "rank": "rank among units on that node", "imputed": "value was missing and imputed",
+        "treatment / treated": "outlier treatment applied (winhi/winlo = winsorised high/low, log… = transformed)",
+        "indicator_unit": "unit of measurement", "direction": "+1 higher is better, -1 lower is better",
+        "weight": "effective weight of the node in the index", "data_year / source": "provenance of the value",
+    },
+    "Framework": {
+        "weight": "weight as given in the spec", "rescaled_weight": "weight / sum of its siblings' weights",
+        "effective_weight": "product of rescaled weights up to the index",
+        "coverage": "share of units with a raw value", "n_imputed / n_treated": "cells imputed / treated",
+    },
+    "Weights": {"weight / rescaled / effective": "as in Framework; set_<name>: the spec's named weight sets"},
+    "Notes": {"key / value": "citation, licence, spec hash, build time, package version, data files, pipeline"},
+}
+
+
+def columns_table() -> pd.DataFrame:
+    """The data dictionary: sheet, column, meaning."""
+    return pd.DataFrame([(s, c, m) for s, cols in _COLUMN_DOCS.items() for c, m in cols.items()],
+                        columns=["sheet", "column", "meaning"])

@@ -1,0 +1,254 @@
+"""Exports: workbook sheets/columns/values round-trip against the Result, CSV/JSON carry the same content,
+hand-checked values on the tiny index, provenance merge, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hubindex import build
+from hubindex.engine.result import Result
+from hubindex.errors import DataError, HubindexError
+from hubindex.publish import tables as T
+from hubindex.publish.export import ExportError, export, parse_formats
+
+SHEETS = ["Ranking", "Scores", "Framework", "Weights", "Notes", "Columns"]
+
+
+def _strict_json(text: str) -> object:
+    def bad(tok: str) -> None:
+        raise ValueError(f"non-standard JSON token {tok}")
+
+    return json.loads(text, parse_constant=bad)
+
+
+@pytest.fixture(scope="module")
+def asem_export(asem: Result, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("exp") / "out"
+    export(asem, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def asem_wb(asem_export: Path) -> dict[str, pd.DataFrame]:
+    return pd.read_excel(asem_export / "index.xlsx", sheet_name=None)
+
+
+def test_workbook_sheets_and_columns(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
+    wb = asem_wb
+    assert list(wb) == SHEETS
+    rk = wb["Ranking"]
+    pillars = asem.pillars()
+    assert list(rk.columns[:3]) == ["rank", "unit", "name"]
+    for col in ["score", *pillars, *(f"{p}_rank" for p in pillars), "rank_in_EurAsia_group", "rank_in_GDP_group",
+                *asem.groups.columns]:
+        assert col in rk.columns, col
+    sc = wb["Scores"]
+    assert list(sc.columns[:12]) == ["unit", "unit_name", "code", "node_name", "level", "kind", "parent", "path",
+                                     "raw_value", "score", "rank", "imputed"]
+    for col in ("treatment", "treated", "data_year", "source", "weight", "direction"):
+        assert col in sc.columns
+    assert {"code", "name", "level", "parent", "weight", "effective_weight", "direction", "unit", "source",
+            "coverage"} <= set(wb["Framework"].columns)
+    notes = dict(zip(wb["Notes"]["key"], wb["Notes"]["value"], strict=True))
+    assert notes["spec_hash (sha256)"] == asem.run_record["spec_hash"]
+    assert notes["hubindex_version"] == asem.run_record["hubindex_version"]
+    assert "citation" in notes and "licence" in notes and "built_at (UTC)" in notes
+
+
+def test_ranking_sheet_round_trips(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
+    rk = asem_wb["Ranking"].set_index("unit")
+    assert len(rk) == len(asem.units)
+    np.testing.assert_allclose(rk["score"].reindex(asem.units), asem.index_scores.to_numpy())
+    assert (rk["rank"].reindex(asem.units).to_numpy() == asem.index_ranks.to_numpy()).all()
+    for p in asem.pillars():
+        np.testing.assert_allclose(rk[p].reindex(asem.units), asem.scores[p].to_numpy())
+        assert (rk[f"{p}_rank"].reindex(asem.units).to_numpy() == asem.ranks[p].to_numpy()).all()
+    for g in asem.subranks.columns:
+        assert (rk[g].reindex(asem.units).to_numpy() == asem.subranks[g].to_numpy()).all()
+    # sorted by rank
+    assert rk["rank"].is_monotonic_increasing
+
+
+def test_long_format_round_trips(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
+    sc = asem_wb["Scores"]
+    n_nodes = len(asem.framework.codes)
+    assert len(sc) == len(asem.units) * n_nodes
+    assert not sc.duplicated(["unit", "code"]).any()
+    score = sc.pivot(index="unit", columns="code", values="score").reindex(index=asem.units,
+                                                                           columns=list(asem.framework.codes))
+    np.testing.assert_allclose(score.to_numpy(), asem.scores[list(asem.framework.codes)].to_numpy())
+    rank = sc.pivot(index="unit", columns="code", values="rank").reindex(index=asem.units,
+                                                                         columns=list(asem.framework.codes))
+    np.testing.assert_array_equal(rank.to_numpy(dtype=float), asem.ranks[list(asem.framework.codes)].to_numpy(float))
+    inds = list(asem.framework.indicators)
+    raw = sc.pivot(index="unit", columns="code", values="raw_value").reindex(index=asem.units, columns=inds)
+    np.testing.assert_allclose(raw.to_numpy(), asem.datasets["Raw"].reindex(asem.units)[inds].to_numpy())
+    treat = sc.pivot(index="unit", columns="code", values="treatment").reindex(index=asem.units, columns=inds)
+    want = asem.treat_flags.reindex(asem.units)[inds].fillna("").astype(str).to_numpy()
+    assert (treat.fillna("").astype(str).to_numpy() == want).all()
+    assert sc["treated"].sum() == (want != "").sum() == 30
+    # hierarchy: path ends in the code and starts at the index; aggregates have no raw value
+    assert (sc["path"].str.split("/").str[-1] == sc["code"]).all()
+    assert (sc["path"].str.split("/").str[0] == asem.index_code).all()
+    assert sc.loc[sc["kind"] == "aggregate", "raw_value"].isna().all()
+    lpi = sc[sc["code"] == "LPI"].iloc[0]
+    assert lpi["parent"] == "Physical" and lpi["path"] == "Index/Conn/Physical/LPI" and lpi["level"] == 1
+    assert lpi["indicator_unit"] == "Score 1-5"
+
+
+def test_csv_and_json_carry_the_same_tables(asem: Result, asem_export: Path,
+                                            asem_wb: dict[str, pd.DataFrame]) -> None:
+    wb = asem_wb
+    files = {"Ranking": "ranking.csv", "Scores": "scores_long.csv", "Framework": "framework.csv",
+             "Weights": "weights.csv", "Notes": "notes.csv", "Columns": "columns.csv"}
+    for sheet, name in files.items():
+        csv = pd.read_csv(asem_export / "csv" / name)
+        assert list(csv.columns) == list(wb[sheet].columns), sheet
+        assert len(csv) == len(wb[sheet]), sheet
+    doc = _strict_json((asem_export / "index.json").read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    assert set(doc) == {"notes", "columns", "ranking", "scores", "framework", "weights"}
+    assert len(doc["scores"]) == len(asem.units) * len(asem.framework.codes)
+    assert doc["notes"]["spec_hash (sha256)"] == asem.run_record["spec_hash"]
+    first = doc["ranking"][0]
+    assert first["rank"] == 1 and first["unit"] == asem.index_ranks.idxmin()
+    readme = (asem_export / "README.md").read_text()
+    assert "Cite as" in readme and "Licence" in readme and "index.xlsx" in readme
+
+
+def test_tiny_index_hand_values(tiny: Result) -> None:
+    """Hand-computed: min-max per indicator (c reversed), P1 = mean(a, b available), P2 = mean(c, d) = 50,
+    IDX = (1·P1 + 3·P2)/4."""
+    rk = T.ranking_table(tiny)
+    assert rk["unit"].tolist() == ["U5", "U4", "U3", "U2", "U1"]
+    np.testing.assert_allclose(rk["score"], [62.5, 56.25, 50.0, 43.75, 37.5])
+    assert rk["tier"].tolist() == ["Top", "Top", "Rest", "Rest", "Rest"]
+    assert rk["P2_rank"].tolist() == [1] * 5  # all tied at 50
+    assert rk["rank_in_region"].tolist() == [1, 2, 3, 1, 2]
+    long = T.scores_long(tiny)
+    assert len(long) == 5 * 7
+    cell = long.set_index(["unit", "code"])
+    assert cell.loc[("U1", "c"), "raw_value"] == 5 and cell.loc[("U1", "c"), "score"] == 0.0
+    assert cell.loc[("U1", "c"), "direction"] == -1
+    assert np.isnan(cell.loc[("U4", "b"), "score"]) and pd.isna(cell.loc[("U4", "b"), "rank"])
+    assert cell.loc[("U4", "P1"), "score"] == 75.0
+    assert cell.loc[("U2", "d"), "rank"] == 2
+    assert cell.loc[("U1", "a"), "path"] == "IDX/P1/a"
+    np.testing.assert_allclose(cell.loc[("U1", "c"), "weight"], 0.375)  # 3/4 · 1/2
+    fw = T.framework_table(tiny).set_index("code")
+    assert fw.loc["b", "coverage"] == pytest.approx(0.8)
+    np.testing.assert_allclose(fw.loc[["P1", "P2"], "effective_weight"], [0.25, 0.75])
+
+
+def test_provenance_adds_year_and_source(tiny: Result, tmp_path: Path) -> None:
+    prov = tmp_path / "prov.csv"
+    prov.write_text("unit,indicator,value,source,source_date,scope\n"
+                    "U1,a,1,Agency A,2023-06-30,city\n"
+                    "U2,a,2,Agency A,2024-01-01,country\n"
+                    "U1,b,10,Bureau B,2022,city\n")
+    p = T.read_provenance(prov)
+    long = T.scores_long(tiny, p).set_index(["unit", "code"])
+    assert long.loc[("U1", "a"), "data_year"] == 2023 and long.loc[("U1", "a"), "source"] == "Agency A"
+    assert long.loc[("U2", "a"), "data_year"] == 2024 and long.loc[("U2", "a"), "scope"] == "country"
+    assert long.loc[("U1", "b"), "source"] == "Bureau B"
+    assert pd.isna(long.loc[("U3", "a"), "source"])
+    assert long.loc[("U1", "a"), "source_value"] == 1
+    assert len(long) == 35  # the merge adds columns, never rows
+
+
+def test_provenance_errors_name_file_and_row(tmp_path: Path) -> None:
+    prov = tmp_path / "prov.csv"
+    prov.write_text("unit,indicator,source\nU1,a,x\nU2,a,y\nU1,a,z\n")
+    with pytest.raises(DataError, match=r"prov\.csv, row 4: duplicate provenance row for unit='U1', code='a'"):
+        T.read_provenance(prov)
+    prov.write_text("unit,source\nU1,x\n")
+    with pytest.raises(DataError, match="no indicator code column"):
+        T.read_provenance(prov)
+
+
+def test_parse_formats() -> None:
+    assert parse_formats("xlsx, CSV,json") == ("xlsx", "csv", "json")
+    assert parse_formats(["json", "json"]) == ("json",)
+    with pytest.raises(ExportError, match="unknown format 'pdf'"):
+        parse_formats("xlsx,pdf")
+    with pytest.raises(ExportError, match="no format"):
+        parse_formats(" , ")
+
+
+def _snapshot(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_failure_mid_write_leaves_output_unchanged(tiny: Result, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    base = tmp_path / "w"
+    out = base / "out"
+    export(tiny, out, ("csv",))
+    before = _snapshot(out)
+    import hubindex.publish.export as E
+
+    def boom(*a: object, **k: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(E, "to_json", boom)  # xlsx and csv are already written in the temp folder by then
+    with pytest.raises(RuntimeError, match="disk full"):
+        export(tiny, out, ("xlsx", "csv", "json"))
+    assert _snapshot(out) == before
+    assert sorted(os.listdir(base)) == ["out"]  # no temp folder left behind
+    fresh = base / "fresh"
+    with pytest.raises(RuntimeError):
+        export(tiny, fresh)
+    assert not fresh.exists() and sorted(os.listdir(base)) == ["out"]
+
+
+def test_export_keeps_other_outputs_and_refuses_foreign_folders(tiny: Result, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export(tiny, out, ("json",))
+    (out / "report.html").write_text("<html></html>")
+    export(tiny, out, ("csv",))
+    names = sorted(p.name for p in out.iterdir())
+    assert "report.html" in names and "csv" in names and "index.json" not in names  # json not requested now
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious")
+    with pytest.raises(HubindexError, match="refusing to replace"):
+        export(tiny, foreign)
+    assert (foreign / "thesis.docx").read_text() == "precious" and len(list(foreign.iterdir())) == 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(2, 9), data=st.data())
+def test_long_table_invariants(n: int, data: st.DataObject, tmp_path: Path) -> None:
+    """For any data: rows = units × nodes, each (unit, node) once, score/rank pivots back to the Result."""
+    vals = data.draw(st.lists(st.lists(st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False)),
+                                       min_size=3, max_size=3), min_size=n, max_size=n))
+    X = np.array([[np.nan if v is None else v for v in row] for row in vals], dtype=float)
+    X[0] = [1.0, 2.0, 3.0]  # every indicator has two distinct values so min-max is defined
+    X[1] = [4.0, 5.0, 7.0]
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    df = pd.DataFrame(X, columns=["x", "y", "z"])
+    df.insert(0, "u", [f"C{i:02d}" for i in range(n)])
+    df.to_csv(folder / "d.csv", index=False)
+    spec = {"name": "H", "data": {"path": str(folder / "d.csv"), "unit_code": "u"},
+            "framework": [{"code": "I"}, {"code": "A", "parent": "I"}, {"code": "x", "parent": "A"},
+                          {"code": "y", "parent": "A", "direction": -1}, {"code": "z", "parent": "I", "weight": 2}],
+            "pipeline": [{"step": "normalise", "method": "min_max"}, {"step": "aggregate", "method": "arithmetic"}]}
+    res = build(spec)
+    long = T.scores_long(res)
+    assert len(long) == n * 5 and not long.duplicated(["unit", "code"]).any()
+    piv = long.pivot(index="unit", columns="code", values="score").reindex(index=res.units,
+                                                                           columns=list(res.framework.codes))
+    np.testing.assert_allclose(piv.to_numpy(), res.scores[list(res.framework.codes)].to_numpy())
+    rk = T.ranking_table(res)
+    assert rk["unit"].tolist() == long.drop_duplicates("unit")["unit"].tolist()  # same (ranking) order
+    r = rk["rank"].dropna().to_numpy()
+    assert (np.diff(r) >= 0).all()

@@ -1,0 +1,211 @@
+"""The static report: one offline HTML file with every unit, sections, accessible charts; strengths and
+weaknesses against an independent computation; rank-interval detection; PDF with and without an engine."""
+
+from __future__ import annotations
+
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hubindex.engine.result import Result
+from hubindex.publish import pdf as P
+from hubindex.publish.report import rank_interval_columns, render_html, strengths_weaknesses, write_report
+
+_VOID = {"meta", "link", "br", "img", "input", "hr", "circle", "rect", "line", "path", "col", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Collects tags, checks nesting and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        self.ids: list[str] = []
+        self.svgs: list[dict[str, str | None]] = []
+        self.count: dict[str, int] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.count[tag] = self.count.get(tag, 0) + 1
+        for k in ("src", "href", "xlink:href", "data", "action", "poster", "srcset"):
+            if a.get(k):
+                self.urls.append(str(a[k]))
+        if a.get("id"):
+            self.ids.append(str(a["id"]))
+        if tag == "svg":
+            self.svgs.append(a)
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.count[tag] = self.count.get(tag, 0) + 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+
+@pytest.fixture(scope="module")
+def asem_audit(asem: Result) -> pd.DataFrame:
+    """A rank-interval table in the shape hubindex.audit's summary() returns."""
+    rk = asem.index_ranks.to_numpy(dtype=float)
+    n = len(rk)
+    return pd.DataFrame({"name": asem.unit_names.to_numpy(), "nominal_rank": rk, "rank_median": rk,
+                         "rank_p05": np.maximum(1, rk - 3), "rank_p95": np.minimum(n, rk + 3)},
+                        index=pd.Index(asem.units, name="unit"))
+
+
+@pytest.fixture(scope="module")
+def asem_html(asem: Result, asem_audit: pd.DataFrame) -> str:
+    return render_html(asem, asem_audit)
+
+
+def test_html_is_self_contained_and_well_formed(asem_html: str) -> None:
+    c = _Checker()
+    c.feed(asem_html)
+    c.close()
+    assert not c.errors, c.errors[:5]
+    assert c.stack == [], c.stack
+    # every reference is an in-page anchor: nothing to fetch, opens offline from disk
+    assert c.urls and all(u.startswith("#") for u in c.urls), [u for u in c.urls if not u.startswith("#")][:5]
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", asem_html, re.I)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", asem_html, re.I)
+    assert "@import" not in asem_html and "<link" not in asem_html
+    assert c.count.get("script", 0) == 1 and 'src="' not in asem_html
+    # internal links resolve
+    ids = set(c.ids)
+    assert all(u[1:] in ids for u in c.urls), [u for u in c.urls if u[1:] not in ids][:5]
+    assert len(ids) == len(c.ids), "duplicate ids"
+
+
+def test_html_has_every_unit_and_section(asem: Result, asem_html: str) -> None:
+    for code, name in asem.unit_names.items():
+        assert f'id="unit-{code}"' in asem_html
+        assert str(name) in asem_html
+    for sec in ("ranking", "audit", "pillars", "tiers", "subrankings", "profiles", "methodology", "notes"):
+        assert f'<h2 id="{sec}"' in asem_html
+    body = re.search(r'<table id="ranking-table".*?<tbody>(.*?)</tbody>', asem_html, re.S)
+    assert body is not None and body.group(1).count("<tr>") == len(asem.units)
+    for code in asem.framework.indicators:  # indicator definitions in the methodology
+        assert f"<code>{code}</code>" in asem_html
+    assert asem.run_record["spec_hash"] in asem_html
+
+
+def test_charts_have_text_alternatives(asem: Result, asem_html: str) -> None:
+    c = _Checker()
+    c.feed(asem_html)
+    assert len(c.svgs) == 2 + len(asem.units)  # scores bar chart, interval chart, one profile chart per unit
+    for a in c.svgs:
+        assert a.get("role") == "img"
+        t_id, d_id = str(a.get("aria-labelledby")).split()
+        assert f'<title id="{t_id}">' in asem_html and f'<desc id="{d_id}">' in asem_html
+    top = asem.unit_names[asem.index_ranks.idxmin()]
+    assert re.search(rf"<desc id=\"d\d+\">Bar chart of the index score of all 51 units in rank order\. "
+                     rf"1\. {re.escape(str(top))} ", asem_html)
+
+
+def test_rank_interval_columns() -> None:
+    coinr = pd.DataFrame(columns=["uCode", "Nominal", "Mean", "Median", "Q5", "Q95"])
+    assert rank_interval_columns(coinr) == ("Q5", "Median", "Q95")
+    ours = pd.DataFrame(columns=["name", "nominal_rank", "rank_mean", "rank_median", "rank_p05", "rank_p95",
+                                 "score_median", "score_p05", "score_p95"])
+    assert rank_interval_columns(ours) == ("rank_p05", "rank_median", "rank_p95")
+    assert rank_interval_columns(pd.DataFrame(columns=["a", "b"])) == (None, None, None)
+
+
+def test_interval_summary_counts_overlaps(asem: Result, asem_html: str) -> None:
+    # intervals rank±3: every neighbour pair overlaps; median width = 6 except clipped at the ends
+    assert "100 % of neighbouring units have overlapping intervals" in asem_html
+    assert "Median width 6.0 ranks" in asem_html
+    lo = asem.index_ranks.idxmin()
+    assert re.search(rf'href="#unit-{lo}">[^<]+</a>.*?</td>', asem_html)
+
+
+def test_strengths_weaknesses_hand_checked(tiny: Result) -> None:
+    # U1 ranks: a 5, b 4, c 5, d 1 -> strengths d, b, then a (tie with c: tree order); weaknesses a, c, b
+    s, w = strengths_weaknesses(tiny, 3)
+    assert s.loc["U1"].tolist() == ["d", "b", "a"]
+    assert w.loc["U1"].tolist() == ["a", "c", "b"]
+    # U4 has no rank on b (missing): it never counts as a strength or weakness
+    assert "b" not in s.loc["U4"].tolist() and "b" not in w.loc["U4"].tolist()
+    assert s.loc["U4"].tolist() == ["a", "c", "d"] and w.loc["U4"].tolist() == ["d", "a", "c"]
+
+
+def test_strengths_match_an_independent_computation(asem: Result) -> None:
+    s, w = strengths_weaknesses(asem, 3)
+    inds = list(asem.framework.indicators)
+    for u in asem.units[::7]:
+        r = asem.ranks.loc[u, inds].astype(float).dropna()
+        order = sorted(r.index, key=lambda c: (r[c], inds.index(c)))
+        assert s.loc[u].tolist() == order[:3]
+        order_w = sorted(r.index, key=lambda c: (-r[c], inds.index(c)))
+        assert w.loc[u].tolist() == order_w[:3]
+
+
+def test_tiny_report_is_reproducible(tiny: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    html = render_html(tiny)
+    assert 'id="audit"' not in html and "Built 2026-01-01T00:00:00Z" in html
+    assert html.count('class="tier"') >= 5 and ">Top<" in html and ">Rest<" in html
+    files = write_report(tiny, tmp_path / "r", pdf=False)
+    assert files.pdf is None and files.pdf_message == "PDF not requested"
+    assert files.html.read_text(encoding="utf-8") == html == render_html(tiny)
+
+
+def test_pdf_degrades_gracefully_without_an_engine(tiny: Result, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUBINDEX_CHROMIUM", "")
+    monkeypatch.setattr(P, "_weasyprint", lambda html, pdf: (False, "weasyprint not installed"))
+    files = write_report(tiny, tmp_path / "r", pdf=True)
+    assert files.pdf is None and files.html.exists()
+    assert "no PDF engine found" in files.pdf_message and "chromium" in files.pdf_message
+    assert not (tmp_path / "r" / "report.pdf").exists()
+
+
+def test_pdf_engine_failure_is_reported_not_raised(tiny: Result, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("HUBINDEX_CHROMIUM", str(fake))
+    monkeypatch.setattr(P, "_weasyprint", lambda html, pdf: (False, "weasyprint not installed"))
+    files = write_report(tiny, tmp_path / "r", pdf=True)
+    assert files.pdf is None
+    assert "exited with code 3" in files.pdf_message and "cannot open display" in files.pdf_message
+
+
+def test_report_failure_leaves_output_unchanged(tiny: Result, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    base = tmp_path / "w"
+    out = base / "r"
+    write_report(tiny, out, pdf=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def boom(html: Path, pdf: Path, timeout: float = 0) -> tuple[bool, str]:
+        raise KeyboardInterrupt  # interrupted while printing: the HTML is already in the temp folder
+
+    monkeypatch.setattr(P, "html_to_pdf", boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(tiny, out, pdf=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert os.listdir(base) == ["r"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(P.find_chromium() is None, reason="chromium not installed")
+def test_pdf_with_chromium(tiny: Result, tmp_path: Path) -> None:
+    files = write_report(tiny, tmp_path / "r", pdf=True)
+    assert files.pdf is not None, files.pdf_message
+    data = files.pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
