@@ -9,12 +9,13 @@ and what was found. The CLI prints the message and exits non-zero, without a tra
     ├── SpecError      the index/survey spec is invalid (YAML, schema, framework tree, weights)
     ├── DataError      a data file is missing, malformed or inconsistent with the spec
     ├── ComputeError   a method cannot be applied to the data (geometric mean of zeros, zero variance, ...)
-    └── StoreError     the edition store refuses an operation (overwrite, unknown label, schema version)
+    ├── StoreError     the edition store refuses an operation (overwrite, unknown label, schema version)
+    └── OutputError    an output folder cannot be used (it holds files hubindex did not write)
 """
 
 from __future__ import annotations
 
-__all__ = ["HubindexError", "SpecError", "DataError", "ComputeError", "StoreError", "where"]
+__all__ = ["HubindexError", "SpecError", "DataError", "ComputeError", "StoreError", "OutputError", "where"]
 
 
 class HubindexError(Exception):
@@ -45,6 +46,12 @@ class StoreError(HubindexError):
     """The edition store refused an operation."""
 
     exit_code = 5
+
+
+class OutputError(HubindexError):
+    """An output folder cannot be used (it holds files hubindex did not write)."""
+
+    exit_code = 6
 
 
 def where(file: object | None = None, row: object | None = None, column: object | None = None) -> str:

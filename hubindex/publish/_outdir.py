@@ -14,17 +14,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hubindex.errors import HubindexError
+from hubindex.errors import OutputError
 from hubindex.io import atomic_dir
 
 MARKER = ".hubindex-publish"
 _BUILD_FILES = {"run.json", "scores.csv", "ranks.csv", "ranking.csv"}
-
-
-class OutputError(HubindexError):
-    """The output folder cannot be used (it holds files hubindex did not write)."""
-
-    exit_code = 6
 
 
 def _is_ours(out: Path) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from hubindex.engine.result import Result
-from hubindex.errors import HubindexError
+from hubindex.errors import SpecError
 from hubindex.publish import tables as T
 from hubindex.publish._outdir import publish_dir
 
@@ -37,10 +37,8 @@ _JSON_KEYS = {"Ranking": "ranking", "Scores": "scores", "Framework": "framework"
               "Columns": "columns"}
 
 
-class ExportError(HubindexError):
+class ExportError(SpecError):
     """An export request is invalid (unknown format)."""
-
-    exit_code = 2
 
 
 def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 targets, "what it takes", and panels.
 
 >>> from hubindex import store as st
->>> s = st.open_store()                      # $HUBINDEX_HOME/editions.duckdb; builds 2021…2025 on first use
+>>> s = st.open_store()                      # $HUBINDEX_STORE or the user data folder; builds 2021…2025 once
 >>> st.diff("2024", "2025", store=s)         # per-city rank/score change, entries, exits
 >>> st.history("CN-HGH", store=s)            # a city's rank and score in every edition
 >>> ex = st.explain("2024", "2025", store=s) # Shapley contributions that add up to every change

@@ -23,7 +23,6 @@ carries a standard error (``Explanation.stderr``).
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -66,8 +65,8 @@ class HybridBuilder:
         self.ib = np.array([pos[u] for u in ub])
         XA = np.full((U, P), np.nan)
         XB = np.full((U, P), np.nan)
-        ca = [inds.index(c) for c in data_a.indicators]
-        cb = [inds.index(c) for c in data_b.indicators]
+        ca = np.array([inds.index(c) for c in data_a.indicators], dtype=int)
+        cb = np.array([inds.index(c) for c in data_b.indicators], dtype=int)
         XA[np.ix_(self.ia, ca)] = data_a.X
         XB[np.ix_(self.ib, cb)] = data_b.X
         in_a = np.zeros(U, bool)
@@ -150,11 +149,11 @@ class HybridBuilder:
         missing = [c for c in inds if c not in self.indicators]
         if missing:
             raise StoreError(f"the method of one edition needs indicator(s) {missing}, which neither edition has")
-        cols = [self.indicators.index(c) for c in inds]
+        take = [self.indicators.index(c) for c in inds]
         order = np.flatnonzero(keep)
         order = order[np.argsort(np.array(self.units, dtype=object)[order], kind="stable")]
         data = IndexData(np.array(self.units, dtype=object)[order], self.names[order], tuple(inds),
-                         X[np.ix_(order, cols)], {g: v[order] for g, v in self.groups.items()},
+                         X[np.ix_(order, np.array(take, dtype=int))], {g: v[order] for g, v in self.groups.items()},
                          {d: v[order] for d, v in dens.items()})
         return spec, data
 
@@ -219,11 +218,11 @@ class Explanation:
     n_builds: int
     seconds: float
     reproduction_error: float
-    _scores_a: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
-    _scores_b: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
-    _ranks_a: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
-    _ranks_b: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
-    _phi_units: pd.DataFrame = field(repr=False, default=None)  # type: ignore[assignment]
+    _scores_a: pd.Series = field(repr=False)
+    _scores_b: pd.Series = field(repr=False)
+    _ranks_a: pd.Series = field(repr=False)
+    _ranks_b: pd.Series = field(repr=False)
+    _phi_units: pd.DataFrame = field(repr=False)
 
     def for_unit(self, unit: str, top: int | None = None) -> pd.DataFrame:
         """One unit's contributions, largest in size first: factor, score contribution, rank contribution."""
@@ -408,7 +407,3 @@ def explain(a: Any, b: Any, *, store: Any = None, groups: str | Mapping[str, Seq
         _phi_units=score[hb.factors],
     )
 
-
-def _all_orders(n: int) -> list[tuple[int, ...]]:
-    """Every order of n factors (tests: the subset formula equals the average over orders)."""
-    return list(itertools.permutations(range(n)))

@@ -25,6 +25,7 @@ file at all. The store therefore opens a connection per operation and closes it 
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import getpass
 import hashlib
@@ -44,17 +45,26 @@ import pandas as pd
 
 from hubindex.errors import StoreError
 
-__all__ = ["EditionStore", "Edition", "default_store_path", "SCHEMA_VERSION", "MIGRATIONS", "parse_ref"]
+__all__ = ["EditionStore", "Edition", "default_store_path", "SCHEMA_VERSION", "MIGRATIONS", "parse_ref", "STORE_ENV"]
 
 SCHEMA_VERSION = 2
 PAUSE_ENV = "HUBINDEX_TEST_PUBLISH_PAUSE"  # tests only: sleep this many seconds mid-transaction
 
 
+STORE_ENV = "HUBINDEX_STORE"
+
+
 def default_store_path() -> Path:
-    """``$HUBINDEX_HOME/editions.duckdb`` (``HUBINDEX_HOME`` defaults to ``~/.hubindex``)."""
-    home = os.environ.get("HUBINDEX_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".hubindex"
-    return base / "editions.duckdb"
+    """``$HUBINDEX_STORE`` (a file, or a folder that gets ``editions.duckdb``), else ``editions.duckdb`` in the
+    user's data folder (``platformdirs.user_data_dir("hubindex")``, e.g. ``~/.local/share/hubindex``); never
+    inside the installed package."""
+    env = os.environ.get(STORE_ENV, "").strip()
+    if env:
+        p = Path(env).expanduser()
+        return p / "editions.duckdb" if p.is_dir() or env.endswith(("/", os.sep)) else p
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hubindex", appauthor=False)) / "editions.duckdb"
 
 
 # -- schema ----------------------------------------------------------------------------------------------------
@@ -264,7 +274,11 @@ class EditionStore:
         self.read_only = read_only
         self.timeout = timeout
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{self.path}: cannot create the edition store's folder ({e.strerror}); "
+                                 f"set {STORE_ENV} or --store to a writable place") from None
             with self._connect(migrate=True):
                 pass
 
@@ -380,7 +394,7 @@ class EditionStore:
                 if prev is None and supersede:
                     raise StoreError(f"cannot supersede edition '{label}': there is no such edition")
                 revision = 1 if prev is None else int(prev) + 1
-                eid = int(con.execute("SELECT coalesce(max(edition_id), 0) + 1 FROM editions").fetchone()[0])
+                eid = _scalar(con, "SELECT coalesce(max(edition_id), 0) + 1 FROM editions")
                 con.execute(
                     """INSERT INTO editions (edition_id, label, published_at, spec_name, spec_hash, spec_json,
                        data_hash, data_files, vintage, hubindex_version, index_code, n_units, note, run_record,
@@ -400,7 +414,7 @@ class EditionStore:
                         _pause_for_tests()
                         if _hook is not None:
                             _hook()
-                seq = int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM store_log").fetchone()[0])
+                seq = _scalar(con, "SELECT coalesce(max(seq), 0) + 1 FROM store_log")
                 action = "supersede" if supersede else "publish"
                 detail = {"reason": reason, "replaces": f"{label}@{prev}"} if supersede else {"note": note}
                 detail |= {"spec_hash": rr.get("spec_hash"), "data_hash": data_hash(files), "kind": kind}
@@ -430,7 +444,8 @@ class EditionStore:
         df = df.sort_values(["_num", "edition_id"], na_position="last", kind="stable").drop(columns="_num")
         return df.reset_index(drop=True)
 
-    def labels(self) -> list[str]:
+    def labels(self) -> builtins.list[str]:
+        """The labels of the editions (latest revisions), oldest first."""
         return [str(x) for x in self.list()["label"]]
 
     def __contains__(self, ref: object) -> bool:
@@ -514,7 +529,7 @@ class EditionStore:
             df.columns.name = None
         flags = wide("flag")
         return Edition(
-            edition_id=eid, label=label, revision=rev, kind=str(meta.get("kind") or "edition"), meta=meta,
+            edition_id=eid, label=label, revision=rev, kind=str(meta.get("kind") or "edition"), meta={str(k): v for k, v in meta.items()},
             units=table, scores=scores, ranks=ranks, raw=wide("raw"),
             imputed=wide("imputed").fillna(False).astype(bool), flags=flags.fillna(""),
             inputs=inputs.set_index("unit"),
@@ -546,6 +561,11 @@ class EditionStore:
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _pause_for_tests() -> None:

@@ -30,7 +30,8 @@ import pandas as pd
 
 from hubindex.errors import DataError, where
 
-__all__ = ["load_targets", "shipped_targets_path", "target_status", "TARGET_COLUMNS", "observations"]
+__all__ = ["load_targets", "shipped_targets_path", "target_status", "TARGET_COLUMNS", "observations",
+           "progress_pct"]
 
 TARGET_COLUMNS = ("kind", "city", "country_iso3", "measure", "relation", "value", "unit", "deadline", "year",
                   "source_title", "source_publisher", "source_date", "quote", "note")
@@ -103,12 +104,25 @@ def _satisfies(value: float, relation: str, target: float) -> bool:
     return False
 
 
+def progress_pct(value: float, relation: str, target: float) -> float:
+    """Progress towards a target in % of it: 100·value/target for ``>``, ``>=``, ``=``, ``~`` (more is
+    better), 100·target/value for ``<``, ``<=`` (less is better); NaN for a qualitative goal or a zero
+    denominator. 100 or more means the value is at or past the target."""
+    if relation in (">", ">=", "=", "~"):
+        num, den = value, target
+    elif relation in ("<", "<="):
+        num, den = target, value
+    else:
+        return float("nan")
+    return float("nan") if den == 0 or np.isnan(num) or np.isnan(den) else 100.0 * num / den
+
+
 def _unit_of(city: str, country: str, units: pd.DataFrame) -> str | None:
     """The unit code of a city (by code, or by name, with the country to tell namesakes apart)."""
     if city in units.index:
         return city
     name = units["name"].astype(str).str.lower()
-    hits = units.index[name == city.lower()]
+    hits = list(units.index[name == city.lower()])
     if len(hits) > 1 and country:
         for col in ("country", "country_iso3"):
             if col in units.columns:
@@ -177,7 +191,9 @@ def target_status(targets: pd.DataFrame | str | Path | None = None, store: Any =
         latest = o.iloc[-1] if len(o) else None
         ev = {"latest_year": None if latest is None else int(latest["year"]),
               "latest_value": None if latest is None else float(latest["value"]),
-              "observed_by": None if latest is None else latest["source"]}
+              "observed_by": None if latest is None else latest["source"],
+              "progress_pct": np.nan if latest is None else progress_pct(float(latest["value"]), r["relation"],
+                                                                          float(r["value"]))}
         if r["relation"] == "status":
             rows.append(base | ev | {"status": "no data",
                                      "note": "qualitative goal: needs an assessment, not a number"})
@@ -213,7 +229,7 @@ def target_status(targets: pd.DataFrame | str | Path | None = None, store: Any =
                                  "note": f"linear trend projects {proj:g} by {deadline}",
                                  "projected": proj})
     cols = ["city", "measure", "relation", "target", "unit", "deadline", "status", "note", "latest_year",
-            "latest_value", "observed_by", "n_observations", "in_index_data", "source", "quote"]
+            "latest_value", "progress_pct", "observed_by", "n_observations", "in_index_data", "source", "quote"]
     out = pd.DataFrame(rows)
     if out.empty:
         return pd.DataFrame(columns=cols)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,8 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from hubindex.engine._rank import rank_desc
 from hubindex.engine.data import IndexData
-from hubindex.engine.pipeline import run
+from hubindex.engine.pipeline import RANK_DECIMALS, run
 from hubindex.errors import ComputeError, SpecError
 
 __all__ = ["WhatIf", "Goal", "rank_range", "rank_range_matrix", "rank_range_enumerate", "weight_extremes"]
@@ -62,10 +62,9 @@ class Goal:
 
 
 def _ranks_of(scores: np.ndarray, c: int) -> np.ndarray:
-    """Rank of unit ``c`` in each row of ``scores`` (B, n): 1 + number of units strictly above."""
-    sc = scores[:, [c]]
-    above = np.nan_to_num(scores, nan=-np.inf) > sc
-    return 1 + above.sum(axis=1)
+    """Rank of unit ``c`` in each row of ``scores`` (B, n), exactly as the engine ranks: ``rank_desc`` (1 + number
+    of units strictly above, ties share the best place) on scores rounded to ``RANK_DECIMALS``."""
+    return rank_desc(np.round(np.asarray(scores, dtype=float), RANK_DECIMALS))[:, c]
 
 
 class WhatIf:
@@ -342,7 +341,7 @@ class WhatIf:
         with np.errstate(divide="ignore", invalid="ignore"):
             out["change_pct"] = np.where(cur != 0, 100 * out["change"] / np.abs(cur), np.nan)
         if verify:
-            ver = []
+            ver: list[bool | None] = []
             for _, r in out.iterrows():
                 if not r["reachable"]:
                     ver.append(None)
@@ -569,7 +568,7 @@ def rank_range(result: Any, *, level: str = "pillar", tol: float | None = 0.5,
 
 
 def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Sequence[int] | None = None,
-                      eps: float = 1e-9) -> tuple[np.ndarray, ...]:
+                      eps: float = 1e-9) -> tuple[Any, ...]:
     """Best and worst rank of rows of ``P`` (units × components) when the score is P · w over
     {lo ≤ w ≤ hi, Σ w = 1}: pairwise closed-form LP bounds, then one MILP per unit for the undecided pairs.
 
@@ -685,8 +684,3 @@ def rank_range_enumerate(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: flo
         best[c], worst[c] = min(feas), max(feas)
     return best, worst
 
-
-def timed(fn: Any, *a: Any, **k: Any) -> tuple[Any, float]:
-    t = time.perf_counter()
-    out = fn(*a, **k)
-    return out, time.perf_counter() - t

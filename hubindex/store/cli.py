@@ -19,8 +19,8 @@ err_console = Console(stderr=True)
 edition_app = typer.Typer(help="Editions over time: publish, list, show, diff, explain a change, history.",
                           no_args_is_help=True, pretty_exceptions_enable=False)
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Edition store file (default: "
-                                                                "$HUBINDEX_HOME/editions.duckdb).")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Edition store file (default: $HUBINDEX_STORE, "
+                                                                "else editions.duckdb in your data folder).")]
 
 
 def _fmt(x: Any, nd: int = 1, signed: bool = False) -> str:
@@ -50,16 +50,12 @@ def publish(
     store: StoreOpt = None,
 ) -> None:
     """Build SPEC and publish it as an immutable edition (one transaction)."""
-    from hubindex.api import as_spec
-    from hubindex.engine.pipeline import run
-    from hubindex.io import load_data
     from hubindex.store._store import EditionStore
+    from hubindex.store.editions import build_with_inputs
 
     if not label:
         raise SpecError("edition publish: give --label (e.g. --label 2025)")
-    s = as_spec(spec)
-    data, hashes = load_data(s)
-    result = run(s, data, data_hashes={Path(p).name: h for p, h in hashes.items()})
+    result, data = build_with_inputs(spec)
     st = EditionStore(store) if store is not None else _open(None)
     e = st.publish(result, label, data=data, vintage=vintage, note=note, supersede=supersede, reason=reason)
     console.print(f"published edition [bold]{e.ref}[/bold]: {len(e.units)} units, spec {e.meta['spec_hash'][:12]}, "
@@ -85,13 +81,21 @@ def list_(store: StoreOpt = None,
     st = _open(store)
     t = st.list(all_revisions=all_revisions)
     table = Table(title=f"Editions in {st.path}", title_justify="left")
-    for c in ("label", "rev", "kind", "vintage", "units", "published (UTC)", "spec", "data", "note"):
-        table.add_column(c)
+    kinds = bool((t["kind"] != "edition").any())
+    revs = bool(all_revisions or (t["revision"] > 1).any())
+    for c in ("label", *(("rev",) if revs else ()), *(("kind",) if kinds else ()), "vintage", "units",
+              "published", "spec/data"):
+        table.add_column(c, no_wrap=True)
+    table.add_column("note", overflow="fold", ratio=1)
     for _, r in t.iterrows():
-        table.add_row(str(r["label"]), str(r["revision"]) + (" (superseded)" if r["superseded"] else ""),
-                      str(r["kind"]), _fmt(r["vintage"], 0), str(r["n_units"]), str(r["published_at"])[:19],
-                      str(r["spec_hash"])[:10], str(r["data_hash"])[:10], str(r["note"] or ""))
+        table.add_row(str(r["label"]),
+                      *((str(r["revision"]) + (" (superseded)" if r["superseded"] else ""),) if revs else ()),
+                      *((str(r["kind"]),) if kinds else ()), _fmt(r["vintage"], 0), str(r["n_units"]),
+                      str(r["published_at"])[:10], f"{str(r['spec_hash'])[:6]}/{str(r['data_hash'])[:6]}",
+                      str(r["note"] or ""))
     console.print(table)
+    if t.empty:
+        console.print("no editions yet: publish one with `hubindex edition publish SPEC --label LABEL`")
 
 
 @edition_app.command("show")
@@ -168,7 +172,7 @@ def explain_cmd(a: str, b: str, unit: str, store: StoreOpt = None,
         hits = [k for k, n in ex.names.items() if str(n).lower() == unit.lower()]
         if not hits:
             raise SpecError(f"explain: unit '{unit}' is not in both editions")
-        u = hits[0]
+        u = str(hits[0])
     s = ex.score.loc[u]
     r = ex.rank.loc[u]
     console.print(f"[bold]{ex.names[u]}[/bold] ({u}) {ex.a} → {ex.b}: score {_fmt(s['total'], 3, True)}, rank "
@@ -299,11 +303,15 @@ def targets_cmd(
 
     t = target_status(file, _open(store), city=city)
     table = Table(title="City targets", title_justify="left")
-    for c in ("city", "measure", "target", "deadline", "status", "note", "source"):
-        table.add_column(c)
+    for c in ("city", "measure", "target", "deadline", "latest", "progress", "status", "note", "source"):
+        table.add_column(c, no_wrap=c in ("status", "deadline"), overflow="fold")
     for _, r in t.iterrows():
+        latest = "" if r["latest_year"] is None or r["latest_year"] != r["latest_year"] else \
+            f"{_fmt(r['latest_value'], 1)} ({int(r['latest_year'])})"
+        prog = _fmt(r["progress_pct"], 0)
         table.add_row(str(r["city"]), str(r["measure"]), f"{r['relation']} {_fmt(r['target'], 0)} {r['unit']}",
-                      str(r["deadline"]), str(r["status"]), str(r["note"]), str(r["source"]))
+                      str(r["deadline"]), latest, "" if prog == "–" else f"{prog} %", str(r["status"]),
+                      str(r["note"]), str(r["source"]))
     console.print(table)
 
 

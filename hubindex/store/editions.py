@@ -1,8 +1,10 @@
-"""The real editions: one build of the default index per dataset vintage (2021–2025), and back-casts.
+"""The real editions: one build of the default index per dataset vintage, and back-casts.
 
-``build_editions(store)`` builds the shipped default spec on each vintage's dataset file
-(``hubindex/datasets/data/fintech_hubs_<vintage>.csv``) and publishes it as edition ``"<vintage>"``. The store
-is filled on first use (``open_store()``), so a fresh install lists 2021 … 2025 without shipping a binary file.
+The dataset package exposes its vintages as ``hubindex.datasets.EDITIONS`` (e.g. ``(2021, …, 2025)``) and
+``hubindex.datasets.edition_spec(year)`` (the default index on that year's dataset vintage).
+``build_editions(store)`` builds each with :func:`hubindex.build` and publishes it as edition ``"<year>"``; the
+user's store is filled on first use (:func:`open_store`), so a fresh install lists 2021 … 2025 without shipping
+a binary file inside the package.
 
 A *back-cast* re-runs an old edition's stored data with the current (or any) method, so that a change between
 two editions splits into a method part (back-cast A − A) and a data part (B − back-cast A).
@@ -17,74 +19,94 @@ from typing import Any
 
 import pandas as pd
 
-from hubindex.errors import DataError, StoreError
+from hubindex.errors import StoreError
 from hubindex.store._store import Edition, EditionStore, default_store_path
 
-__all__ = ["vintages", "vintage_spec", "build_vintage", "build_editions", "open_store", "backcast",
-           "method_vs_data", "with_data_path"]
+__all__ = ["vintages", "vintage_spec", "build_with_inputs", "build_vintage", "build_editions", "open_store",
+           "backcast", "method_vs_data", "with_data_path"]
 
 
-def _loader() -> Any:
-    try:
-        from hubindex.datasets import loader
-    except ImportError as e:  # the dataset package is not installed/built
-        raise StoreError(f"the shipped dataset is not available ({e}); build it with `hubindex data build`") from None
-    return loader
+def _datasets() -> Any:
+    """The dataset package, checked to offer ``EDITIONS`` and ``edition_spec``."""
+    import hubindex.datasets as ds
+
+    if not hasattr(ds, "EDITIONS") or not hasattr(ds, "edition_spec"):
+        raise StoreError("this install has no dataset editions (hubindex.datasets.EDITIONS / edition_spec); "
+                         "publish your own with `hubindex edition publish SPEC --label LABEL`")
+    return ds
 
 
 def vintages() -> list[int]:
-    """The dataset vintages shipped with the package (e.g. [2021, …, 2025])."""
-    return [int(v) for v in _loader().available_vintages()]
+    """The dataset vintages shipped with the package (``hubindex.datasets.EDITIONS``, e.g. [2021, …, 2025])."""
+    return [int(v) for v in _datasets().EDITIONS]
 
 
-def with_data_path(spec: Any, path: str | Path) -> Any:
-    """A copy of ``spec`` that reads ``path`` (absolute) instead of its own data file."""
-    data = spec.data.model_copy(update={"path": str(Path(path).resolve())})
+def with_data_path(spec: Any, path: str | Path | list[str | Path]) -> Any:
+    """A copy of ``spec`` that reads ``path`` (one file or several, made absolute) instead of its own data."""
+    paths = [str(Path(p).resolve()) for p in (path if isinstance(path, list) else [path])]
+    data = spec.data.model_copy(update={"path": paths[0] if len(paths) == 1 else paths})
     return spec.model_copy(update={"data": data})
 
 
 def vintage_spec(vintage: int, spec: Any = None) -> Any:
-    """``spec`` (default: the shipped default index) pointed at the dataset file of ``vintage``."""
+    """The default index on the dataset of ``vintage`` (``edition_spec``); with ``spec``, that method pointed
+    at the vintage's data files instead."""
+    ds = _datasets()
+    if int(vintage) not in vintages():
+        raise StoreError(f"no dataset vintage {vintage}; the vintages are {vintages()}")
+    s = ds.edition_spec(int(vintage))
+    if spec is None:
+        return s
     from hubindex.api import as_spec
 
+    return with_data_path(as_spec(spec), [s.resolve(p) for p in s.data.paths])
+
+
+def build_with_inputs(spec: Any) -> tuple[Any, Any]:
+    """``(Result, IndexData)``: :func:`hubindex.build` of ``spec``, and the engine input it read (stored with an
+    edition so that it can be rebuilt, explained and back-cast without the data file)."""
+    from hubindex.api import as_spec, build
+    from hubindex.io import load_data
+
     s = as_spec(spec)
-    return with_data_path(s, _loader().dataset_path(int(vintage)))
+    return build(s), load_data(s)[0]
 
 
 def build_vintage(vintage: int, spec: Any = None) -> tuple[Any, Any, Any]:
     """Build one vintage: returns (spec, Result, IndexData)."""
-    from hubindex.engine.pipeline import run
-    from hubindex.io import load_data
-
     s = vintage_spec(vintage, spec)
-    data, hashes = load_data(s)
-    rel = {Path(p).name: h for p, h in hashes.items()}
-    return s, run(s, data, data_hashes=rel), data
+    result, data = build_with_inputs(s)
+    return s, result, data
 
 
 def _provenance(vintage: int) -> Any:
-    try:
-        prov = _loader().load_provenance(int(vintage))
-    except (AttributeError, FileNotFoundError, DataError, StoreError, OSError):
+    """The dataset's provenance table of ``vintage`` (``hubindex.datasets.provenance``) as records, if any."""
+    prov = getattr(_datasets(), "provenance", None)
+    if prov is None:
         return None
-    if isinstance(prov, pd.DataFrame):
-        return prov.astype(object).where(prov.notna(), None).to_dict(orient="records")
-    return prov
+    t = prov(int(vintage))
+    return t.astype(object).where(t.notna(), None).to_dict(orient="records") if isinstance(t, pd.DataFrame) else t
 
 
 def build_editions(store: EditionStore, years: Iterable[int] | None = None, spec: Any = None, *,
                    progress: Callable[[str], None] | None = None) -> list[str]:
-    """Build and publish one edition per vintage not yet in the store; returns the labels published."""
+    """Build and publish one edition per vintage not yet in the store; returns the labels published.
+
+    Safe against a concurrent first use: a label another process published meanwhile is skipped."""
     say = progress or (lambda _m: None)
-    have = set(store.labels())
     done = []
     for v in (list(years) if years is not None else vintages()):
         label = str(v)
-        if label in have:
+        if label in store:
             continue
-        _s, result, data = build_vintage(v, spec)
-        store.publish(result, label, data=data, vintage=int(v), provenance=_provenance(v),
-                      note=f"default index on the {v} dataset vintage")
+        s, result, data = build_vintage(v, spec)
+        try:
+            store.publish(result, label, data=data, vintage=int(v), provenance=_provenance(v),
+                          note=s.name if str(v) in s.name else f"{s.name}, {v} dataset vintage")
+        except StoreError:
+            if label in store:  # published by another process since we looked
+                continue
+            raise
         say(f"published edition {label} ({len(result.scores)} cities)")
         done.append(label)
     return done
@@ -92,14 +114,23 @@ def build_editions(store: EditionStore, years: Iterable[int] | None = None, spec
 
 def open_store(path: str | Path | None = None, *, init: bool = True, read_only: bool = False,
                progress: Callable[[str], None] | None = None) -> EditionStore:
-    """The edition store at ``path`` (default ``$HUBINDEX_HOME/editions.duckdb``). With ``init`` and an empty
-    store, the real editions (one per dataset vintage) are built and published first, and ``progress`` is told."""
+    """The edition store at ``path`` (default :func:`default_store_path`: ``$HUBINDEX_STORE`` or the user's
+    data folder). With ``init``, the editions of the shipped dataset vintages that are missing are built and
+    published first (once: on first use), and ``progress`` is told. Without dataset editions in this install,
+    the store is opened as it is."""
     p = Path(path) if path is not None else default_store_path()
-    if init and (not p.exists() or len(EditionStore(p)) == 0):
+    if init:
+        try:
+            years = vintages()
+        except StoreError:
+            years = []
         store = EditionStore(p)
-        say = progress or (lambda m: print(m, file=sys.stderr))
-        say(f"edition store {p} is empty: building the editions of the default index, one per dataset vintage")
-        build_editions(store, progress=say)
+        missing = [y for y in years if str(y) not in set(store.labels())]
+        if missing:
+            say = progress or (lambda m: print(m, file=sys.stderr))
+            say(f"edition store {p}: building the editions {missing} of the default index, one per dataset "
+                "vintage (first use)")
+            build_editions(store, missing, progress=say)
     return EditionStore(p, read_only=read_only)
 
 

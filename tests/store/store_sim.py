@@ -4,6 +4,7 @@ not real data; tests only), written as one CSV per year with one spec."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,3 +76,39 @@ def publish_years(store: EditionStore, sim_dir: Path, years=YEARS) -> None:  # t
         data, hashes = load_data(s)
         store.publish(run(s, data, data_hashes={Path(p).name: h for p, h in hashes.items()}), str(y), data=data,
                       vintage=y)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ASEM_PANEL = ROOT.parent / "shared" / "data" / "asem" / "iData_panel_artificial.csv"
+ASEM_SHIFT = 3  # COINr's artificial panel has Time 2018–2022; shown here as 2021–2025
+
+
+def asem_simulated_editions(folder: Path) -> tuple[tuple[int, ...], Any]:
+    """Stand-ins for ``hubindex.datasets.EDITIONS`` / ``edition_spec`` built on COINr's ASEM panel, which is
+    SIMULATED ("artificially-generated" noise over the ASEM data): one CSV per year, 2018–2022 relabelled
+    2021–2025, and COINr's default ASEM method with mean imputation (the panel has gaps). Tests only."""
+    p = pd.read_csv(ASEM_PANEL)
+    base = hubindex.load_spec(ROOT / "examples" / "asem" / "default.yaml")
+    base = base.model_copy(update={
+        "name": "ASEM — SIMULATED panel (tests only)",
+        "pipeline": [hubindex.spec.ImputeStep(method="mean"), *base.pipeline]})
+    years = []
+    for t, g in p.groupby("Time"):
+        y = int(t) + ASEM_SHIFT
+        g.drop(columns="Time").to_csv(folder / f"asem_simulated_{y}.csv", index=False)
+        years.append(y)
+
+    def edition_spec(year: int) -> Any:
+        return with_data_path(base, folder / f"asem_simulated_{int(year)}.csv")
+
+    return tuple(years), edition_spec
+
+
+def fake_datasets(monkeypatch: Any, editions: tuple[int, ...], edition_spec: Any) -> None:
+    """Install ``EDITIONS``, ``edition_spec`` and ``provenance`` on ``hubindex.datasets`` for one test."""
+    import hubindex.datasets as ds
+
+    monkeypatch.setattr(ds, "EDITIONS", tuple(editions), raising=False)
+    monkeypatch.setattr(ds, "edition_spec", edition_spec, raising=False)
+    monkeypatch.setattr(ds, "provenance", lambda y: pd.DataFrame(
+        {"unit": ["*"], "indicator": ["*"], "source": [f"SIMULATED test data, vintage {y}"]}), raising=False)

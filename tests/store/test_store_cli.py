@@ -5,25 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_sim import year_spec
+from store_sim import fake_datasets, year_spec
 
-import hubindex.store.editions as ed
 from hubindex.cli import main
 
 
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim_dir: Path) -> Path:
-    monkeypatch.setenv("HUBINDEX_HOME", str(tmp_path / "home"))
-    # the "real" vintages of this test are the simulated years
-    monkeypatch.setattr(ed, "vintages", lambda: [2021, 2022, 2023])
-    monkeypatch.setattr(ed, "vintage_spec", lambda v, spec=None: year_spec(sim_dir, v))
+    monkeypatch.setenv("HUBINDEX_STORE", str(tmp_path / "home" / "editions.duckdb"))
+    # the dataset vintages of this test are the simulated years
+    fake_datasets(monkeypatch, (2021, 2022, 2023), lambda y: year_spec(sim_dir, y))
     return tmp_path / "home"
 
 
 def test_first_use_builds_editions_then_diff_explain(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["edition", "list"]) == 0
     out, err = capsys.readouterr()
-    assert "is empty: building the editions" in err and "published edition 2023" in err
+    assert "building the editions [2021, 2022, 2023]" in err and "published edition 2023" in err
     assert "2021" in out and "2023" in out and (home / "editions.duckdb").exists()
     assert main(["edition", "list"]) == 0  # second time: nothing built
     out, err = capsys.readouterr()

@@ -12,6 +12,7 @@ from store_sim import YEARS, year_spec
 from hubindex.errors import DataError
 from hubindex.io import load_data
 from hubindex.store import EditionStore, build_panel, impute_panel, load_targets, target_status
+from hubindex.store._targets import progress_pct
 
 
 def test_shipped_targets_load_and_say_no_data() -> None:
@@ -24,6 +25,15 @@ def test_shipped_targets_load_and_say_no_data() -> None:
     row = st[st["measure"] == "fintech_industrial_added_value"].iloc[0]
     assert "not an indicator of the index" in row["note"]
     assert "qualitative" in st[st["relation"] == "status"].iloc[0]["note"]
+
+
+def test_shipped_targets_are_the_shared_table() -> None:
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "targets" / "city_targets.csv"
+    if not shared.exists():
+        pytest.skip("../shared/data/targets is not here")
+    from hubindex.store import shipped_targets_path
+
+    assert shipped_targets_path().read_bytes() == shared.read_bytes()
 
 
 def test_target_status_rules(sim_store: EditionStore, tmp_path: Path) -> None:
@@ -56,6 +66,9 @@ def test_target_status_rules(sim_store: EditionStore, tmp_path: Path) -> None:
     assert st["status"].iloc[2] == ("on track" if slope * 2030 + icpt >= target else "off track")
     assert st["projected"].iloc[2] == pytest.approx(slope * 2030 + icpt)
     assert st["status"].iloc[3] == "met" and st["latest_value"].iloc[3] == 25
+    assert st["progress_pct"].iloc[3] == pytest.approx(125.0)  # 25 of 20 companies
+    assert st["progress_pct"].iloc[0] == pytest.approx(100 * a23 / (a21 - 1))  # latest (2023) vs target
+    assert np.isnan(st["progress_pct"].iloc[4])  # no data, no progress
     assert st["status"].iloc[4] == "no data" and bool(st["in_index_data"].iloc[0])
     bad = pd.DataFrame([rows[0]], columns=cols)
     bad.loc[0, "relation"] = "≈"
@@ -98,3 +111,10 @@ def test_panel_normalisation_across_years(sim_dir: Path) -> None:
     # the 2022 gap of L04 in d is carried from 2021 and flagged
     flags = glob[2022].run_record["panel_imputation"]["flags"]
     assert flags["L04"]["d"] == "locf:2021"
+
+
+def test_progress_pct_hand_values() -> None:
+    assert progress_pct(90, ">=", 120) == pytest.approx(75.0)
+    assert progress_pct(5, "<=", 4) == pytest.approx(80.0)  # less is better: 4/5
+    assert progress_pct(3, "<", 4) > 100  # past the target
+    assert np.isnan(progress_pct(1, "status", 0)) and np.isnan(progress_pct(1, ">", 0))
