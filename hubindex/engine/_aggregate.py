@@ -78,11 +78,9 @@ def weighted_median(X: np.ndarray, w: np.ndarray, min_availability: float | None
     y = np.take_along_axis(xs, first, -1)[..., 0]
     exact = np.abs(np.take_along_axis(c, first, -1)[..., 0] - 0.5) <= eps
     # next available value after `first` (positive weight)
-    nxt_idx = np.minimum(first + 1, xs.shape[-1] - 1)
     later = np.where((np.arange(xs.shape[-1]) > first) & (ws > 0), xs, np.inf)
     nxt = later.min(-1)
     y = np.where(exact & np.isfinite(nxt), (y + nxt) / 2, y)
-    del nxt_idx
     return _availability(np.where(np.isfinite(y), y, np.nan), ok, W, min_availability)
 
 
@@ -90,7 +88,6 @@ def _pairwise(X: np.ndarray, W: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """c_ij = Σ_k w_k·([x_ik > x_jk] + ½[x_ik = x_jk]) / Σ_k w_k over k available for both i and j."""
     xi, xj = X[..., :, None, :], X[..., None, :, :]
     both = ok[..., :, None, :] & ok[..., None, :, :]
-    wk = W[..., :, None, :] * both if W.ndim == X.ndim else W
     wk = np.where(both, np.broadcast_to(W[..., :, None, :], both.shape), 0.0)
     score = np.where(xi > xj, 1.0, np.where(xi == xj, 0.5, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hubindex.errors import ComputeError
+
 __all__ = ["denominate"]
 
 
@@ -15,5 +17,10 @@ def denominate(X: np.ndarray, D: np.ndarray, scale: float | np.ndarray = 1.0) ->
     """
     X = np.asarray(X, dtype=float)
     D = np.asarray(D, dtype=float)
+    try:
+        np.broadcast_shapes(X.shape, D.shape, np.shape(scale))
+    except ValueError:
+        raise ComputeError(f"denominate: denominators of shape {D.shape} (scale {np.shape(scale)}) do not match "
+                           f"the indicators' shape {X.shape}") from None
     with np.errstate(divide="ignore", invalid="ignore"):
         return X / np.where(D == 0, np.nan, D) * scale

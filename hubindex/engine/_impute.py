@@ -4,6 +4,7 @@ OECD/JRC Handbook (2008) §1.4; scikit-learn ``IterativeImputer``."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -21,14 +22,26 @@ def _fill(X: np.ndarray, fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, miss & ~np.isnan(out)
 
 
-def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Fill each column's gaps with its mean (or median) over non-missing values. All-missing columns stay."""
-    with np.errstate(all="ignore"):
-        import warnings
+def _matrix(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ComputeError(f"imputation needs a (units, indicators) matrix, got shape {X.shape}")
+    return X
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            s = np.nanmean(X, axis=0) if stat == "mean" else np.nanmedian(X, axis=0)
+
+def _stat(stat: str) -> None:
+    if stat not in ("mean", "median"):
+        raise ComputeError(f"imputation statistic must be 'mean' or 'median', got {stat!r}")
+
+
+def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """x_ij missing → mean_j (or median_j) over the non-missing values of column j (COINr ``i_mean``,
+    ``i_median``). All-missing columns stay missing."""
+    X = _matrix(X)
+    _stat(stat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = np.nanmean(X, axis=0) if stat == "mean" else np.nanmedian(X, axis=0)
     return _fill(X, np.broadcast_to(s, np.shape(X)))
 
 
@@ -39,7 +52,10 @@ def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "media
     A group whose values are all missing in a column leaves them missing; a unit without a group label is not
     imputed.
     """
-    X = np.asarray(X, dtype=float)
+    X = _matrix(X)
+    _stat(stat)
+    if len(groups) != X.shape[0]:
+        raise ComputeError(f"group imputation: {len(groups)} group labels for {X.shape[0]} units")
     g = pd.Series(np.asarray(groups, dtype=object))
     df = pd.DataFrame(X)
     key = g.where(g.notna(), None)
@@ -54,12 +70,15 @@ def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "media
 
 
 def impute_row_mean(X: np.ndarray, column_groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill x_ij with the mean of unit i's non-missing values in the columns of j's group (its siblings).
+    """x_ij missing → mean of unit i's non-missing values over the columns k with group_k = group_j (the
+    indicator's siblings under its aggregate; COINr ``Impute(impute_by = "row", group_level = 2)``).
 
     Only meaningful on comparable scales, i.e. after normalisation (as COINr's documentation warns).
     """
-    X = np.asarray(X, dtype=float)
+    X = _matrix(X)
     cg = np.asarray(column_groups, dtype=object)
+    if cg.shape != (X.shape[1],):
+        raise ComputeError(f"row-mean imputation: {cg.size} column groups for {X.shape[1]} indicators")
     fill = np.full(X.shape, np.nan)
     for g in pd.unique(cg):
         cols = np.flatnonzero(cg == g)
@@ -78,14 +97,12 @@ def impute_iterative(X: np.ndarray, seed: int = 0, max_iter: int = 10) -> tuple[
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer
 
-    X = np.asarray(X, dtype=float)
+    X = _matrix(X)
     all_missing = np.isnan(X).all(axis=0)
     out = X.copy()
     if (~all_missing).sum() == 0:
         return out, np.zeros(X.shape, dtype=bool)
     imp = IterativeImputer(random_state=int(seed), max_iter=max_iter, keep_empty_features=False)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         filled = imp.fit_transform(X[:, ~all_missing])
@@ -97,7 +114,7 @@ def impute(X: np.ndarray, method: str, *, groups: np.ndarray | None = None,
            column_groups: np.ndarray | None = None, seed: int = 0, max_iter: int = 10
            ) -> tuple[np.ndarray, np.ndarray]:
     """Dispatch: none | mean | median | group_mean | group_median | row_mean | iterative."""
-    X = np.asarray(X, dtype=float)
+    X = _matrix(X)
     if method == "none":
         return X.copy(), np.zeros(X.shape, dtype=bool)
     if method in ("mean", "median"):
@@ -112,4 +129,5 @@ def impute(X: np.ndarray, method: str, *, groups: np.ndarray | None = None,
         return impute_row_mean(X, column_groups)
     if method == "iterative":
         return impute_iterative(X, seed=seed, max_iter=max_iter)
-    raise ComputeError(f"unknown imputation '{method}'")
+    raise ComputeError(f"unknown imputation '{method}'; expected none, mean, median, group_mean, group_median, "
+                       "row_mean or iterative")

@@ -28,6 +28,8 @@ def _nan(f: Callable[..., np.ndarray], X: np.ndarray, **kw: Any) -> np.ndarray:
 
 def min_max(X: np.ndarray, l: float = 0.0, u: float = 100.0) -> np.ndarray:  # noqa: E741
     """y = l + (x − min)/(max − min)·(u − l) (COINr ``n_minmax``). Zero range → NaN column."""
+    if not u > l:
+        raise ComputeError(f"min_max needs u > l, got l={l}, u={u}")
     X = np.asarray(X, dtype=float)
     lo, hi = _nan(np.nanmin, X), _nan(np.nanmax, X)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -62,6 +64,9 @@ def dist_to_max(X: np.ndarray) -> np.ndarray:
 def dist_to_ref(X: np.ndarray, ref_index: int, cap_max: bool = False) -> np.ndarray:
     """y = 1 − (x_ref − x)/(max − min) (COINr ``n_dist2ref``); ``cap_max`` caps values above 1 at 1."""
     X = np.asarray(X, dtype=float)
+    n = X.shape[-2] if X.ndim >= 2 else 0
+    if not -n <= ref_index < n:
+        raise ComputeError(f"dist_to_ref: reference unit index {ref_index} is out of range for {n} units")
     lo, hi = _nan(np.nanmin, X), _nan(np.nanmax, X)
     ref = np.take(X, [ref_index], axis=-2)
     r = hi - lo
@@ -100,8 +105,8 @@ def _ranks_up(X: np.ndarray, method: str) -> np.ndarray:
 
 
 def percentile_rank(X: np.ndarray) -> np.ndarray:
-    """y = (rank − 1)/(n − 1) with average ranks for ties, n non-missing (COINr ``n_prank``, via
-    ``dplyr::percent_rank``: min ranks). Uses min ranks like COINr; single value → NaN."""
+    """y = (rank − 1)/(n − 1), rank = ascending "min" rank (ties share the lowest), n = non-missing values
+    (COINr ``n_prank`` via ``dplyr::percent_rank``); fewer than 2 values → NaN."""
     r = _ranks_up(X, "min")
     n = (~np.isnan(np.asarray(X, dtype=float))).sum(axis=-2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):

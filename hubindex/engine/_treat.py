@@ -6,16 +6,17 @@ OECD/JRC Handbook on Constructing Composite Indicators (2008), §1.5.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from scipy import stats as sps
 
-from hubindex.engine._stats import kurtosis, skewness
+from hubindex.engine._stats import _g1, _g2, skew_kurt
 from hubindex.errors import ComputeError
 
-__all__ = ["TreatOutcome", "coinr_default_treat", "winsorise", "log_transform", "box_cox", "treat_columns",
+__all__ = ["TreatOutcome", "coinr_default_treat", "coinr_treat_matrix", "winsorise", "log_transform", "box_cox", "treat_columns",
            "passes_outlier_check"]
 
 
@@ -42,7 +43,14 @@ def passes_outlier_check(skew: float, kurt: float, skew_thresh: float = 2.0, kur
 
 
 def _sk(v: np.ndarray) -> tuple[float, float]:
-    return float(skewness(v)), float(kurtosis(v))
+    s, k = skew_kurt(v)
+    return float(s), float(k)
+
+
+def _passes(s: np.ndarray, k: np.ndarray, skew_thresh: float, kurt_thresh: float) -> np.ndarray:
+    """Vectorised ``passes_outlier_check``: |s| < skew_thresh or k < kurt_thresh; NaN never passes."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(s) < skew_thresh) | (k < kurt_thresh)
 
 
 def coinr_default_treat(x: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
@@ -58,63 +66,211 @@ def coinr_default_treat(x: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0
     Degenerate: if skew is undefined, or kurtosis is undefined while |skew| ≥ threshold, return untreated.
     """
     x = np.asarray(x, dtype=float)
-    ok = ~np.isnan(x)
-    v0 = x[ok]
-    flags = np.full(x.shape, "", dtype=object)
-    s0, k0 = _sk(v0)
+    if x.ndim != 1:
+        raise ComputeError(f"coinr_default_treat treats one column (1-D), got shape {x.shape}")
+    return coinr_treat_matrix(x[:, None], winmax, skew_thresh, kurt_thresh)[0]
 
-    def out(values: np.ndarray, method: str, nwin: int, fl: np.ndarray, note: str = "") -> TreatOutcome:
-        s1, k1 = _sk(values[~np.isnan(values)])
-        return TreatOutcome(values, fl, method, nwin, s0, k0, s1, k1, passed0,
-                            _passes_or_nan(s1, k1), note)
 
-    def _passes_or_nan(s: float, k: float) -> bool:
-        return passes_outlier_check(s, k, skew_thresh, kurt_thresh)
-
-    if np.isnan(s0) or (np.isnan(k0) and not abs(s0) < skew_thresh):
-        passed0 = False
-        return out(x.copy(), "untreated", 0, flags, "skewness/kurtosis undefined (too few values or zero variance)")
-    passed0 = _passes_or_nan(s0, k0)
-    if passed0:
-        return out(x.copy(), "none", 0, flags)
-
-    v = v0.copy()
-    hi = np.zeros(v.size, dtype=bool)
-    lo = np.zeros(v.size, dtype=bool)
-    while True:
-        s, k = _sk(v)
-        if _passes_or_nan(s, k) or hi.sum() + lo.sum() >= winmax:
+def _winsorise_full(V: np.ndarray, hi: np.ndarray, lo: np.ndarray, active: np.ndarray, winmax: int,
+                    skew_thresh: float, kurt_thresh: float) -> None:
+    """COINr's winsorisation loop on the columns ``active`` of V, in place, with full passes over the columns."""
+    while active.size:
+        A = V[:, active]
+        s, k = skew_kurt(A)
+        count = hi[:, active].sum(0) + lo[:, active].sum(0)
+        go = ~_passes(s, k, skew_thresh, kurt_thresh) & (count < winmax)
+        A, s, cols = A[:, go], s[go], active[go]
+        if not cols.size:
             break
-        if s >= 0:
-            top = v.max()
-            below = v[v < top]
-            if below.size == 0:
-                break
-            at = v == top
-            v[at] = below.max()
-            hi |= at
+        up = s >= 0
+        # high side: the current max and the largest value below it; low side: min and the next value above
+        with np.errstate(invalid="ignore"):
+            F = np.where(up, A, -A)  # flip low-side columns so both become "move the max down"
+        top = np.nanmax(F, axis=0)
+        below = np.where(F < top, F, -np.inf).max(axis=0)
+        movable = np.isfinite(below)  # a column whose values are all equal stops
+        at = (F == top) & movable
+        F = np.where(at, below, F)
+        V[:, cols] = np.where(up, F, -F)
+        hi[:, cols] |= at & up
+        lo[:, cols] |= at & ~up
+        active = cols[movable]
+
+
+def _tail_levels(F: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of each column's top tail, descending, and their counts in the whole column.
+
+    Returns dv (K + 1, p): dv[0] > dv[1] > ... > dv[q−1] are the distinct values among the K largest, dv[q] the
+    largest value below them (−inf if none), NaN after; cnt (K + 1, p): how many points hold each dv[i], i < q.
+    F has no NaN (missing → −inf).
+    """
+    n, p = F.shape
+    T = -np.sort(-np.partition(F, n - K, axis=0)[n - K:], axis=0)  # the K largest, descending
+    dv = np.full((K + 1, p), np.nan)
+    cnt = np.zeros((K + 1, p))
+    q = np.zeros(p, dtype=np.int64)
+    cols = np.arange(p)
+    for i in range(K):  # a loop over the K tail positions, vectorised over columns
+        new = np.ones(p, dtype=bool) if i == 0 else T[i] != T[i - 1]
+        q = q + new
+        dv[q - 1, cols] = T[i]
+        cnt[q - 1, cols] += 1
+    last = T[K - 1]  # its ties may reach beyond the tail: count them in the whole column
+    cnt[q - 1, cols] = (F == last).sum(0)
+    dv[q, cols] = np.where(F < last, F, -np.inf).max(0)
+    return dv, cnt
+
+
+def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """COINr's winsorisation loop for many long columns, without a full pass per step.
+
+    A step only moves points of the top (or bottom) ``winmax`` + 1 distinct values, so each column's two tails
+    are extracted once (``np.partition``) and the moments after a step come from the power sums about the
+    original mean, S_r = Σ(x − c)^r, corrected for the moved points: with δ = S1/n,
+    m2 = S2/n − δ², m3 = S3/n − 3δS2/n + 2δ³, m4 = S4/n − 4δS3/n + 6δ²S2/n − 3δ⁴.
+    Only columns whose two tails are disjoint are handled (``done``); the others go to ``_winsorise_full``.
+    """
+    n, p = X.shape
+    K = winmax + 1
+    ok = ~np.isnan(X)
+    nn = ok.sum(0).astype(float)
+    c = np.where(ok, X, 0).sum(0) / nn
+    d = np.where(ok, X - c, 0.0)
+    d2 = d * d
+    S = np.stack([d.sum(0), d2.sum(0), (d2 * d).sum(0), (d2 * d2).sum(0)])  # (4, p)
+    dvh, cnth = _tail_levels(np.where(ok, X, -np.inf), K)
+    dvl, cntl = _tail_levels(np.where(ok, -X, -np.inf), K)
+    dvl = -dvl
+    qh = (~np.isnan(dvh)).sum(0) - 1  # index of "next value below the tail"
+    ql = (~np.isnan(dvl)).sum(0) - 1
+    cols = np.arange(p)
+    # disjoint tails: everything the high side may touch lies above everything the low side may touch
+    done = dvh[qh, cols] > dvl[ql, cols]
+    if not done.any():
+        return None
+    X, S, nn, c = X[:, done], S[:, done], nn[done], c[done]
+    dvh, cnth, dvl, cntl, qh, ql = dvh[:, done], cnth[:, done], dvl[:, done], cntl[:, done], qh[done], ql[done]
+    p = int(done.sum())
+    cols = np.arange(p)
+    rows = np.arange(K + 1)[:, None]
+    h = np.zeros(p, dtype=np.int64)  # high-side level: points at dv[0..h−1] now sit at dv[h]
+    lv = np.zeros(p, dtype=np.int64)
+    pw = np.arange(1, 5)[:, None]
+
+    def moments(h: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        Sc = S.copy()
+        for dv, cnt, lev in ((dvh, cnth, h), (dvl, cntl, lv)):
+            moved = (rows < lev) & (cnt > 0)
+            to = dv[lev, cols] - c
+            fr = np.where(moved, dv - c, 0.0)
+            cm = np.where(moved, cnt, 0.0)
+            for r in range(4):
+                Sc[r] += (cm * (to ** pw[r] - fr ** pw[r])).sum(0)
+        dl = Sc[0] / nn
+        a2, a3, a4 = Sc[1] / nn, Sc[2] / nn, Sc[3] / nn
+        m2 = a2 - dl**2
+        m3 = a3 - 3 * dl * a2 + 2 * dl**3
+        m4 = a4 - 4 * dl * a3 + 6 * dl**2 * a2 - 3 * dl**4
+        return m2, m3, m4
+
+    def count(dv: np.ndarray, cnt: np.ndarray, lev: np.ndarray) -> np.ndarray:
+        return np.where(rows < lev, cnt, 0.0).sum(0)
+
+    active = np.ones(p, dtype=bool)
+    for _ in range(2 * K + 2):  # each step raises one level; the count limit stops it within K steps a side
+        m2, m3, m4 = moments(h, lv)
+        s, k = _g1(nn, m2, m3), _g2(nn, m2, m4)
+        total = count(dvh, cnth, h) + count(dvl, cntl, lv)
+        active &= ~_passes(s, k, skew_thresh, kurt_thresh) & (total < winmax)
+        if not active.any():
+            break
+        up = active & (s >= 0)
+        down = active & ~(s >= 0)
+        can_up = up & np.isfinite(dvh[np.minimum(h + 1, K), cols]) & (h + 1 <= qh)
+        can_dn = down & np.isfinite(dvl[np.minimum(lv + 1, K), cols]) & (lv + 1 <= ql)
+        active &= can_up | can_dn
+        h = h + can_up
+        lv = lv + can_dn
+    # apply: points with original value ≥ dv_h[h−1] go to dv_h[h]; ≤ dv_l[lv−1] go to dv_l[lv]
+    thr_h = np.where(h > 0, dvh[np.maximum(h - 1, 0), cols], np.inf)
+    thr_l = np.where(lv > 0, dvl[np.maximum(lv - 1, 0), cols], -np.inf)
+    with np.errstate(invalid="ignore"):
+        HI = X >= thr_h
+        LO = X <= thr_l
+    V = np.where(HI, dvh[h, cols], np.where(LO, dvl[lv, cols], X))
+    return done, V, HI, LO
+
+
+def coinr_treat_matrix(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
+                       kurt_thresh: float = 3.5) -> list[TreatOutcome]:
+    """``coinr_default_treat`` on every column of X at once (one outcome per column, identical results).
+
+    Vectorised over columns: long columns use ``_winsorise_tails`` (no full pass per step), the others a loop
+    of full vectorised passes over all still-failing columns together (at most ``winmax`` + 1 rounds).
+    """
+    return _coinr_arrays(X, winmax, skew_thresh, kurt_thresh)[2]
+
+
+def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt_thresh: float = 3.5
+                  ) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
+    """``coinr_treat_matrix`` returning also the treated values and flags as (units, indicators) matrices."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ComputeError(f"treatment needs a (units, indicators) matrix, got shape {X.shape}")
+    if winmax < 0:
+        raise ComputeError(f"winmax must be >= 0, got {winmax}")
+    n, p = X.shape
+    ok = ~np.isnan(X)
+    s0, k0 = skew_kurt(X)
+    with np.errstate(invalid="ignore"):
+        degenerate = np.isnan(s0) | (np.isnan(k0) & ~(np.abs(s0) < skew_thresh))
+    passed0 = _passes(s0, k0, skew_thresh, kurt_thresh) & ~degenerate
+    V = X.copy()
+    hi = np.zeros(X.shape, dtype=bool)
+    lo = np.zeros(X.shape, dtype=bool)
+    todo = np.flatnonzero(~degenerate & ~passed0)  # columns that enter the winsorisation loop
+    n_ok = ok.sum(0)
+    K = winmax + 1
+    big = todo[n_ok[todo] >= 4 * K + 4]
+    fast = _winsorise_tails(X[:, big], winmax, skew_thresh, kurt_thresh) if big.size else None
+    if fast is not None:
+        done, Vb, hib, lob = fast
+        V[:, big[done]], hi[:, big[done]], lo[:, big[done]] = Vb, hib, lob
+        todo = np.setdiff1d(todo, big[done])
+    _winsorise_full(V, hi, lo, todo, winmax, skew_thresh, kurt_thresh)
+    s1, k1 = skew_kurt(V)
+    win_ok = _passes(s1, k1, skew_thresh, kurt_thresh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mn, mx = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        L = np.log(X - mn + 0.01 * (mx - mn))
+    sl, kl = skew_kurt(L)
+    s0, k0, s1, k1, sl, kl = (np.atleast_1d(a).astype(float).tolist() for a in (s0, k0, s1, k1, sl, kl))
+    use_log = ~degenerate & ~passed0 & ~win_ok
+    use_win = ~degenerate & ~passed0 & win_ok
+    out = np.where(use_log, L, np.where(use_win, V, X))
+    flags = np.full(X.shape, "", dtype=object)
+    flags[hi & use_win] = "winhi"
+    flags[lo & use_win] = "winlo"
+    flags[ok & use_log] = "log_CT"
+    nwin = (hi | lo).sum(0)
+    outs: list[TreatOutcome] = []
+    for j in range(p):  # per-column outcomes are views into the result matrices (no work over units here)
+        vals, fl = out[:, j], flags[:, j]
+        if degenerate[j]:
+            outs.append(TreatOutcome(vals, fl, "untreated", 0, s0[j], k0[j], s0[j], k0[j], False, False,
+                                     "skewness/kurtosis undefined (too few values or zero variance)"))
+        elif passed0[j]:
+            outs.append(TreatOutcome(vals, fl, "none", 0, s0[j], k0[j], s0[j], k0[j], True, True))
+        elif use_win[j]:
+            outs.append(TreatOutcome(vals, fl, "winsorise", int(nwin[j]), s0[j], k0[j], s1[j], k1[j], False, True))
         else:
-            bot = v.min()
-            above = v[v > bot]
-            if above.size == 0:
-                break
-            at = v == bot
-            v[at] = above.min()
-            lo |= at
-    s, k = _sk(v)
-    if _passes_or_nan(s, k):
-        values = x.copy()
-        values[ok] = v
-        f = np.full(v.size, "", dtype=object)
-        f[hi] = "winhi"
-        f[lo] = "winlo"
-        flags[ok] = f
-        return out(values, "winsorise", int(hi.sum() + lo.sum()), flags)
-    lv = np.log(v0 - v0.min() + 0.01 * (v0.max() - v0.min()))
-    values = x.copy()
-    values[ok] = lv
-    flags[ok] = "log_CT"
-    return out(values, "log", 0, flags, f"winsorisation limit {winmax} reached; log of original values")
+            outs.append(TreatOutcome(vals, fl, "log", 0, s0[j], k0[j], sl[j], kl[j], False,
+                                     bool(_passes(sl[j], kl[j], skew_thresh, kurt_thresh)),
+                                     f"winsorisation limit {winmax} reached; log of original values"))
+    return out, flags, outs
 
 
 def winsorise(x: np.ndarray, lower: float | None = 0.05, upper: float | None = 0.95) -> TreatOutcome:
@@ -191,12 +347,14 @@ def treat_columns(X: np.ndarray, method: str = "coinr", **params: Any
                   ) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
     """Apply one treatment to every column. Returns (values, flags, outcomes); NaN stays NaN."""
     X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ComputeError(f"treatment needs a (units, indicators) matrix, got shape {X.shape}")
+    if method == "coinr":
+        return _coinr_arrays(X, **params)
     outs: list[TreatOutcome] = []
     for j in range(X.shape[1]):
         col = X[:, j]
-        if method == "coinr":
-            o = coinr_default_treat(col, **params)
-        elif method == "winsorise":
+        if method == "winsorise":
             o = winsorise(col, **params)
         elif method == "log":
             o = log_transform(col, **params)

@@ -21,7 +21,7 @@ from hubindex.engine._normalise import normalise as _normalise
 from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine._screen import screen_units
 from hubindex.engine._treat import treat_columns
-from hubindex.engine._weights import effective_weights, pca_weights
+from hubindex.engine._weights import effective_weights, importance, pca_weights, unit_effective_weights
 from hubindex.engine.data import IndexData
 from hubindex.engine.framework import Framework
 from hubindex.engine.result import Result
@@ -55,7 +55,10 @@ def choose_weights(spec: Any, fw: Framework) -> Framework:
 
 
 def _frame(X: np.ndarray, units: np.ndarray, cols: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    return pd.DataFrame(X, index=pd.Index(units, name="unit"), columns=list(cols))
+    # no copy: the pipeline never writes into an array after it became a data set (each step makes a new one)
+    # object matrices (flags) keep dtype object: per-column string inference costs more than the whole build
+    return pd.DataFrame(X, index=pd.Index(units, name="unit"), columns=list(cols), copy=False,
+                        dtype=object if X.dtype == object else None)
 
 
 def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = None,
@@ -128,7 +131,8 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
                 if step.group not in cur.groups:
                     raise SpecError(f"impute: group '{step.group}' is not one of data.groups {list(cur.groups)}")
                 groups = cur.groups[step.group]
-            X, mask = _impute(X, step.method, groups=groups, column_groups=col_parent, seed=step.seed)
+            X, mask = _impute(X, step.method, groups=groups, column_groups=col_parent, seed=step.seed,
+                               max_iter=step.max_iter)
             imputed |= mask
             reports["impute"] = pd.DataFrame(
                 {"n_missing_before": mask.sum(0) + np.isnan(X).sum(0), "n_imputed": mask.sum(0),
@@ -147,9 +151,10 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
     say("aggregate")
     values, w_used = _aggregate_tree(agg_step, X, fw, cur, use_pca=spec.weights.use == "pca")
     codes = list(fw.codes)
-    scores = pd.DataFrame({c: values[c] for c in codes}, index=pd.Index(cur.units, name="unit"))
+    scores = pd.DataFrame(np.column_stack([values[c] for c in codes]), index=pd.Index(cur.units, name="unit"),
+                          columns=codes)
     # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
-    ranks = pd.DataFrame(rank_desc(np.round(scores.to_numpy().T, RANK_DECIMALS)).T, index=scores.index,
+    ranks = pd.DataFrame(rank_desc(np.round(scores.to_numpy(), RANK_DECIMALS), axis=0), index=scores.index,
                          columns=codes)
 
     idx = fw.root
@@ -165,8 +170,15 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
 
     eff = effective_weights(w_used, fw.parent, fw.is_leaf)
     resc = _rescale(w_used, fw.parent)
+    # realised: mean over units with an index score of the per-unit effective weight after missing-value
+    # renormalisation; r2_index: squared correlation of the node's values with the index
+    S = scores.to_numpy(dtype=float)
+    has_index = ~np.isnan(scores[idx].to_numpy(dtype=float))
+    E = unit_effective_weights(~np.isnan(S[has_index]), w_used, fw.parent)
+    realised = E.mean(axis=0) if has_index.any() else np.full(len(codes), np.nan)
     weights = pd.DataFrame({"level": fw.level, "parent": [fw.parent_of(c) or "" for c in codes],
-                            "weight": w_used, "rescaled": resc, "effective": eff},
+                            "weight": w_used, "rescaled": resc, "effective": eff, "realised": realised,
+                            "r2_index": importance(S, S[:, fw.index_of(idx)])},
                            index=pd.Index(codes, name="code"))
     reports["weights"] = weights
     record = {
@@ -209,19 +221,26 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]) -
         raise SpecError(f"treat: unknown indicator(s) {unknown}; indicators are {list(inds)}")
     X = X.copy()
     flags = flags.copy()
-    rows = []
     targets = set(step.indicators) if step.indicators is not None else set(inds)
+    # columns sharing the same method and parameters are treated together (vectorised over columns)
+    batches: dict[str, tuple[str, dict[str, Any], list[int]]] = {}
     for j, c in enumerate(inds):
         params = {**base, "method": step.method, **step.overrides.get(c, {})}
         if c not in targets:
             params["method"] = "none"
         method = params.pop("method")
         kw = _treat_kwargs(method, params)
-        vals, fl, outcomes = treat_columns(X[:, [j]], method=method, **kw)
-        X[:, j] = vals[:, 0]
-        f = fl[:, 0]
-        flags[:, j] = np.where(f != "", f, flags[:, j])
-        o = outcomes[0]
+        key = repr((method, sorted(kw.items())))
+        batches.setdefault(key, (method, kw, []))[2].append(j)
+    by_col: dict[int, tuple[str, Any]] = {}
+    for method, kw, cols in batches.values():
+        vals, fl, outcomes = treat_columns(X[:, cols], method=method, **kw)
+        X[:, cols] = vals
+        flags[:, cols] = np.where(fl != "", fl, flags[:, cols])
+        by_col.update({j: (method, o) for j, o in zip(cols, outcomes, strict=True)})
+    rows = []
+    for j, c in enumerate(inds):
+        method, o = by_col[j]
         rows.append({"indicator": c, "method": method, "applied": o.method, "n_winsorised": o.n_winsorised,
                      "skew_before": o.skew_before, "kurt_before": o.kurt_before, "skew_after": o.skew_after,
                      "kurt_after": o.kurt_after, "passed_before": o.passed_before, "passed_after": o.passed_after,

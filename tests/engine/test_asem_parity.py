@@ -65,7 +65,7 @@ def ref_treat(x: np.ndarray, winmax: int) -> np.ndarray:
     return out
 
 
-def ref_build(asem: Path, *, l: float, u: float, agg: str, example_coin: bool = False, winmax: int = 5):
+def ref_build(asem: Path, *, l: float, u: float, agg: str, example_coin: bool = False, winmax: int = 5):  # noqa: E741
     data = pd.read_csv(asem / "iData.csv").sort_values("uCode").set_index("uCode")
     meta = pd.read_csv(asem / "iMeta.csv")
     ind = meta[meta.Type == "Indicator"]
