@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,7 +26,7 @@ DEFAULT_NOISE = 0.25
 class _DefaultToAll(TyperGroup):
     """``hubindex audit SPEC ...`` means ``hubindex audit all SPEC ...``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click/typer Context
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = ["all", *args]
         return super().parse_args(ctx, args)

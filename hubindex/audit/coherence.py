@@ -114,7 +114,7 @@ def correlations(scores: pd.DataFrame, framework, th: Thresholds = Thresholds())
     df = pd.DataFrame(rows, columns=["var1", "var2", "kind", "same_group"])
     df["level1"] = df["var1"].map(level)
     df["level2"] = df["var2"].map(level)
-    df["group"] = np.where(df["same_group"], df["var1"].map(parent), None)
+    df["group"] = np.where(df["same_group"], df["var1"].map(parent), None)  # type: ignore[call-overload]
     df["n"] = [int(npair.loc[a, b]) for a, b in zip(df["var1"], df["var2"], strict=True)]
     df["pearson"] = [pear.loc[a, b] for a, b in zip(df["var1"], df["var2"], strict=True)]
     df["spearman"] = [spear.loc[a, b] for a, b in zip(df["var1"], df["var2"], strict=True)]

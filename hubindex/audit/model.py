@@ -186,7 +186,7 @@ class AuditModel:
             if not np.array_equal(np.asarray(res.scores.index), self.units):
                 raise ComputeError("uncertainty: an alternative changes which units are screened out; the audit "
                                    "needs the same units in every replication")
-            self.variants[key] = res.datasets["Normalised"].to_numpy(dtype=float)
+            self.variants[(key[0], key[1], key[2])] = res.datasets["Normalised"].to_numpy(dtype=float)
         agg_nominal = spec.step("aggregate")
         self.agg_steps = [agg_nominal] if "aggregate" not in self.alts else [
             self._with_step(spec, "aggregate", a).step("aggregate") for a in self.alts["aggregate"]]
@@ -262,7 +262,7 @@ class AuditModel:
 
     def _group(self, key: tuple[int, ...], Wg: np.ndarray, nodes: Sequence[str]) -> dict[str, np.ndarray]:
         fw = self.framework
-        Xn = self.variants[key[:3]]
+        Xn = self.variants[(key[0], key[1], key[2])]
         excl = self.excl_cols[key[3]]
         if excl.size:
             Xn = Xn.copy()
