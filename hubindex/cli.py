@@ -113,7 +113,7 @@ def _provenance_files(spec) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 _SUBCOMMANDS = (
     ("hubindex.datasets.cli", "data", "The shipped fintech-hubs dataset: rebuild from the raw sources, check, inspect."),
     ("hubindex.survey.cli", "survey", "Consumer adoption surveys and GFCI-style expert assessments."),
-    ("hubindex.audit.cli", "audit", None),
+    ("hubindex.audit.cli", "audit", "Audit an index: coherence statistics, uncertainty (rank intervals), Sobol sensitivity."),
     ("hubindex.store.cli", "edition", None),
     ("hubindex.publish.cli", "publish", None),
     ("hubindex.web.cli", "serve", None),
