@@ -12,9 +12,9 @@ from typing import Annotated
 
 import click
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hubindex.console import console, err_console  # noqa: F401
 from hubindex.errors import HubindexError
 
 app = typer.Typer(
@@ -24,9 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output (CI logs, files) gets a width that fits the ranking table instead of Rich's 80 columns.
-console = Console(width=None if Console().is_terminal else 140)
-err_console = Console(stderr=True)
 
 SpecArg = Annotated[
     Path | None,

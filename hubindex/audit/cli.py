@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
+
+from hubindex.console import console, err_console  # noqa: F401
 
 __all__ = ["app", "DEFAULT_NOISE"]
 
@@ -34,7 +35,6 @@ class _DefaultToAll(TyperGroup):
 
 app = typer.Typer(name="audit", cls=_DefaultToAll, add_completion=False, pretty_exceptions_enable=False,
                   help="Audit an index: coherence statistics, uncertainty (rank intervals), Sobol sensitivity.")
-console = Console()
 
 SpecArg = Annotated[Path | None, typer.Argument(help="Index spec (YAML). Default: the shipped index.",
                                                 show_default=False)]

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hubindex.console import console, err_console  # noqa: F401
 from hubindex.datasets import DATA_DIR, EDITIONS, LATEST, load_edition, provenance, unmatched
 from hubindex.errors import DataError
 
 app = typer.Typer(help="The shipped fintech-hubs dataset: rebuild from the raw sources, check, inspect.",
                   no_args_is_help=True)
-console = Console()
 
 RAW_HELP = "The raw sources folder (the team's shared/data/raw, with SOURCES.md)."
 

@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hubindex.console import console, err_console  # noqa: F401
 from hubindex.errors import SpecError
-
-console = Console()
-err_console = Console(stderr=True)
 
 edition_app = typer.Typer(help="Editions over time: publish, list, show, diff, explain a change, history.",
                           no_args_is_help=True, pretty_exceptions_enable=False)

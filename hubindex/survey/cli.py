@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from hubindex.console import console
 
 app = typer.Typer(
     help="Consumer adoption surveys and GFCI-style expert assessments.",
@@ -19,7 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
 
 
 def _pct(x: float, nd: int = 1) -> str:
@@ -32,12 +32,25 @@ def estimate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
         "survey-out"),
     top: Annotated[int, typer.Option(help="Rows of the estimates table to print (0 = all).")] = 40,
+    backend: Annotated[str, typer.Option(help="'memory', or 'dask' for respondent files beyond memory (out of "
+                                              "core, one partition per part file).")] = "memory",
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler (implies --backend "
+                                                       "dask).")] = None,
 ) -> None:
-    """Estimate the spec's measures (overall and by subgroup) and write OUT/estimates.csv and OUT/weights.csv."""
+    """Estimate the spec's measures (overall and by subgroup).
+
+    Writes OUT/estimates.csv, OUT/indicators.csv (one row per unit, one percent column per measure: an index
+    spec's data file), OUT/indicator_provenance.csv, OUT/weights.csv and OUT/run.json.
+    """
+    from hubindex.errors import SpecError
     from hubindex.survey.run import run_survey, write_survey_outputs
 
-    with console.status("Reading respondents, weighting, estimating…"):
-        res = run_survey(spec)
+    if scheduler is not None:
+        backend = "dask"
+    if backend not in ("memory", "dask"):
+        raise SpecError(f"--backend {backend!r}: expected 'memory' or 'dask'")
+    with console.status(f"Reading respondents, weighting, estimating ({backend})…"):
+        res = run_survey(spec, backend=backend, scheduler=scheduler)  # type: ignore[arg-type]
         files = write_survey_outputs(res, out)
     t = res.estimates
     table = Table(title=f"{res.spec.name} — {res.spec.ci.upper()} {round(100 * res.spec.confidence)}% intervals, "
@@ -47,10 +60,11 @@ def estimate(
                  ("Deff", "right"), ("Kish", "right")):
         table.add_column(c, justify=j)  # type: ignore[arg-type]
     rows = t if top <= 0 else t.head(top)
-    for r in rows.itertuples(index=False):
-        ci = "suppressed" if r.suppressed else f"{_pct(r.ci_low)}–{_pct(r.ci_high)}"
-        table.add_row(str(r.unit), str(r.measure), str(r.denominator), str(r.group), str(r.level),
-                      _pct(r.estimate), _pct(r.se, 2), ci, str(r.n), f"{r.deff:.2f}", f"{r.deff_kish:.2f}")
+    for r in rows.to_dict("records"):
+        ci = "suppressed" if r["suppressed"] else f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}"
+        table.add_row(str(r["unit"]), str(r["measure"]), str(r["denominator"]), str(r["group"]), str(r["level"]),
+                      _pct(r["estimate"]), _pct(r["se"], 2), ci, str(r["n"]), f"{r['deff']:.2f}",
+                      f"{r['deff_kish']:.2f}")
     console.print(table)
     if res.rake_report is not None:
         console.print(res.rake_report.summary())
@@ -59,10 +73,10 @@ def estimate(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# `hubindex survey expert`: GFCI-style expert-assessment ratings (hubindex/survey/expert.py; separate owner).
+# `hubindex survey assess`: GFCI-style expert-assessment ratings (hubindex/survey/expert.py).
 # ---------------------------------------------------------------------------------------------------------------
-@app.command("expert")
-def expert(
+@app.command("assess")
+def assess(
     spec: Annotated[Path, typer.Argument(help="Assessment spec (YAML): assessments, factors, config.",
                                          show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
@@ -104,3 +118,7 @@ def expert(
     console.print(f"{m['n_assessments']} assessments by {m['n_respondents']} respondents; {m['n_rated']} centres "
                   f"rated, {m['n_associate']} associate; SVR ({m['kernel']}) training R² {m['r2_train']:.3f}{cv}.")
     console.print(f"Wrote {', '.join(p.name for p in files)} to [bold]{out}[/bold]/")
+
+
+# the command's earlier name, kept working but not listed
+app.command("expert", hidden=True, help="Alias of 'assess'.")(assess)

@@ -36,6 +36,10 @@ __all__ = [
     "wilson_interval",
     "korn_graubard_interval",
     "interval",
+    "CellSums",
+    "cell_sums",
+    "linearised_scores",
+    "finish_domains",
 ]
 
 
@@ -59,11 +63,8 @@ class DomainEstimates:
 def kish_deff(w: np.ndarray, cell: np.ndarray, ncell: int) -> np.ndarray:
     """Kish's design effect due to unequal weighting per cell: n · Σw² / (Σw)² (≥ 1; = 1 for equal weights)."""
     ok = cell >= 0
-    n = np.bincount(cell[ok], minlength=ncell).astype(float)
-    s1 = np.bincount(cell[ok], weights=w[ok], minlength=ncell)
-    s2 = np.bincount(cell[ok], weights=w[ok] ** 2, minlength=ncell)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, n * s2 / s1**2, np.nan)
+    cs = cell_sums(cell[ok], w[ok], np.zeros(int(ok.sum())), ncell)
+    return _kish(cs.n, cs.W, cs.Q)
 
 
 def domain_rates(
@@ -111,12 +112,9 @@ def domain_rates(
 
     ok = cell >= 0
     c, wi, yi, ji = cell[ok], w[ok], y[ok], j[ok]
-    n = np.bincount(c, minlength=ncell).astype(float)
-    W = np.bincount(c, weights=wi, minlength=ncell)
-    T = np.bincount(c, weights=wi * yi, minlength=ncell)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(W > 0, T / W, np.nan)
-        u = wi * (yi - r[c]) / W[c]
+    cs = cell_sums(c, wi, yi, ncell)
+    r = cs.rate
+    u = linearised_scores(wi * yi, wi, r[c], cs.W[c])
     # PSU totals per (domain, PSU), then per (domain, stratum): S1 = Σ_j U, S2 = Σ_j U²
     inv, key = _factorize(c * npsu + ji)
     U = np.bincount(inv, weights=u)
@@ -126,10 +124,57 @@ def domain_rates(
     S1 = np.bincount(inv2, weights=U)
     S2 = np.bincount(inv2, weights=U * U)
     qc, qh = key2 // nstrata, key2 % nstrata
-    nh = n_h[qh]
+    # design of each domain (the caller guarantees one design per domain)
+    d_of_c = np.zeros(ncell, np.int64)
+    d_of_c[c] = design[ok]
+    return finish_domains(cs, qc, S1, S2, n_h[qh], df_design[d_of_c], int(np.sum(n_h < 2)), lonely_psu)
+
+
+@dataclass(frozen=True)
+class CellSums:
+    """Per-domain sums over respondents in the domain and the denominator: count, Σw, Σw·y, Σw²."""
+
+    n: np.ndarray
+    W: np.ndarray
+    T: np.ndarray
+    Q: np.ndarray
+
+    @property
+    def rate(self) -> np.ndarray:
+        """r_c = T_c / W_c (NaN where W_c = 0)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.W > 0, self.T / self.W, np.nan)
+
+
+def cell_sums(c: np.ndarray, w: np.ndarray, y: np.ndarray, ncell: int) -> CellSums:
+    """:class:`CellSums` by ``np.bincount`` over in-domain respondents (``c`` ≥ 0 only)."""
+    return CellSums(n=np.bincount(c, minlength=ncell).astype(float),
+                    W=np.bincount(c, weights=w, minlength=ncell),
+                    T=np.bincount(c, weights=w * y, minlength=ncell),
+                    Q=np.bincount(c, weights=w * w, minlength=ncell))
+
+
+def linearised_scores(wy: np.ndarray, w: np.ndarray, r: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Linearised score of a ratio mean, u = (Σ w·y − r·Σ w) / W_c, for a respondent (wy = w_i·y_i, w = w_i) or
+    for a PSU's totals (wy = T_cj, w = W_cj) — the same number either way, U_cj = Σ_{i∈j} u_ic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (wy - r * w) / W
+
+
+def finish_domains(cs: CellSums, qc: np.ndarray, S1: np.ndarray, S2: np.ndarray, nh: np.ndarray,
+                   df: np.ndarray, n_lonely: int, lonely_psu: str = "adjust") -> DomainEstimates:
+    """Rates, Taylor variances and design effects from sums (the arithmetic shared by every backend).
+
+    ``cs``: per-domain sums. One entry per (domain, stratum) pair that has domain members: ``qc`` the domain,
+    ``S1`` = Σ_j U_cj and ``S2`` = Σ_j U_cj² over the stratum's PSUs, ``nh`` the stratum's PSU count (over the
+    whole design). ``df``: design degrees of freedom per domain. ``n_lonely``: strata of the design with one PSU.
+    v(r_c) = Σ_h n_h/(n_h − 1) (S2 − S1²/n_h); a lonely stratum contributes 0 (``remove``) or S2 (``adjust``).
+    """
+    ncell = len(cs.n)
+    n, r = cs.n, cs.rate
     lonely = nh < 2
     if lonely.any() and lonely_psu == "fail":
-        raise ComputeError(f"{int(np.sum(n_h < 2))} stratum/strata with a single PSU; set lonely_psu to "
+        raise ComputeError(f"{n_lonely} stratum/strata with a single PSU; set lonely_psu to "
                            f"'adjust' or 'remove' (as R survey's options(survey.lonely.psu=...)), or merge strata")
     with np.errstate(invalid="ignore", divide="ignore"):
         contrib = np.where(lonely, 0.0, nh / (nh - 1) * (S2 - S1 * S1 / nh))
@@ -139,15 +184,17 @@ def domain_rates(
         contrib = np.where(lonely, S2, contrib)
     var = np.bincount(qc, weights=np.maximum(contrib, 0.0), minlength=ncell)
     var = np.where(n > 0, var, np.nan)
-    # design of each domain (the caller guarantees one design per domain)
-    d_of_c = np.zeros(ncell, np.int64)
-    d_of_c[c] = design[ok]
-    df = np.where(n > 0, df_design[d_of_c], np.nan)
+    df = np.where(n > 0, np.asarray(df, dtype=float), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2 = np.where(n > 1, n / (n - 1) * r * (1 - r), np.nan)
         deff = np.where(s2 > 0, var / (s2 / n), np.nan)
-    return DomainEstimates(rate=r, var=var, n=n.astype(np.int64), sum_w=W, deff_kish=kish_deff(w, cell, ncell),
+    return DomainEstimates(rate=r, var=var, n=n.astype(np.int64), sum_w=cs.W, deff_kish=_kish(n, cs.W, cs.Q),
                            deff=deff, df=df)
+
+
+def _kish(n: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, n * s2 / s1**2, np.nan)
 
 
 def _factorize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ import pandas as pd
 from hubindex.errors import ComputeError, DataError, where
 from hubindex.survey.estimate import kish_deff
 
-__all__ = ["RakeReport", "rake", "read_margins", "category_keys"]
+__all__ = ["RakeReport", "RakeState", "ArrayState", "rake", "ipf", "read_margins", "category_keys"]
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,71 @@ def read_margins(path: Path, variables_in_data: list[str] | None = None) -> pd.D
     for u, s in sums.groupby(level=0, sort=False):
         vals = s.to_numpy()
         if not np.allclose(vals, vals[0], rtol=1e-6, atol=0):
-            detail = ", ".join(f"{v} = {x:g}" for (_, v), x in s.items())
+            detail = ", ".join(f"{v} = {x:g}" for v, x in zip(s.index.get_level_values(1), s.to_numpy(), strict=True))
             raise DataError(f"{path}: margins do not sum to the same total{'' if u == '*' else f' for unit {u!r}'}"
                             f" ({detail}); every variable's targets must add up to the same population "
                             f"(or to 1 for shares)")
         if vals[0] <= 0:
             raise DataError(f"{path}: margins{'' if u == '*' else f' for unit {u!r}'} sum to 0")
     return m
+
+
+class RakeState(Protocol):
+    """The weights being raked, wherever they live (a NumPy array here, a Dask column in ``dask_backend``).
+
+    Keys: ``key(v)`` is unit × K_v + category of variable v per respondent; every method returns NumPy arrays.
+    """
+
+    def totals(self, variables: list[str]) -> dict[str, np.ndarray]:
+        """Σ w per (unit, category) of each variable (length U·K_v), with the current weights."""
+        ...
+
+    def scale(self, v: str, f: np.ndarray) -> None:
+        """w_i ← w_i · f[key_v(i)]."""
+        ...
+
+    def unit_totals(self) -> np.ndarray:
+        """Σ w per unit (length U)."""
+        ...
+
+    def n_outside(self, lo: np.ndarray, hi: np.ndarray) -> int:
+        """Respondents with w_i < lo[unit] or w_i > hi[unit]."""
+        ...
+
+    def clip(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """w_i ← min(max(w_i, lo[unit]), hi[unit])."""
+        ...
+
+    def final_stats(self, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(#weights at a bound: w ≤ lo[unit] or w ≥ hi[unit]; per unit Σw, Σw², max w)."""
+        ...
+
+
+class ArrayState:
+    """:class:`RakeState` over in-memory arrays (one ``np.bincount`` per total)."""
+
+    def __init__(self, w: np.ndarray, unit: np.ndarray, keys: dict[str, tuple[np.ndarray, int]], U: int):
+        self.w, self.unit, self.keys, self.U = np.asarray(w, dtype=float).copy(), unit, keys, U
+
+    def totals(self, variables: list[str]) -> dict[str, np.ndarray]:
+        return {v: np.bincount(self.keys[v][0], weights=self.w, minlength=self.keys[v][1]) for v in variables}
+
+    def scale(self, v: str, f: np.ndarray) -> None:
+        self.w = self.w * f[self.keys[v][0]]
+
+    def unit_totals(self) -> np.ndarray:
+        return np.bincount(self.unit, weights=self.w, minlength=self.U)
+
+    def n_outside(self, lo: np.ndarray, hi: np.ndarray) -> int:
+        return int(np.sum((self.w < lo[self.unit]) | (self.w > hi[self.unit])))
+
+    def clip(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.w = np.clip(self.w, lo[self.unit], hi[self.unit])
+
+    def final_stats(self, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        at = int(np.sum((self.w <= lo[self.unit]) | (self.w >= hi[self.unit])))
+        return (at, self.unit_totals(), np.bincount(self.unit, weights=self.w**2, minlength=self.U),
+                _group_max(self.w, self.unit, self.U))
 
 
 def rake(
@@ -153,82 +212,86 @@ def rake(
     w0 = np.asarray(w, dtype=float)
     unit = np.asarray(unit, dtype=np.int64)
     U = int(unit.max()) + 1 if len(unit) else 0
-    names = unit_names or [str(i) for i in range(U)]
     keys = {}
+    have = {}
     for v, k in codes.items():
         K = targets[v].shape[1]
-        keys[v] = (unit * K + np.asarray(k, dtype=np.int64), targets[v].reshape(-1), K)
-        have = np.bincount(keys[v][0], minlength=U * K)
-        empty = (have == 0) & (keys[v][1] > 0)
+        kv = unit * K + np.asarray(k, dtype=np.int64)
+        keys[v] = (kv, U * K)
+        have[v] = np.bincount(kv, minlength=U * K)
+    n_u = np.bincount(unit, minlength=U).astype(float)
+    before = kish_deff(w0, unit, U)
+    st = ArrayState(w0, unit, keys, U)
+    rep = ipf(st, targets, have, n_u, before, max_iter, tol, lower, upper, unit_names, margins_file)
+    return st.w, rep
+
+
+def ipf(st: RakeState, targets: dict[str, np.ndarray], have: dict[str, np.ndarray], n_u: np.ndarray,
+        deff_before: np.ndarray, max_iter: int = 100, tol: float = 1e-8, lower: float | None = None,
+        upper: float | None = None, unit_names: list[str] | None = None, margins_file: str = "") -> RakeReport:
+    """The raking loop on any :class:`RakeState` (see the module docstring for the sweep and trimming rules).
+
+    ``have[v]``: respondents per (unit, category) of variable v (a category with a target but nobody in it is an
+    error); ``n_u``: respondents per unit; ``deff_before``: Kish deff per unit of the design weights.
+    """
+    U = len(n_u)
+    names = unit_names or [str(i) for i in range(U)]
+    T = {v: t.reshape(-1) for v, t in targets.items()}
+    for v, hv in have.items():
+        K = targets[v].shape[1]
+        empty = (hv == 0) & (T[v] > 0)
         if empty.any():
             e = int(np.flatnonzero(empty)[0])
             raise ComputeError(f"raking: variable '{v}' category #{e % K} of unit {names[e // K]!r} has a target "
-                               f"of {keys[v][1][e]:g} but no respondents; merge categories in the margins")
-    wt = w0.copy()
-    n_u = np.bincount(unit, minlength=U).astype(float)
+                               f"of {T[v][e]:g} but no respondents; merge categories in the margins")
+    variables = list(T)
     it = 0
     converged = False
-    errs: dict[str, float] = {}
+    inf = np.full(U, np.inf)
 
-    def _sweep(wt: np.ndarray) -> np.ndarray:
-        for k, T, _K in keys.values():
-            cur = np.bincount(k, weights=wt, minlength=T.size)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f = np.where(cur > 0, T / cur, 1.0)
-            wt = wt * f[k]
-        return wt
-
-    def _errors(wt: np.ndarray) -> dict[str, float]:
+    def _errors() -> dict[str, float]:
+        cur = st.totals(variables)
         out = {}
-        for v, (k, T, _K) in keys.items():
-            cur = np.bincount(k, weights=wt, minlength=T.size)
+        for v in variables:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rel = np.where(T > 0, np.abs(cur - T) / T, 0.0)
+                rel = np.where(T[v] > 0, np.abs(cur[v] - T[v]) / T[v], 0.0)
             out[v] = float(rel.max()) if rel.size else 0.0
         return out
 
-    def _outside(wt: np.ndarray) -> np.ndarray:
-        mean = (np.bincount(unit, weights=wt, minlength=U) / n_u)[unit]
-        r = wt / mean
-        bad = np.zeros(len(wt), bool)
-        if lower is not None:
-            bad |= r < lower * (1 - tol)
-        if upper is not None:
-            bad |= r > upper * (1 + tol)
-        return bad
+    def _bounds(slack: float) -> tuple[np.ndarray, np.ndarray]:
+        mean = st.unit_totals() / n_u
+        lo = -inf if lower is None else lower * (1 - slack) * mean
+        hi = inf if upper is None else upper * (1 + slack) * mean
+        return lo, hi
 
     while it < max_iter:
-        wt = _sweep(wt)
+        for v in variables:
+            cur = st.totals([v])[v]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                st.scale(v, np.where(cur > 0, T[v] / cur, 1.0))
         it += 1
-        errs = _errors(wt)
+        errs = _errors()
         if max(errs.values(), default=0.0) < tol:
             if lower is None and upper is None:
                 converged = True
                 break
-            if not _outside(wt).any():
+            if st.n_outside(*_bounds(tol)) == 0:
                 converged = True
                 break
-            mean = (np.bincount(unit, weights=wt, minlength=U) / n_u)[unit]
-            lo = -np.inf if lower is None else lower * mean
-            hi = np.inf if upper is None else upper * mean
-            wt = np.clip(wt, lo, hi)
-    errs = _errors(wt)
-    mean = (np.bincount(unit, weights=wt, minlength=U) / n_u)[unit]
-    ratio = wt / mean
-    at_bound = np.zeros(len(wt), bool)
-    if lower is not None:
-        at_bound |= ratio <= lower * (1 + 1e-6)
-    if upper is not None:
-        at_bound |= ratio >= upper * (1 - 1e-6)
-    before = kish_deff(w0, unit, U)
-    after = kish_deff(wt, unit, U)
-    max_ratio = float(np.max(_group_max(ratio, unit, U))) if U else float("nan")
-    rep = RakeReport(iterations=it, converged=converged, max_rel_error=max(errs.values(), default=0.0),
-                     max_rel_error_by_variable=errs, trimmed=int(at_bound.sum()), max_weight_ratio=max_ratio,
-                     deff_kish_before=dict(zip(names, before.tolist(), strict=True)),
-                     deff_kish_after=dict(zip(names, after.tolist(), strict=True)), margins_file=margins_file,
-                     variables=tuple(codes))
-    return wt, rep
+            st.clip(*_bounds(0.0))
+    errs = _errors()
+    mean = st.unit_totals() / n_u
+    lo = -inf if lower is None else lower * (1 + 1e-6) * mean
+    hi = inf if upper is None else upper * (1 - 1e-6) * mean
+    at_bound, s1, s2, wmax = st.final_stats(lo, hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        after = np.where(n_u > 0, n_u * s2 / s1**2, np.nan)
+        max_ratio = float(np.nanmax(wmax / (s1 / n_u))) if U else float("nan")
+    return RakeReport(iterations=it, converged=converged, max_rel_error=max(errs.values(), default=0.0),
+                      max_rel_error_by_variable=errs, trimmed=at_bound, max_weight_ratio=max_ratio,
+                      deff_kish_before=dict(zip(names, deff_before.tolist(), strict=True)),
+                      deff_kish_after=dict(zip(names, after.tolist(), strict=True)), margins_file=margins_file,
+                      variables=tuple(variables))
 
 
 def _group_max(x: np.ndarray, g: np.ndarray, G: int) -> np.ndarray:

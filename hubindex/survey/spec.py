@@ -52,9 +52,15 @@ __all__ = [
     "Group",
     "Raking",
     "Trim",
+    "Indicators",
     "load_survey_spec",
     "survey_spec_from_dict",
     "read_respondents",
+    "respondent_files",
+    "read_part",
+    "check_part",
+    "locate",
+    "used_columns",
 ]
 
 Code = int | float | str
@@ -67,7 +73,8 @@ class _Model(BaseModel):
 class SurveyData(_Model):
     """The respondent file and its design columns."""
 
-    path: str = Field(description="Respondent file relative to the spec: .csv/.tsv, .parquet, .sav or .dta.")
+    path: str = Field(description="Respondent file relative to the spec: .csv/.tsv, .parquet, .sav or .dta; or a "
+                                  "folder of part files, or a glob such as parts/*.parquet (parts are stacked).")
     id: str | None = Field(default=None, description="Respondent id column (checked for duplicates).")
     weight: str | None = Field(default=None, description="Design weight column; omitted = equal weights.")
     strata: str | None = None
@@ -97,7 +104,7 @@ class Measure(_Model):
     code: str = Field(min_length=1)
     name: str | None = None
     items: list[str] = Field(min_length=1)
-    yes: list[Code] = Field(default_factory=lambda: [1], min_length=1)
+    yes: list[Code] = Field(default_factory=lambda: list[Code]([1]), min_length=1)
     at_least: int = Field(default=1, ge=1)
     denominator: Denominator
     missing: Literal["no", "exclude"] = Field(
@@ -163,6 +170,14 @@ class Raking(_Model):
     trim: Trim | None = None
 
 
+class Indicators(_Model):
+    """How ``indicators.csv`` (one row per unit, one percent column per measure) is laid out for an index spec."""
+
+    unit_column: str = Field(default="code", min_length=1,
+                             description="Name of the unit column: the index spec's data.unit_code.")
+    prefix: str = Field(default="", description="Prefix of every indicator column (e.g. 'svy_').")
+
+
 class SurveySpec(_Model):
     """A whole survey: file, design, measures, subgroups, weighting, suppression and interval method."""
 
@@ -177,6 +192,7 @@ class SurveySpec(_Model):
     confidence: float = Field(default=0.95, gt=0, lt=1)
     lonely_psu: Literal["fail", "adjust", "remove"] = Field(
         default="adjust", description="A stratum with one PSU: as R survey's options(survey.lonely.psu=...).")
+    indicators: Indicators = Field(default_factory=Indicators)
     base_dir: Path = Field(default=Path("."), exclude=True)
     spec_file: str | None = Field(default=None, exclude=True)
 
@@ -271,7 +287,10 @@ def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dic
             df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", usecols=cols, keep_default_na=False,
                              na_values=["", "NA", "NaN", "nan", "N/A", "#N/A", "."])
         elif ext in {".parquet", ".pq"}:
-            df = pd.read_parquet(path)
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+            df = pd.read_parquet(path, columns=[c for c in names if usecols is None or c.strip() in usecols])
         elif ext in {".sav", ".zsav", ".dta"}:
             import pyreadstat
 
@@ -300,16 +319,44 @@ def _row(i: int, tabular: bool) -> int:
     return i + 2 if tabular else i + 1
 
 
-def read_respondents(spec: SurveySpec, extra: list[str] | None = None
-                     ) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
-    """Read the respondent file and check it against the spec (columns, ids, weights, design columns).
+RESPONDENT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".sav", ".zsav", ".dta")
 
-    ``extra``: further columns needed (e.g. raking variables). Returns the frame (only the columns used,
-    index = 0..n−1) and the file's value labels.
+
+def respondent_files(spec: SurveySpec) -> list[Path]:
+    """The respondent file(s) of ``data.path``: one file, a folder of part files, or a glob (``parts/*.parquet``).
+
+    Part files are read in name order and stacked; they must share the spec's columns.
     """
-    path = spec.data_path
-    used = list(dict.fromkeys(spec.columns_used() + list(extra or [])))
+    p = spec.data_path
+    if any(ch in p.name for ch in "*?["):
+        files = sorted(q for q in p.parent.glob(p.name) if q.is_file())
+        if not files:
+            raise DataError(f"{p}: no respondent files match this pattern")
+        return files
+    if p.is_dir():
+        files = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in RESPONDENT_SUFFIXES)
+        if not files:
+            raise DataError(f"{p}: the folder holds no respondent files ({', '.join(RESPONDENT_SUFFIXES)})")
+        return files
+    return [p]
+
+
+def used_columns(spec: SurveySpec, extra: list[str] | None = None) -> list[str]:
+    """Columns read from the respondent files: the spec's (:meth:`SurveySpec.columns_used`) plus ``extra``."""
+    return list(dict.fromkeys(spec.columns_used() + list(extra or [])))
+
+
+def read_part(spec: SurveySpec, path: Path, used: list[str], extra: list[str] | None = None
+              ) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
+    """Read one respondent file and check it (:func:`check_part`): the unit of work of every backend."""
     df, labels = _read_file(path, used)
+    return check_part(spec, df, path, used, extra), labels
+
+
+def check_part(spec: SurveySpec, df: pd.DataFrame, path: Path, used: list[str],
+               extra: list[str] | None = None) -> pd.DataFrame:
+    """Check one file's respondents against the spec (columns, ids, weights, design columns); row numbers in
+    messages are the file's own. Returns the used columns, index 0..n−1, weights as floats."""
     tabular = path.suffix.lower() in {".csv", ".txt", ".tsv"}
     missing = [c for c in used if c not in df.columns]
     if missing:
@@ -341,11 +388,12 @@ def read_respondents(spec: SurveySpec, extra: list[str] | None = None
             raise DataError(f"{where(path, _row(i, tabular), d.weight)}weight is {what}; expected a number > 0 "
                             f"({int(bad.sum())} respondent(s) affected)")
         df[d.weight] = w.astype(float)
-    for c in (d.strata, d.psu, d.unit):
-        if c and df[c].isna().any():
-            i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
-            raise DataError(f"{where(path, _row(i, tabular), c)}missing value in a design column; every "
-                            f"respondent needs a {'unit' if c == d.unit else 'stratum' if c == d.strata else 'PSU'}")
+    for dc in (d.strata, d.psu, d.unit):
+        if dc and df[dc].isna().any():
+            i = int(np.flatnonzero(df[dc].isna().to_numpy())[0])
+            kind = "unit" if dc == d.unit else "stratum" if dc == d.strata else "PSU"
+            raise DataError(f"{where(path, _row(i, tabular), dc)}missing value in a design column; every "
+                            f"respondent needs a {kind}")
     for m in spec.measures:
         for c in m.items:
             s = df[c]
@@ -353,6 +401,45 @@ def read_respondents(spec: SurveySpec, extra: list[str] | None = None
                     or s.dtype == object):
                 raise DataError(f"{where(path, None, c)}unsupported column type {s.dtype} for item of measure "
                                 f"'{m.code}'")
+    return df
+
+
+def locate(parts: list[tuple[Path, int]], i: int) -> tuple[Path, int]:
+    """(file, row as a person sees it) of stacked respondent ``i`` (0-based), given each part's row count."""
+    off = 0
+    for path, n in parts:
+        if i < off + n:
+            return path, _row(i - off, path.suffix.lower() in {".csv", ".txt", ".tsv"})
+        off += n
+    raise IndexError(i)
+
+
+def read_respondents(spec: SurveySpec, extra: list[str] | None = None
+                     ) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
+    """Read the respondent file(s) and check them against the spec (columns, ids, weights, design columns).
+
+    ``extra``: further columns needed (e.g. raking variables). Returns the frame (only the columns used,
+    index = 0..n−1; ``attrs['parts']`` = [(file, rows)]) and the first file's value labels.
+    """
+    used = used_columns(spec, extra)
+    files = respondent_files(spec)
+    frames, labels = [], {}
+    for k, path in enumerate(files):
+        df, lab = read_part(spec, path, used, extra)
+        frames.append(df)
+        if k == 0:
+            labels = lab
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    parts = [(p, len(f)) for p, f in zip(files, frames, strict=True)]
+    d = spec.data
+    if d.id and len(frames) > 1:
+        dup = df[d.id].duplicated(keep="first")
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            f, row = locate(parts, i)
+            raise DataError(f"{where(f, row, d.id)}respondent id {str(df[d.id].iloc[i])!r} appears more than "
+                            f"once (also in an earlier part file)")
+    df.attrs["parts"] = parts
     return df, labels
 
 

@@ -410,7 +410,7 @@ def test_cli_writes_outputs(tmp_path):
 
     spec = _write_sim(tmp_path)
     out = tmp_path / "out"
-    assert main(["survey", "expert", str(spec), "--out", str(out), "--top", "5"]) == 0
+    assert main(["survey", "assess", str(spec), "--out", str(out), "--top", "5"]) == 0
     r = pd.read_csv(out / "ratings.csv")
     assert len(r) == 20 and {"centre", "rating", "status", "n_home_excluded", "reputational_advantage"} <= set(r)
     ind = pd.read_csv(out / "indicator.csv")
@@ -428,13 +428,26 @@ def test_cli_bad_input_one_message_nothing_written(tmp_path, capsys):
     bad.loc[4, "rating"] = 12
     bad.to_csv(tmp_path / "assessments.csv", index=False)
     out = tmp_path / "out"
-    assert main(["survey", "expert", str(spec), "--out", str(out)]) == DataError.exit_code
+    assert main(["survey", "assess", str(spec), "--out", str(out)]) == DataError.exit_code
     err = capsys.readouterr().err
     assert "assessments.csv, row 6, column 'rating'" in err and "Traceback" not in err
     assert not out.exists()
     spec.write_text("assessments: assessments.csv\nfactors: factors.csv\nindex_spec: x.yaml\n")
     assert main(["survey", "expert", str(spec), "--out", str(out)]) == SpecError.exit_code
     assert "exactly one of 'factors'" in capsys.readouterr().err
+
+
+def test_cli_assess_is_the_command_and_expert_a_hidden_alias(tmp_path, capsys):
+    from hubindex.cli import main
+
+    assert main(["survey", "--help"]) == 0
+    commands = [ln.strip("│ ").split()[0] for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("│ ") and ln.strip("│ ")]
+    assert "assess" in commands and "estimate" in commands and "expert" not in commands
+    spec = _write_sim(tmp_path)
+    assert main(["survey", "expert", str(spec), "--out", str(tmp_path / "old")]) == 0
+    a = pd.read_csv(tmp_path / "old" / "ratings.csv")
+    assert len(a) == 20
 
 
 def test_spec_errors(tmp_path):
