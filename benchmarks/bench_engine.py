@@ -74,7 +74,7 @@ def synthetic_spec(tmp: Path, n_units: int, n_ind: int, seed: int = 0):  # type:
     df.insert(0, "unit", [f"U{i:05d}" for i in range(n_units)])
     df.to_parquet(tmp / "synthetic.parquet", index=False)
     n_sub, n_pil = max(1, n_ind // 10), 5
-    fw = [{"code": "Index"}]
+    fw: list[dict[str, object]] = [{"code": "Index"}]
     fw += [{"code": f"P{p}", "parent": "Index"} for p in range(n_pil)]
     fw += [{"code": f"S{s}", "parent": f"P{s % n_pil}"} for s in range(n_sub)]
     fw += [{"code": f"i{j}", "parent": f"S{j % n_sub}", "direction": 1 if j % 7 else -1} for j in range(n_ind)]
