@@ -183,6 +183,27 @@ class AggregateStep(_Model):
     by_level: dict[int, AggregateMethod] = Field(
         default_factory=dict, description="Method per parent level (2 = pillars of indicators, ...)."
     )
+    min_availability_by: dict[str, float] = Field(
+        default_factory=dict,
+        description="Minimum share of available children per aggregation group: keys are node codes or levels "
+                    "('2', '3', ...); a node's own entry wins over its level's, which wins over min_availability.",
+    )
+
+    @model_validator(mode="after")
+    def _check_availability(self) -> AggregateStep:
+        for k, v in self.min_availability_by.items():
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"min_availability_by['{k}'] must be within [0, 1], got {v}")
+        return self
+
+    def method_for(self, level: int) -> str:
+        """The aggregation method of a node at ``level``."""
+        return self.by_level.get(level, self.method)
+
+    def availability_for(self, code: str, level: int) -> float | None:
+        """The minimum availability for the group under ``code``: node entry > level entry > global."""
+        by = self.min_availability_by
+        return by.get(code, by.get(str(level), self.min_availability))
 
 
 Step = Annotated[

@@ -181,7 +181,8 @@ class AuditModel:
             for step, i in zip(("impute", "treat", "normalise"), key, strict=True):
                 if step in self.alts:
                     s = self._with_step(s, step, self.alts[step][i])
-            s = s.with_step("aggregate", method="arithmetic", by_level={}, min_availability=None)
+            s = s.with_step("aggregate", method="arithmetic", by_level={}, min_availability=None,
+                            min_availability_by={})
             res = run(s, self.data)
             if not np.array_equal(np.asarray(res.scores.index), self.units):
                 raise ComputeError("uncertainty: an alternative changes which units are screened out; the audit "
@@ -274,18 +275,20 @@ class AuditModel:
             kids = self.kids[code]
             Wk = Wg[:, kids]
             kv = [values[fw.codes[k]] for k in kids]
-            method = step.by_level.get(int(fw.level_of(code)), step.method)
+            level = int(fw.level_of(code))
+            method = step.method_for(level)
+            avail = step.availability_for(code, level)
             try:
                 shared = all(v.ndim == 1 for v in kv)
                 if shared and (Wk == Wk[0]).all():
-                    y = _aggregate(np.column_stack(kv), Wk[0], method, min_availability=step.min_availability)
+                    y = _aggregate(np.column_stack(kv), Wk[0], method, min_availability=avail)
                 elif method in _FAST:
                     C = np.column_stack(kv) if shared else np.stack(
                         [np.broadcast_to(v, (rg, n)) for v in kv], axis=-1)
-                    y = aggregate_batched(C, Wk, method, step.min_availability)
+                    y = aggregate_batched(C, Wk, method, avail)
                 else:
                     C = np.stack([np.broadcast_to(v, (rg, n)) for v in kv], axis=-1)
-                    y = _aggregate(C, Wk, method, min_availability=step.min_availability)
+                    y = _aggregate(C, Wk, method, min_availability=avail)
             except HubindexError as e:
                 raise ComputeError(f"uncertainty: aggregating '{code}' with {method} under alternative "
                                    f"{self.describe_key(key)}: {e}") from None

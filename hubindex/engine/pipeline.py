@@ -317,7 +317,7 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
         kids = np.flatnonzero(fw.parent == i)
         C = np.column_stack([values[fw.codes[k]] for k in kids])
         level = int(fw.level[i])
-        method = step.by_level.get(level, step.method)
+        method = step.method_for(level)
         if use_pca and len(kids) > 1:
             w[kids] = pca_weights(C)
         wk = w[kids]
@@ -330,5 +330,5 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
                     f"{C[r, k]:g} for unit '{cur.units[r]}'. Normalise to a positive range first "
                     "(e.g. min_max with l: 1, u: 100)."
                 )
-        values[code] = _aggregate(C, wk, method, min_availability=step.min_availability)
+        values[code] = _aggregate(C, wk, method, min_availability=step.availability_for(code, level))
     return values, w

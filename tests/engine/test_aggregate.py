@@ -109,3 +109,29 @@ def test_pipeline_by_level_threshold_and_geometric_error(X5: np.ndarray) -> None
     assert np.isnan(r.ranks.loc["U4", "IDX"])
     with pytest.raises(ComputeError, match="geometric mean of 'P1'.*'a' is 0 for unit 'U1'"):
         build([{"step": "normalise"}, {"step": "aggregate", "method": "geometric"}], X5)
+
+
+def test_min_availability_per_group_overrides_level_and_global() -> None:
+    """U4 lacks b, so P1 has 1 of 2 children (availability 0.5) for U4; P2 is complete."""
+    from engine_helpers import X5, build
+
+    norm = {"step": "normalise", "method": "min_max", "l": 0, "u": 100}
+    # global 0.6 -> P1 of U4 is missing; a per-node 0.5 for P1 lets it through again
+    strict = build([norm, {"step": "aggregate", "min_availability": 0.6}], X5)
+    assert np.isnan(strict.scores.loc["U4", "P1"])
+    node = build([norm, {"step": "aggregate", "min_availability": 0.6, "min_availability_by": {"P1": 0.5}}], X5)
+    assert node.scores.loc["U4", "P1"] == pytest.approx(node.scores.loc["U4", "a"])  # mean over available a
+    # a level entry ('2' = parents of indicators) applies to P1 and P2; a node entry wins over it
+    level = build([norm, {"step": "aggregate", "min_availability_by": {"2": 0.6}}], X5)
+    assert np.isnan(level.scores.loc["U4", "P1"]) and not np.isnan(level.scores.loc["U4", "P2"])
+    both = build([norm, {"step": "aggregate", "min_availability_by": {"2": 0.6, "P1": 0.0}}], X5)
+    assert not np.isnan(both.scores.loc["U4", "P1"])
+
+
+def test_min_availability_by_must_be_a_share() -> None:
+    from engine_helpers import make_spec
+
+    from hubindex.errors import SpecError
+
+    with pytest.raises(SpecError, match="min_availability_by"):
+        make_spec([{"step": "aggregate", "min_availability_by": {"P1": 1.5}}])
