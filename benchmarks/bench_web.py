@@ -5,7 +5,11 @@ at ``--rate`` per second for ``--seconds`` (bounded: at most rate × seconds req
 over the main read endpoints. Baseline in the same run: ``/api/health`` (the cheapest possible endpoint), so the
 ratio p99(endpoint) / p99(health) shows what the index payloads cost over bare HTTP.
 
-    .venv/bin/python benchmarks/bench_web.py [--spec examples/asem/default.yaml] [--rate 200] [--seconds 10]
+Also timed: ``POST /api/uncertainty`` (rank intervals for user weights, 1,000 and 5,000 replications) against
+``POST /api/score`` (a plain re-weighting) as its baseline, and — with Chromium present — the in-browser slider
+re-rank (``window.hubindex.computeRanking``, median of 200).
+
+    .venv/bin/python benchmarks/bench_web.py [--spec default|PATH] [--rate 200] [--seconds 10] [--no-browser]
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINTS = ["/api/ranking", "/api/units", "/api/units/{unit}", "/api/framework", "/api/scores"]
+ENDPOINTS = ["/api/ranking", "/api/units", "/api/units/{unit}", "/api/framework", "/api/scores", "/api/editions",
+             "/api/units/{unit}/history"]
 
 
 def _serve(spec: str, port: int) -> None:
@@ -29,7 +34,47 @@ def _serve(spec: str, port: int) -> None:
 
     from hubindex.web import create_app
 
-    uvicorn.run(create_app(spec), host="127.0.0.1", port=port, log_level="error")
+    uvicorn.run(create_app(None if spec == "default" else spec), host="127.0.0.1", port=port, log_level="error")
+
+
+def _post_ms(port: int, path: str, body: dict, reps: int) -> tuple[float, int]:
+    """Median wall time (ms) of ``reps`` POSTs and the last status."""
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    ts, status = [], 0
+    for _ in range(reps):
+        t = time.perf_counter()
+        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        status = r.status
+        ts.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(ts), status
+
+
+def _browser_ms(port: int) -> float | None:
+    """Median in-browser re-rank time over 200 runs in headless Chromium, or None without it."""
+    import shutil
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        return None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+        pg = b.new_page()
+        pg.goto(f"http://127.0.0.1:{port}/#/weights")
+        pg.wait_for_selector("#weights-table tbody tr")
+        ms = pg.evaluate("""() => { const root = Object.keys(window.hubindex.computeScores({})).pop();
+            const fw = window.hubindex; const t = []; const first = document.querySelector('#sliders input').dataset.code;
+            for (let i = 0; i < 200; i++) { const a = performance.now(); fw.computeRanking({[first]: 1 + i / 100});
+              t.push(performance.now() - a); } t.sort((x, y) => x - y); return t[100]; }""")
+        b.close()
+    return float(ms)
 
 
 def _free_port() -> int:
@@ -84,7 +129,8 @@ def run_load(port: int, paths: list[str], rate: float, seconds: float, workers: 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--spec", default=str(ROOT / "examples" / "asem" / "default.yaml"))
+    ap.add_argument("--spec", default="default", help="'default' (the shipped fintech index) or a spec path")
+    ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     a = ap.parse_args()
@@ -116,7 +162,20 @@ def main() -> None:
               f"errors {res['errors']}; p99 ratio vs health {res['p99_ms'] / base['p99_ms']:.2f}×")
         for p in paths:
             r = run_load(port, [p], a.rate, min(a.seconds, 2))
-            print(f"  {p:<22} p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
+            print(f"  {p:<28} p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/api/framework")
+        pillars = json.loads(conn.getresponse().read())["pillars"]
+        w = {pillars[0]: 3.0}
+        base_ms, st = _post_ms(port, "/api/score", {"weights": w}, 10)
+        print(f"POST /api/score (baseline re-weighting): median {base_ms:.1f} ms (status {st})")
+        for n in (1000, 5000):
+            ms, st = _post_ms(port, "/api/uncertainty", {"weights": w, "n": n}, 5)
+            print(f"POST /api/uncertainty n={n}: median {ms:.1f} ms (status {st}), {ms / base_ms:.1f}× /api/score")
+        if not a.no_browser:
+            bm = _browser_ms(port)
+            print("in-browser slider re-rank: " + ("Chromium not available" if bm is None else
+                                                    f"median {bm:.3f} ms (budget 16 ms)"))
     finally:
         proc.terminate()
         proc.join(5)

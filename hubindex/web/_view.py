@@ -9,6 +9,7 @@ re-weighted ranking equals a rebuild of the spec with those weights.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,15 @@ def jsonable(x: Any) -> Any:
     return str(x) if not isinstance(x, (str, list, dict)) else x
 
 
+def _year_of(x: Any) -> int | None:
+    """The year in a date-like value ('2025-10-07', '2021', 'QS 2022', 2021.0): the first 19xx/20xx number;
+    ``None`` when there is none."""
+    if x is None:
+        return None
+    m = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", str(x))
+    return int(m.group(1)) if m else None
+
+
 def _col(values: Any) -> list[Any]:
     return [jsonable(v) for v in values]
 
@@ -67,6 +77,8 @@ class IndexView:
     meta: dict[str, Any] = field(default_factory=dict)
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
     provenance: pd.DataFrame | None = None
+    #: per-unit extra ranking columns (rank interval, change vs the previous edition), set by the app
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------------------------------------
     @classmethod
@@ -153,7 +165,7 @@ class IndexView:
             for c in cands:
                 if c.exists():
                     try:
-                        df = pd.read_csv(c)
+                        df = pd.read_csv(c, keep_default_na=False, na_values=[""])
                     except Exception:  # noqa: BLE001 - provenance is optional context
                         continue
                     ucol = next((k for k in ("unit", "uCode", "code", "city_code", data.unit_code) if k in df), None)
@@ -254,6 +266,7 @@ class IndexView:
                 row[f"rank_{p}"] = _rank_int(r.ranks.at[u, p])
             for k in r.subranks.columns:
                 row[k] = _rank_int(rec[k])
+            row.update(self.extra.get(str(u), {}))
             out.append(row)
         return out
 
@@ -331,16 +344,31 @@ class IndexView:
             "neighbours": order[max(0, pos - 2): pos + 3],
             "similar": similar,
             "n_imputed": int(sum(1 for n in nodes if n.get("imputed"))),
+            "n_country_level": int(sum(1 for n in nodes if (n.get("provenance") or {}).get("scope") == "country")),
+            **self.extra.get(unit, {}),
         }
 
     def _cell_provenance(self, unit: str, code: str) -> dict[str, Any] | None:
-        p = self.provenance
-        if p is None:
+        """The provenance record of one value: source, source_file, source_date, year (of the source date),
+        original value and unit, scope (``city`` or ``country``: a national figure standing in for the city)
+        and derivation; ``None`` when the dataset ships no provenance for it."""
+        if self.provenance is None:
             return None
-        hit = p[(p["unit"].astype(str) == unit) & (p["indicator"].astype(str) == code)]
-        if hit.empty:
-            return None
-        return {str(k): jsonable(v) for k, v in hit.iloc[0].items() if k not in ("unit", "indicator")}
+        if "_prov" not in self.__dict__:
+            p = self.provenance
+            recs: dict[tuple[str, str], dict[str, Any]] = {}
+            cols = [c for c in p.columns if c not in ("unit", "indicator")]
+            for row in p.itertuples(index=False):
+                d = dict(zip(p.columns, row, strict=True))
+                key = (str(d["unit"]), str(d["indicator"]))
+                if key in recs:
+                    continue
+                rec = {c: jsonable(d[c]) for c in cols}
+                if rec.get("year") is None:
+                    rec["year"] = _year_of(rec.get("source_date") or rec.get("date"))
+                recs[key] = rec
+            self.__dict__["_prov"] = recs
+        return self.__dict__["_prov"].get((unit, code))
 
     def bootstrap(self) -> dict[str, Any]:
         """Everything the browser pages need in one response."""

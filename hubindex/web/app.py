@@ -15,12 +15,14 @@ import json
 import math
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -29,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hubindex.engine.result import Result
 from hubindex.errors import HubindexError
+from hubindex.web._editions import EditionHistory
+from hubindex.web._uncertainty import MAX_REPS, START_REPS, RankIntervals
 from hubindex.web._view import IndexView, jsonable
 
 __all__ = ["create_app", "MAX_BODY", "MAX_UPLOAD", "MAX_WEIGHTS"]
@@ -37,6 +41,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # bytes, JSON requests
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes, dataset uploads
 MAX_WEIGHTS = 5000  # entries in a weights mapping
+MAX_EXPORT = 4 * 1024 * 1024  # bytes, POST /api/export (a browser table sent back as a file)
+MAX_EXPORT_ROWS = 20000
 
 
 class WeightsRequest(BaseModel):
@@ -66,7 +72,9 @@ class _BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = MAX_UPLOAD if scope["path"].startswith("/api/admin/dataset") else MAX_BODY
+        path = scope["path"]
+        limit = (MAX_UPLOAD if path.startswith("/api/admin/dataset")
+                 else MAX_EXPORT if path == "/api/export" else MAX_BODY)
         headers = dict(scope.get("headers") or [])
         cl = headers.get(b"content-length")
         too_big = cl is not None and cl.isdigit() and int(cl) > limit
@@ -107,16 +115,57 @@ def _json_bytes(obj: Any) -> bytes:
 
 
 class _State:
-    """The served index and its pre-serialised read payloads; swapped atomically on reload/upload."""
+    """The served index and its pre-serialised read payloads; swapped atomically on reload/upload.
 
-    def __init__(self, result: Result, citation: str | None, licence: str | None) -> None:
+    At start-up (and on every swap) it also computes the rank intervals (:class:`RankIntervals`, a seeded
+    Monte Carlo run of :data:`START_REPS` replications) and reads the editions (:class:`EditionHistory`), whose
+    results become the ranking's ``rank_lo``/``rank_median``/``rank_hi`` and ``change``/``prev_rank`` columns.
+    """
+
+    def __init__(self, result: Result, citation: str | None, licence: str | None, *, store: Any = None,
+                 uncertainty_reps: int = START_REPS, editions: bool = True) -> None:
         self.citation, self.licence = citation, licence
+        self.store_arg, self.uncertainty_reps, self.want_editions = store, uncertainty_reps, editions
         self.lock = threading.Lock()
         self.audit: dict[str, Any] | None = None
         self.set(result)
 
     def set(self, result: Result) -> None:
         view = IndexView.from_result(result, citation=self.citation, licence=self.licence)
+        intervals, interval_error = None, None
+        if self.uncertainty_reps > 0:
+            try:
+                intervals = RankIntervals(result, n=self.uncertainty_reps)
+            except HubindexError as e:  # e.g. PCA weights: the dashboard still works, without intervals
+                interval_error = str(e)
+        editions, editions_error = None, None
+        if self.want_editions:
+            try:
+                editions = EditionHistory.auto(result, self.store_arg)
+                if editions is not None:
+                    editions.labels()  # load now: a broken store shows at start-up, not on a request
+            except HubindexError as e:
+                editions, editions_error = None, str(e)
+        extra: dict[str, dict[str, Any]] = {u: {} for u in result.units}
+        if intervals is not None:
+            for u, rec in intervals.published["units"].items():
+                extra[u].update({k: rec[k] for k in ("rank_lo", "rank_median", "rank_hi")})
+        changes = editions.changes(result.ranks[result.index_code]) if editions is not None else None
+        if changes and changes["previous"] is not None:
+            for u in extra:
+                extra[u]["change"] = changes["change"].get(u)
+                extra[u]["prev_rank"] = changes["prev_rank"].get(u)
+        view.extra = extra
+        meta = dict(view.meta)
+        meta["uncertainty"] = None if intervals is None else {
+            "n": intervals.published["n"], "seed": intervals.seed, "notes": intervals.notes,
+            "elapsed_ms": intervals.published["elapsed_ms"], "max_reps": MAX_REPS}
+        meta["uncertainty_error"] = interval_error
+        meta["editions"] = None if editions is None else {
+            "labels": editions.labels(), "current": editions.current, "previous": editions.previous,
+            "source": editions.source}
+        meta["editions_error"] = editions_error
+        view.meta = meta
         cache = {
             "meta": _json_bytes(view.meta),
             "units": _json_bytes(view.units()),
@@ -130,7 +179,10 @@ class _State:
             "bootstrap": _json_bytes(view.bootstrap()),
         }
         self.view, self.cache, self.audit = view, cache, None
+        self.intervals, self.editions = intervals, editions
         self.profiles: dict[tuple[str, int], bytes] = {}
+        self.whatif: Any = None
+        self.rank_ranges: dict[tuple[float, str], dict[str, Any]] = {}
 
 
 def _load(result_or_spec: Any) -> Result:
@@ -164,35 +216,81 @@ def _swagger_dir() -> Path | None:
         return None
 
 
-def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mapping[str, Any]) -> Response:
-    """A table as JSON (rows + citation/licence), CSV (with ``#`` citation/licence lines) or XLSX (+ README)."""
+def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mapping[str, Any],
+                    columns: list[str] | None = None, about: Mapping[str, Any] | None = None) -> Response:
+    """A table as JSON (rows + citation/licence), CSV (with ``#`` citation/licence lines, read back with
+    ``pandas.read_csv(comment='#')``) or XLSX (the table + a README sheet with citation, licence, spec hash)."""
+    about = dict(about or {})
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "table"
     if fmt == "json":
         return Response(_json_bytes({"citation": meta["citation"], "licence": meta["licence"],
-                                     "spec_hash": meta["spec_hash"], "rows": rows}), media_type="application/json")
-    df = pd.DataFrame(rows)
-    head = f"# {meta['name']}\n# citation: {meta['citation']}\n# licence: {meta['licence']}\n"
+                                     "spec_hash": meta["spec_hash"], **about, "rows": rows}),
+                        media_type="application/json",
+                        headers={"Content-Disposition": f'inline; filename="{safe}.json"'})
+    df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
+    extra = [f"{k}: {v}" for k, v in about.items()]
     if fmt == "csv":
+        head = "".join(f"# {x}\n" for x in [meta["name"], f"citation: {meta['citation']}",
+                                              f"licence: {meta['licence']}", *extra])
         return Response(head + df.to_csv(index=False), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        df.to_excel(xw, sheet_name=name[:31], index=False)
+        df.to_excel(xw, sheet_name=safe[:31], index=False)
         pd.DataFrame({"about": [meta["name"], f"citation: {meta['citation']}", f"licence: {meta['licence']}",
-                                f"spec hash: {meta['spec_hash']}"]}).to_excel(xw, sheet_name="README", index=False)
+                                f"spec hash: {meta['spec_hash']}", *extra]}).to_excel(
+            xw, sheet_name="README", index=False)
     return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
+
+
+def _frame_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame → JSON-ready records (NaN → null, NumPy scalars → Python, dicts/lists kept)."""
+    cols = [str(c) for c in df.columns]
+    return [{c: (v if isinstance(v, (dict, list)) else jsonable(v)) for c, v in zip(cols, row, strict=True)}
+            for row in df.itertuples(index=False, name=None)]
+
+
+Format = Literal["json", "csv", "xlsx"]
+
+
+class ExportRequest(BaseModel):
+    """A table shown in the browser, to be returned as a file with the citation and licence."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")
+    format: Format
+    columns: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=500)
+    rows: list[dict[str, Any]] = Field(max_length=MAX_EXPORT_ROWS)
+    view: str | None = Field(default=None, max_length=2000)
+
+
+class UncertaintyRequest(BaseModel):
+    """Rank intervals for these weights (node code → weight ≥ 0; unnamed nodes keep theirs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[Annotated[str, Field(min_length=1, max_length=200)],
+                  Annotated[float, Field(ge=0, le=1e6)]] = Field(default_factory=dict, max_length=MAX_WEIGHTS)
+    n: int = Field(default=START_REPS, ge=1, le=MAX_REPS, description=f"replications (at most {MAX_REPS})")
 
 
 def create_app(result_or_spec: Any = None, token: str | None = None, *, citation: str | None = None,
-               licence: str | None = None) -> FastAPI:
+               licence: str | None = None, store: Any = None, uncertainty_reps: int = START_REPS,
+               editions: bool = True) -> FastAPI:
     """The FastAPI app over one index: a built :class:`~hubindex.engine.result.Result`, or a spec (path,
     mapping, IndexSpec; ``None`` = the shipped default) that is built once here.
 
     ``token``: bearer token that enables the state-changing ``/api/admin/*`` endpoints (disabled without one).
+    ``store``: an :class:`hubindex.store.EditionStore` or its path for the editions (default: the user's store
+    when it holds editions, else the shipped dataset editions built in memory; none for other indexes).
+    ``uncertainty_reps``: Monte Carlo replications for the start-up rank intervals (0 = none).
     """
+    if not 0 <= uncertainty_reps <= MAX_REPS * 10:
+        raise ValueError(f"uncertainty_reps must be in [0, {MAX_REPS * 10}]")
     result = _load(result_or_spec)
     orig_spec = result.spec
-    state = _State(result, citation, licence)
+    state = _State(result, citation, licence, store=store, uncertainty_reps=uncertainty_reps, editions=editions)
+    busy = threading.BoundedSemaphore(2)  # at most two Monte Carlo runs at a time
     app = FastAPI(
         title=f"hubindex API — {state.view.meta['name']}",
         description="Read-only JSON API over a built hubindex composite index. State-changing endpoints "
@@ -261,9 +359,13 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return Response(body, media_type="application/json")
 
     @app.get("/api/indicators", tags=["data"])
-    def indicators() -> Response:
-        """Indicators with name, parent, direction, weights, unit, source, definition and coverage."""
-        return cached("indicators")
+    def indicators(format: Format = "json") -> Response:  # noqa: A002
+        """Indicators with name, parent, direction, weights, unit, source, definition and coverage
+        (``format=csv|xlsx`` downloads them with the citation and licence)."""
+        if format == "json":
+            return cached("indicators")
+        rows = [{k: v for k, v in n.items() if k != "children"} for n in state.view.indicators()]
+        return _table_response(rows, format, "indicators", state.view.meta)
 
     @app.get("/api/framework", tags=["data"])
     def framework() -> Response:
@@ -317,6 +419,199 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                 out = out.to_dict() if hasattr(out, "to_dict") and not isinstance(out, dict) else out
                 state.audit = json.loads(json.dumps(out, default=jsonable_default))
         return JSONResponse(state.audit)
+
+
+    # -- rank intervals -------------------------------------------------------------------------------
+    @app.get("/api/uncertainty", tags=["audit"])
+    def uncertainty_get(format: Format = "json") -> Response:  # noqa: A002
+        """The start-up rank intervals: per unit the 5th, 50th and 95th percentile of its rank (and score) over
+        a seeded Monte Carlo run (the spec's ``uncertainty:`` block, or the documented default: weights ±25 %
+        per level, normalisation min-max/rank, aggregation arithmetic/geometric)."""
+        iv = state.intervals
+        if iv is None:
+            raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
+                                                            or "the server was started without them"))
+        return _uncertainty_table(iv.published, format, "rank_intervals")
+
+    @app.post("/api/uncertainty", tags=["audit"])
+    def uncertainty_post(req: UncertaintyRequest) -> Response:
+        """Rank intervals for the user's weights: the same uncertain choices, with the weight noise around the
+        given weights; ``n`` ≤ 5000 replications (default 1000). Returns the intervals and the time taken."""
+        iv = state.intervals
+        if iv is None:
+            raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
+                                                            or "the server was started without them"))
+        if not busy.acquire(blocking=False):
+            raise HTTPException(429, "two uncertainty runs are in progress; try again in a moment",
+                                headers={"Retry-After": "1"})
+        try:
+            out = iv.run(req.weights, req.n)
+        finally:
+            busy.release()
+        return _uncertainty_table(out, "json", "rank_intervals")
+
+    def _uncertainty_table(out: Mapping[str, Any], fmt: str, name: str) -> Response:
+        names = state.view.result.unit_names
+        ranks = state.view.result.ranks[state.view.result.index_code]
+        rows = [{"unit": u, "name": jsonable(names.get(u)) or u, "rank": jsonable(ranks.get(u)), **rec}
+                for u, rec in out["units"].items()]
+        rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
+        about = {"replications": out["n"], "seed": out["seed"], "choices": "; ".join(out["notes"]),
+                 "elapsed_ms": out["elapsed_ms"]}
+        if fmt == "json":
+            return Response(_json_bytes({**about, "notes": out["notes"], "config": out["config"],
+                                         "citation": state.view.meta["citation"],
+                                         "licence": state.view.meta["licence"], "rows": rows}),
+                            media_type="application/json")
+        return _table_response(rows, fmt, name, state.view.meta, about=about)
+
+    # -- editions ---------------------------------------------------------------------------------------
+    def editions_or_404() -> EditionHistory:
+        e = state.editions
+        if e is None:
+            raise HTTPException(404, "this index has no editions: " + (
+                state.view.meta.get("editions_error") or "it is not one of the shipped dataset editions and no "
+                "edition store was given (hubindex serve --store PATH)"))
+        return e
+
+    @app.get("/api/editions", tags=["editions"])
+    def editions_list() -> dict[str, Any]:
+        """The editions (label, vintage, number of units, top unit), which one is served and where they come
+        from (an edition store, or built in memory from the shipped dataset editions)."""
+        e = editions_or_404()
+        return {"current": e.current, "previous": e.previous, "source": e.source,
+                "editions": [{k: jsonable(v) for k, v in x.items()} for x in e.listing()]}
+
+    @app.get("/api/editions/diff", tags=["editions"])
+    def editions_diff(a: Annotated[str, Query(max_length=64)], b: Annotated[str, Query(max_length=64)],
+                      format: Format = "json") -> Response:  # noqa: A002
+        """Per-unit change from edition ``a`` to ``b``: rank_a, rank_b, rank_change (positive = up), score
+        change (absolute and % of score a), tiers, status (up/down/unchanged/entry/exit), pillar changes; JSON
+        adds the summary (counts, entries, exits, gap between ranks 1 and 10, averages by region and tier)."""
+        e = editions_or_404()
+        try:
+            d = e.diff(a, b)
+        except HubindexError as err:
+            raise HTTPException(404, str(err)) from None
+        rows = _frame_rows(d)
+        if format != "json":
+            return _table_response(rows, format, f"editions_{a}_{b}", state.view.meta,
+                                   about={"editions": f"{a} -> {b}", "source": e.source})
+        sm = e.summary(a, b)
+        summ = {k: (_frame_rows(v.reset_index()) if isinstance(v, pd.DataFrame) else jsonable(v)
+                    if not isinstance(v, list) else v) for k, v in sm.items()}
+        return Response(_json_bytes({"a": a, "b": b, "source": e.source, "summary": summ,
+                                     "citation": state.view.meta["citation"],
+                                     "licence": state.view.meta["licence"], "rows": rows}),
+                        media_type="application/json")
+
+    @app.get("/api/editions/{label}", tags=["editions"])
+    def edition_ranking(label: Annotated[str, Path_(max_length=64)], format: Format = "json") -> Response:  # noqa: A002
+        """One edition's ranking: rank, unit, name, groups, score, tier, pillar scores."""
+        e = editions_or_404()
+        try:
+            snap = e.get(label)
+        except HubindexError as err:
+            raise HTTPException(404, str(err)) from None
+        t = snap.units.reset_index().sort_values(["rank", "unit"], na_position="last", kind="stable")
+        return _table_response(_frame_rows(t), format, f"edition_{label}", state.view.meta,
+                               about={"edition": label, "source": e.source})
+
+    @app.get("/api/units/{unit}/history", tags=["editions"])
+    def unit_history(unit: str, format: Format = "json") -> Response:  # noqa: A002
+        """The unit's rank, score and tier in every edition, with the rank change from the edition before."""
+        e = editions_or_404()
+        try:
+            rows = e.history(unit)
+        except KeyError:
+            raise HTTPException(404, f"unit '{unit}' is in none of the editions {e.labels()}") from None
+        return _table_response(rows, format, f"history_{unit}", state.view.meta, about={"unit": unit})
+
+    # -- city extras (issue #8): targets, what it takes, best/worst rank --------------------------------
+    def known(unit: str) -> str:
+        if unit not in state.view.result.scores.index:
+            raise HTTPException(404, f"unknown unit '{unit}'; see GET /api/units for the codes")
+        return unit
+
+    @app.get("/api/units/{unit}/targets", tags=["city"])
+    def unit_targets(unit: str) -> dict[str, Any]:
+        """The city's own published targets (hubindex.store's targets table) and their status against the
+        observations in the editions: met / missed / on track / off track / no data, with the evidence."""
+        known(unit)
+        try:
+            from hubindex.store import load_targets, target_status
+        except ImportError:
+            raise HTTPException(404, "targets need hubindex.store") from None
+        name = str(state.view.result.unit_names.get(unit) or unit)
+        t = load_targets()
+        store = _store_object(state)
+        mine = t[t["city"].astype(str).str.lower().isin({name.lower(), unit.lower()})]
+        if mine.empty:
+            return {"unit": unit, "name": name, "targets": [], "note": f"no published targets for {name} in the "
+                    "targets table"}
+        st = target_status(mine, store)
+        return {"unit": unit, "name": name, "targets": _frame_rows(st),
+                "note": None if store is not None else "observations come from the edition store; without one "
+                "every target shows 'no data'"}
+
+    @app.get("/api/units/{unit}/what-it-takes", tags=["city"])
+    def what_it_takes(unit: str, rank: Annotated[int | None, Query(ge=1, le=100000)] = None,
+                      tier: Annotated[str | None, Query(max_length=100)] = None,
+                      beat: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+        """What it would take for the city to reach a goal (``rank=k``, ``tier=next`` or a tier name, or
+        ``beat=UNIT``) under the current weights: for each indicator alone, the smallest change in its own unit
+        (through the real treatment and normalisation), and the cheapest combination (linear programme, HiGHS),
+        checked by a full rebuild."""
+        known(unit)
+        if sum(x is not None for x in (rank, tier, beat)) != 1:
+            raise HTTPException(422, "give exactly one goal: rank=k, tier=next (or a tier name), or beat=UNIT")
+        from hubindex.store import WhatIf
+
+        t0 = time.perf_counter()
+        with state.lock:
+            if state.whatif is None:
+                state.whatif = WhatIf(state.view.result.spec, _index_data(state.view.result))
+            wi = state.whatif
+        single = wi.single(unit, rank=rank, tier=tier, beat=beat)
+        try:
+            comb = wi.combination(unit, rank=rank, tier=tier, beat=beat)
+            plan = comb.pop("plan")
+            comb = {k: jsonable(v) for k, v in comb.items()}
+            comb["plan"] = _frame_rows(plan) if isinstance(plan, pd.DataFrame) else []
+        except HubindexError as err:
+            comb = {"status": f"not available: {err}", "plan": []}
+        return Response(_json_bytes({"unit": unit, "goal": {"rank": rank, "tier": tier, "beat": beat},
+                                     "single": _frame_rows(single), "combination": comb,
+                                     "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}),
+                        media_type="application/json")
+
+    @app.get("/api/units/{unit}/rank-range", tags=["city"])
+    def rank_range(unit: str, tol: Annotated[float, Query(gt=0, le=1)] = 0.5) -> dict[str, Any]:
+        """Best and worst attainable rank of the city over all admissible pillar weights (each within
+        nominal × (1 ± ``tol``), summing to 1; an LP per city), with the weights that reach them."""
+        known(unit)
+        from hubindex.store import rank_range as _rr
+
+        key = round(float(tol), 4)
+        t0 = time.perf_counter()
+        hit = state.rank_ranges.get((key, unit))
+        if hit is None:
+            tab = _rr(state.view.result, tol=key, units=[unit])
+            hit = {**_frame_rows(tab)[0], "tol": key, "level": tab.attrs.get("level"),
+                   "lower": {k: jsonable(v) for k, v in tab.attrs.get("lower", {}).items()},
+                   "upper": {k: jsonable(v) for k, v in tab.attrs.get("upper", {}).items()}}
+            if len(state.rank_ranges) < 10000:
+                state.rank_ranges[(key, unit)] = hit
+        return {**hit, "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}
+
+    # -- downloads of any table shown in the browser ------------------------------------------------------
+    @app.post("/api/export", tags=["data"])
+    def export(req: ExportRequest) -> Response:
+        """Return a table the browser shows (``columns`` + ``rows``) as CSV, XLSX or JSON, with the index's
+        citation and licence (and the view's permalink). At most 20,000 rows / 4 MB."""
+        rows = [{c: r.get(c) for c in req.columns} for r in req.rows]
+        about = {"view": req.view} if req.view else {}
+        return _table_response(rows, req.format, req.name, state.view.meta, columns=req.columns, about=about)
 
     # -- state-changing endpoints (token) ---------------------------------------------------------------
     @app.post("/api/admin/reload", tags=["admin"])
@@ -388,6 +683,25 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _store_object(state: _State) -> Any:
+    """The EditionStore behind the editions, if they come from one (for target observations)."""
+    arg = state.store_arg
+    if arg is None and state.editions is not None and state.editions.source.startswith("edition store "):
+        arg = state.editions.source.removeprefix("edition store ")
+    if arg is None:
+        return None
+    from hubindex.store import EditionStore
+
+    return arg if isinstance(arg, EditionStore) else EditionStore(Path(arg), read_only=True)
+
+
+def _index_data(result: Result) -> Any:
+    """The engine input of the served build (re-read from its data files)."""
+    from hubindex.io import load_data
+
+    return load_data(result.spec)[0]
 
 
 def jsonable_default(o: Any) -> Any:

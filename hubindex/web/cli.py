@@ -21,6 +21,12 @@ def register(app: typer.Typer) -> None:
         token: Annotated[str | None, typer.Option(
             help="Bearer token enabling the state-changing /api/admin endpoints (or env HUBINDEX_TOKEN). "
                  "Without one they are disabled.", show_default=False)] = None,
+        store: Annotated[Path | None, typer.Option(
+            help="Edition store (DuckDB file) for the editions pages. Default: the user's store when it holds "
+                 "editions, else the shipped dataset editions built in memory.", show_default=False)] = None,
+        uncertainty_reps: Annotated[int, typer.Option(
+            help="Monte Carlo replications for the rank intervals computed at start-up (0 = none).",
+            min=0, max=50000)] = 1000,
     ) -> None:
         """Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, methodology) and the
         JSON API (docs at /docs) over an index built once at start-up."""
@@ -35,7 +41,8 @@ def register(app: typer.Typer) -> None:
         with console.status("Building the index…"):
             result = build(s)
         tok = token or os.environ.get("HUBINDEX_TOKEN") or None
-        web = create_app(result, token=tok)
+        with console.status("Rank intervals and editions…"):
+            web = create_app(result, token=tok, store=store, uncertainty_reps=uncertainty_reps)
         console.print(f"[bold]{s.name}[/bold]: {len(result.units)} units. Dashboard on http://{host}:{port}/ , "
                       f"API docs on http://{host}:{port}/docs"
                       + ("" if tok else " (read-only: no token given)"))

@@ -93,3 +93,79 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield pg
     ctx.close()
+
+
+# -- the default fintech index (91 cities, editions 2021–2025) -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fintech_result():  # type: ignore[no-untyped-def]
+    return build(None)  # the shipped default spec: hubindex/specs/default.yaml over the 2025 dataset edition
+
+
+def _fintech_app(result):  # type: ignore[no-untyped-def]
+    """The app over the default index with editions built in memory (never the developer's own store)."""
+    import os
+    import tempfile
+
+    from hubindex.web import create_app
+
+    old = os.environ.get("HUBINDEX_STORE")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["HUBINDEX_STORE"] = str(Path(tmp) / "absent.duckdb")
+        try:
+            return create_app(result)
+        finally:
+            if old is None:
+                os.environ.pop("HUBINDEX_STORE", None)
+            else:
+                os.environ["HUBINDEX_STORE"] = old
+
+
+@pytest.fixture(scope="session")
+def fintech_app(fintech_result):  # type: ignore[no-untyped-def]
+    return _fintech_app(fintech_result)
+
+
+@pytest.fixture(scope="session")
+def fclient(fintech_app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    return TestClient(fintech_app)
+
+
+@pytest.fixture(scope="session")
+def fintech_server(fintech_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fintech_app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    deadline = time.time() + 20
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    th.join(timeout=10)
+
+
+@pytest.fixture()
+def fpage(browser, fintech_server):  # type: ignore[no-untyped-def]
+    """A page on the default-index server (same checks as ``page``)."""
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url)
+          if not r.url.startswith((fintech_server, "blob:", "data:")) else None)
+    pg.errors = errors  # type: ignore[attr-defined]
+    pg.outside = outside  # type: ignore[attr-defined]
+    pg.base = fintech_server  # type: ignore[attr-defined]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield pg
+    ctx.close()

@@ -79,7 +79,7 @@ def test_csv_download(page) -> None:
     text = open(dl.value.path(), encoding="utf-8").read()
     assert text.startswith("# ") and "# citation:" in text
     body = [ln for ln in text.splitlines() if not ln.startswith("#")]
-    assert body[0].startswith("rank,name") and len(body) == 2 and "France" in body[1]
+    assert body[0].startswith("rank,rank_lo,rank_median,rank_hi,name") and len(body) == 2 and "France" in body[1]
     _clean(page)
 
 

@@ -58,11 +58,29 @@ function saveBlob(text, name, type) {
   const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
   document.body.append(a); a.click(); a.remove();
 }
-function downloadBar(name, getRows, cols, xlsxUrl) {
-  return el("div", { class: "downloads" }, "Download this table: ",
-    el("button", { type: "button", onclick: () => saveBlob(toCSV(getRows(), cols()), name + ".csv", "text/csv") }, "CSV"),
-    el("button", { type: "button", onclick: () => saveBlob(JSON.stringify({ citation: D.meta.citation, licence: D.meta.licence, spec_hash: D.meta.spec_hash, view: location.href, rows: getRows() }, null, 1), name + ".json", "application/json") }, "JSON"),
-    xlsxUrl ? el("a", { href: xlsxUrl, download: name + ".xlsx" }, "XLSX (full table)") : null);
+async function saveXlsx(name, rows, cols) {
+  const res = await fetch("/api/export", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name, format: "xlsx", columns: cols, rows: rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))), view: location.href }) });
+  if (!res.ok) { const js = await res.json().catch(() => ({})); alert(`Download failed: ${js.detail || res.status}`); return; }
+  const a = el("a", { href: URL.createObjectURL(await res.blob()), download: name + ".xlsx" });
+  document.body.append(a); a.click(); a.remove();
+}
+/** CSV / XLSX / JSON buttons for a table: rows() and cols() are read at click time (the table as shown). */
+function downloadBar(name, getRows, cols) {
+  return el("div", { class: "downloads", "data-table": name }, "Download this table: ",
+    el("button", { type: "button", "data-fmt": "csv", onclick: () => saveBlob(toCSV(getRows(), cols()), name + ".csv", "text/csv") }, "CSV"),
+    el("button", { type: "button", "data-fmt": "xlsx", onclick: () => saveXlsx(name, getRows(), cols()) }, "XLSX"),
+    el("button", { type: "button", "data-fmt": "json", onclick: () => saveBlob(JSON.stringify({ citation: D.meta.citation, licence: D.meta.licence, spec_hash: D.meta.spec_hash, view: location.href, rows: getRows() }, null, 1), name + ".json", "application/json") }, "JSON"));
+}
+const fmtChange = (c) => (c === null || c === undefined) ? el("span", { class: "muted", title: "new in this edition" }, "new") : (c === 0 ? el("span", { class: "muted" }, "=") : el("span", { class: c > 0 ? "up" : "down" }, `${c > 0 ? "▲" : "▼"}${Math.abs(c)}`));
+/** A rank interval as text plus a small bar on the 1..n scale (the dot is the published rank). */
+function intervalCell(lo, hi, rank, n) {
+  if (lo === null || lo === undefined) return "–";
+  const L = Math.round(lo), H = Math.round(hi), x = (v) => (100 * (v - 1) / Math.max(1, n - 1)).toFixed(1);
+  return el("span", { class: "ivl", title: `5–95 % rank interval over the Monte Carlo replications: ${L}–${H}` },
+    el("span", { class: "ivl-txt" }, `${L}–${H}`),
+    el("span", { class: "ivl-bar", "aria-hidden": "true" }, el("span", { class: "ivl-range", style: `left:${x(L)}%;width:${Math.max(1, x(H) - x(L))}%` }),
+      rank ? el("span", { class: "ivl-dot", style: `left:${x(rank)}%` }) : null));
 }
 
 // ------------------------------------------------------------------------------------ the recompute engine
@@ -200,7 +218,9 @@ async function init() {
 }
 
 const PAGES = {};
+let ROUTE_GEN = 0;   // bumped on every navigation: an async page that finds it changed after an await stops
 function route() {
+  ROUTE_GEN++;
   const r = parseHash();
   const page = PAGES[r.page] ? r.page : "ranking";
   document.querySelectorAll("nav a[data-page]").forEach((a) => { if (a.dataset.page === page) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current"); });
@@ -233,7 +253,8 @@ PAGES.ranking = (main, r) => {
   cols.push(["score", "Score", true]);
   D.pillars.forEach((p) => cols.push([p, nodeName(p), true]));
   D.subrankings.forEach((g) => cols.push([`rank_in_${g}`, `Rank in ${g}`, true]));
-  if (D.ranking.some((x) => x.rank_lo !== undefined)) cols.push(["interval", "Rank interval", false]);
+  if (D.ranking.some((x) => x.rank_lo !== undefined)) cols.splice(1, 0, ["interval", "Rank 5–95 %", false]);
+  if (D.meta.editions && D.meta.editions.previous) cols.splice(1, 0, ["change", `Change vs ${D.meta.editions.previous}`, true]);
 
   const controls = el("div", { class: "controls", role: "search" });
   const search = el("input", { type: "search", id: "q", value: state.q, placeholder: "City, country, code…", "aria-label": "Search units" });
@@ -248,7 +269,7 @@ PAGES.ranking = (main, r) => {
   const count = el("p", { class: "muted", id: "count", "aria-live": "polite" });
   const table = el("table", { id: "ranking-table" });
   main.append(el("h1", {}, "Ranking"), controls, count, table);
-  main.append(downloadBar("ranking", () => currentRows, () => cols.map((c) => c[0]).filter((c) => c !== "interval").concat(["unit"]), "/api/ranking?format=xlsx"));
+  main.append(downloadBar("ranking", () => currentRows, () => cols.map((c) => c[0]).flatMap((c) => c === "interval" ? ["rank_lo", "rank_median", "rank_hi"] : (c === "change" ? ["change", "prev_rank"] : [c])).concat(["unit"])));
   let currentRows = [];
 
   function draw() {
@@ -294,7 +315,8 @@ PAGES.ranking = (main, r) => {
       if (c === "rank") return el("td", { class: "num" }, withinRank ? `${withinRank[x.unit] ?? "–"}` : (x.rank ?? "–"), withinRank ? el("small", { class: "muted" }, ` (${x.rank})`) : null);
       if (c === "name") return el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name || x.unit));
       if (c === "tier") return el("td", {}, x.tier ? el("span", { class: "tier" }, x.tier) : "–");
-      if (c === "interval") return el("td", {}, x.rank_lo !== undefined ? `${x.rank_lo}–${x.rank_hi}` : "–");
+      if (c === "interval") return el("td", { class: "ivl-td" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, D.ranking.length));
+      if (c === "change") return el("td", { class: "num", title: x.prev_rank ? `rank ${x.prev_rank} in ${D.meta.editions.previous}` : "not ranked in the previous edition" }, fmtChange(x.change));
       if (D.pillars.includes(c)) return el("td", { class: "num", style: heat(x[c]) }, fmt(x[c]));
       if (c === "score") return el("td", { class: "num" }, el("strong", {}, fmt(x[c])));
       return el("td", { class: num ? "num" : "" }, x[c] ?? "–");
@@ -310,17 +332,24 @@ PAGES.city = async (main, r) => {
   const picker = el("select", { id: "city-pick", onchange: (e) => setHash("city", e.target.value, new URLSearchParams(r.params), false) },
     D.ranking.map((x) => el("option", { value: x.unit, selected: x.unit === unit }, `${x.rank ?? "–"}. ${x.name}`)));
   main.append(el("div", { class: "controls" }, el("label", { for: "city-pick" }, "City", picker)));
+  const gen = ROUTE_GEN;
   const resp = await fetch(`/api/units/${encodeURIComponent(unit)}`);
+  if (gen !== ROUTE_GEN) return;
   if (!resp.ok) { main.append(el("p", {}, `Unknown unit '${unit}'.`)); return; }
   const p = await resp.json();
+  if (gen !== ROUTE_GEN) return;
   const peer = r.params.get("peer") || "";
   main.append(el("h1", { id: "city-name" }, p.name, " ", el("small", { class: "muted" }, p.unit)));
   const kpis = el("div", { class: "kpis" },
     el("div", {}, el("small", {}, "Rank"), el("span", { class: "stat", id: "city-rank" }, `${p.rank ?? "–"}`), el("span", { class: "muted" }, ` of ${p.of}`)),
+    p.rank_lo !== undefined && p.rank_lo !== null ? el("div", { id: "city-interval" }, el("small", {}, "Rank 5–95 % interval"), el("span", { class: "stat" }, `${Math.round(p.rank_lo)}–${Math.round(p.rank_hi)}`),
+      el("span", { class: "muted" }, ` (median ${Math.round(p.rank_median)}, ${D.meta.uncertainty.n} replications)`)) : null,
+    p.change !== undefined ? el("div", { id: "city-change" }, el("small", {}, `Change vs ${D.meta.editions.previous}`), el("span", { class: "stat" }, fmtChange(p.change)), p.prev_rank ? el("span", { class: "muted" }, ` (was ${p.prev_rank})`) : null) : null,
     el("div", {}, el("small", {}, "Score"), el("span", { class: "stat" }, fmt(p.score))),
     p.tier ? el("div", {}, el("small", {}, "Tier"), el("span", { class: "stat" }, p.tier)) : null,
     ...Object.entries(p.groups).map(([g, v]) => el("div", {}, el("small", {}, g), `${v.label ?? "–"}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
-    el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`));
+    el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`),
+    p.n_country_level !== undefined ? el("div", {}, el("small", {}, "Country-level values"), `${p.n_country_level}`) : null);
   main.append(kpis);
 
   // radar vs tier average (or all units) or a chosen peer; axes: the highest level below the index with ≥ 3 nodes
@@ -338,7 +367,7 @@ PAGES.city = async (main, r) => {
   const radar = el("div", { class: "chart", id: "radar", role: "img", "aria-label": `Radar chart of ${p.name}'s pillar scores against ${refName}` });
   const alt = `${p.name} vs ${refName}: ` + pillars.map((c, i) => `${nodeName(c)} ${fmt(mine[i])} vs ${fmt(ref[i])}`).join("; ") + ".";
   main.append(el("div", { class: "grid" },
-    el("section", { class: "card" }, el("h3", {}, pillars === D.pillars ? "Pillar scores" : "Scores by sub-pillar"), el("div", { class: "controls" }, el("label", { for: "peer-pick" }, "Compare with", peerSel)), radar, el("p", { class: "muted", id: "radar-alt" }, alt)),
+    el("section", { class: "card" }, el("h3", {}, pillars.join() === D.pillars.join() ? "Pillar scores" : "Scores by sub-pillar"), el("div", { class: "controls" }, el("label", { for: "peer-pick" }, "Compare with", peerSel)), radar, el("p", { class: "muted", id: "radar-alt" }, alt)),
     el("section", { class: "card" }, el("h3", {}, "Strengths"), el("ol", { id: "strengths" }, p.strengths.map((c) => swItem(p, c))),
       el("h3", {}, "Weaknesses"), el("ol", { id: "weaknesses" }, p.weaknesses.map((c) => swItem(p, c))),
       el("h3", {}, "Neighbours in the ranking"), el("p", {}, p.neighbours.map((u) => u === p.unit ? el("strong", {}, `${unitName(u)} `) : el("a", { href: `#/city/${encodeURIComponent(u)}`, style: "margin-right:.5rem" }, unitName(u)))),
@@ -356,20 +385,148 @@ PAGES.city = async (main, r) => {
   // node table
   const rows = p.nodes.filter((n) => n.code !== D.index);
   const depth = (c) => { let d = 0, q = IX.node[c].parent; while (q && q !== D.index) { d++; q = IX.node[q].parent; } return d; };
-  const tbl = el("table", { id: "profile-table" }, el("caption", {}, "Scores and ranks per pillar and indicator"),
-    el("thead", {}, el("tr", {}, ["Code", "Name", "Raw value", "Unit", "Score", "Rank", "Source", "Flags"].map((h) => el("th", { scope: "col", class: ["Raw value", "Score", "Rank"].includes(h) ? "num" : "" }, h)))),
-    el("tbody", {}, rows.map((n) => el("tr", { "data-code": n.code, style: n.is_indicator ? "" : "font-weight:600;background:#f6f8fa" },
+  const provCell = (n) => {
+    const pv = n.provenance;
+    if (!n.is_indicator) return el("td", {});
+    if (!pv) return el("td", { class: "muted" }, n.source || "");
+    const head = [pv.source || n.source, pv.year].filter(Boolean).join(", ");
+    return el("td", { class: "prov" }, el("details", {}, el("summary", { title: pv.derivation || "" }, head),
+      el("dl", {},
+        pv.derivation ? [el("dt", {}, "Derivation"), el("dd", {}, pv.derivation)] : null,
+        pv.original_value !== null && pv.original_value !== undefined ? [el("dt", {}, "As published"), el("dd", {}, `${pv.original_value}${pv.original_unit ? " " + pv.original_unit : ""}`)] : null,
+        pv.source_date ? [el("dt", {}, "Source date"), el("dd", {}, pv.source_date)] : null,
+        pv.source_file ? [el("dt", {}, "File"), el("dd", {}, el("code", {}, pv.source_file))] : null,
+        pv.scope ? [el("dt", {}, "Scope"), el("dd", {}, pv.scope === "country" ? "country figure used for the city" : "city figure")] : null)));
+  };
+  const tbl = el("table", { id: "profile-table" }, el("caption", {}, "Scores and ranks per pillar and indicator (open a source for its derivation)"),
+    el("thead", {}, el("tr", {}, ["Code", "Name", "Raw value", "Unit", "Score", "Rank", "Source, year", "Flags"].map((h) => el("th", { scope: "col", class: ["Raw value", "Score", "Rank"].includes(h) ? "num" : "" }, h)))),
+    el("tbody", {}, rows.map((n) => el("tr", { "data-code": n.code, class: n.is_indicator ? "" : "agg-row" },
       el("td", {}, n.code), el("td", { style: `padding-left:${0.45 + depth(n.code)}rem` }, n.name),
       el("td", { class: "num" }, n.is_indicator ? fmtRaw(n.raw) : ""), el("td", { class: "muted" }, n.unit || ""),
       el("td", { class: "num", style: heat(n.score) }, fmt(n.score)), el("td", { class: "num" }, n.rank ? `${n.rank}/${n.of}` : "–"),
-      el("td", { class: "muted" }, n.provenance ? [n.provenance.source, n.provenance.year].filter(Boolean).join(", ") : (n.source || "")),
-      el("td", {}, n.imputed ? el("span", { class: "flag", title: "value was missing and imputed" }, "imputed") : null,
+      provCell(n),
+      el("td", { class: "flags" }, n.imputed ? el("span", { class: "flag", title: "the value was missing and imputed" }, "imputed") : null,
         n.treated ? el("span", { class: "flag", title: "outlier treatment applied" }, n.treated) : null,
-        n.provenance && n.provenance.level ? el("span", { class: "flag" }, n.provenance.level) : null)))));
+        n.provenance && n.provenance.scope === "country" ? el("span", { class: "flag flag-country", title: "a national figure stands in for the city" }, "country") : null,
+        n.provenance && n.provenance.scope === "city" ? el("span", { class: "flag flag-city", title: "a figure for the city itself" }, "city") : null)))));
   main.append(el("h2", {}, "Pillars and indicators"), tbl,
-    downloadBar(`profile_${p.unit}`, () => rows.map((n) => ({ unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, score: n.score, rank: n.rank, imputed: n.imputed ?? null, treated: n.treated ?? null, source: n.source ?? null })),
-      () => ["unit", "code", "name", "level", "raw", "score", "rank", "imputed", "treated", "source"]));
+    downloadBar(`profile_${p.unit}`, () => rows.map((n) => { const pv = n.provenance || {}; return { unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, unit_of_measure: n.unit ?? null, score: n.score, rank: n.rank, of: n.of, imputed: n.imputed ?? null, treated: n.treated ?? null,
+      source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null }; }),
+      () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation"]));
+  cityExtras(main, p);
 };
+/** City page sections that come from the editions and hubindex.store: rank history, best/worst attainable rank,
+ *  "what it takes" to reach a goal, and the city's own targets. Each loads on its own (a failure shows there). */
+function cityExtras(main, p) {
+  const r = parseHash();
+  const grid = el("div", { class: "grid" });
+  main.append(el("h2", {}, "Over time and what it takes"), grid);
+  // rank history
+  if (D.meta.editions) {
+    const card = el("section", { class: "card", id: "history-card" }, el("h3", {}, "Rank history"));
+    const chart = el("div", { class: "chart", id: "history-chart", role: "img", style: "min-height:260px" });
+    const alt = el("p", { class: "muted", id: "history-alt" });
+    const tb = el("table", { id: "history-table" });
+    card.append(chart, alt, tb);
+    grid.append(card);
+    fetch(`/api/units/${encodeURIComponent(p.unit)}/history`).then((x) => x.json()).then((js) => {
+      const h = js.rows || [];
+      const pres = h.filter((x) => x.present);
+      const txt = `${p.name}'s rank by edition: ` + h.map((x) => `${x.label} ${x.present ? "#" + x.rank : "not ranked"}`).join(", ") + ".";
+      alt.textContent = txt; chart.setAttribute("aria-label", txt);
+      tb.append(el("thead", {}, el("tr", {}, ["Edition", "Rank", "Change", "Score", "Tier"].map((c) => el("th", { scope: "col", class: c === "Edition" || c === "Tier" ? "" : "num" }, c)))),
+        el("tbody", {}, h.map((x) => el("tr", { "data-label": x.label }, el("td", {}, x.label), el("td", { class: "num" }, x.present ? `${x.rank}/${x.n_units}` : "–"),
+          el("td", { class: "num" }, x.rank_change === null ? "" : fmtChange(x.rank_change)), el("td", { class: "num" }, fmt(x.score)), el("td", {}, x.tier || "")))));
+      card.append(downloadBar(`history_${p.unit}`, () => h, () => ["label", "rank", "rank_change", "score", "tier", "n_units", "present"]));
+      if (window.Plotly && pres.length) Plotly.newPlot(chart, [{ type: "scatter", mode: "lines+markers+text", x: pres.map((x) => x.label), y: pres.map((x) => x.rank), text: pres.map((x) => "#" + x.rank), textposition: "top center", line: { color: "#0b5cad" }, hovertemplate: "%{x}: rank %{y}<extra></extra>" }],
+        { yaxis: { autorange: "reversed", title: { text: "Rank (1 = best)" }, rangemode: "tozero" }, xaxis: { type: "category" }, margin: { t: 20, b: 40, l: 55, r: 20 }, height: 260 }, { displaylogo: false, responsive: true });
+    }).catch((e) => { alt.textContent = `History unavailable: ${e}`; });
+  }
+  // best / worst attainable rank over admissible weights
+  const rr = el("section", { class: "card", id: "range-card" }, el("h3", {}, "Best and worst attainable rank"));
+  const rrOut = el("div", { id: "rank-range", "aria-live": "polite" }, el("p", { class: "muted" }, "Computing…"));
+  rr.append(rrOut);
+  grid.append(rr);
+  fetch(`/api/units/${encodeURIComponent(p.unit)}/rank-range`).then(async (x) => {
+    const js = await x.json();
+    if (!x.ok) { rrOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${js.detail}`)); return; }
+    const wtxt = (w) => Object.entries(w).map(([k, v]) => `${nodeName(k)} ${(100 * v).toFixed(0)} %`).join(", ");
+    rrOut.replaceChildren(
+      el("div", { class: "kpis" }, el("div", {}, el("small", {}, "Best"), el("span", { class: "stat", id: "best-rank" }, `${js.best_rank}`)),
+        el("div", {}, el("small", {}, "Published"), el("span", { class: "stat" }, `${js.rank}`)),
+        el("div", {}, el("small", {}, "Worst"), el("span", { class: "stat", id: "worst-rank" }, `${js.worst_rank}`))),
+      el("p", { class: "muted" }, `Over every set of ${js.level} weights summing to 100 % with each weight within ±${Math.round(100 * js.tol)} % of its published value (exact, by linear programming). `,
+        `${js.n_always_above} cities rank above ${p.name} under every such weighting.`),
+      el("p", {}, el("strong", {}, "Best with: "), wtxt(js.weights_best), el("br"), el("strong", {}, "Worst with: "), wtxt(js.weights_worst)),
+      el("p", {}, el("a", { id: "best-weights-link", href: `#/weights?w=${Object.entries(js.weights_best).map(([k, v]) => `${k}:${+(v * Object.keys(js.weights_best).reduce((a, c) => a + (IX.baseWeights[c] ?? 0), 0)).toFixed(3)}`).join(",")}` }, "Open the best-case weights in Build your own index →")));
+  }).catch((e) => rrOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${e}`)));
+  // what it takes
+  const wt = el("section", { class: "card", id: "whatif-card" }, el("h3", {}, "What it takes"));
+  const goal = r.params.get("goal") || (p.rank > 1 ? `rank:${Math.max(1, p.rank - 5)}` : "rank:1");
+  const [gk, gv] = goal.split(":");
+  const kindSel = el("select", { id: "goal-kind" }, [["rank", "Reach rank"], ...(D.tiers ? [["tier", "Reach the next tier"]] : []), ["beat", "Overtake"]].map(([v, t]) => el("option", { value: v, selected: v === gk }, t)));
+  const rankIn = el("input", { type: "number", id: "goal-rank", min: "1", max: String(D.ranking.length), value: gk === "rank" ? gv : String(Math.max(1, (p.rank || 2) - 5)), style: "width:5rem" });
+  const beatSel = el("select", { id: "goal-beat" }, D.ranking.filter((x) => x.unit !== p.unit && (x.rank ?? 1e9) < (p.rank ?? 1e9)).map((x) => el("option", { value: x.unit, selected: gk === "beat" && x.unit === gv }, `${x.rank}. ${x.name}`)));
+  const go = el("button", { type: "button", class: "primary", id: "goal-go" }, "Compute");
+  const wtOut = el("div", { id: "whatif-out", "aria-live": "polite" });
+  const rankLab = el("label", { for: "goal-rank" }, "Rank", rankIn), beatLab = el("label", { for: "goal-beat" }, "City", beatSel);
+  const showInputs = () => { rankLab.hidden = kindSel.value !== "rank"; beatLab.hidden = kindSel.value !== "beat"; };
+  kindSel.addEventListener("change", showInputs); showInputs();
+  wt.append(el("div", { class: "controls" }, el("label", { for: "goal-kind" }, "Goal", kindSel), rankLab, beatLab, go), wtOut);
+  grid.append(wt);
+  const runWhatIf = async () => {
+    const k = kindSel.value, q = new URLSearchParams();
+    const g = k === "rank" ? `rank:${rankIn.value}` : (k === "tier" ? "tier:next" : `beat:${beatSel.value}`);
+    if (k === "rank") q.set("rank", rankIn.value); else if (k === "tier") q.set("tier", "next"); else q.set("beat", beatSel.value);
+    updateParam("goal", g);
+    wtOut.replaceChildren(el("p", { class: "muted" }, "Computing…"));
+    const x = await fetch(`/api/units/${encodeURIComponent(p.unit)}/what-it-takes?${q}`);
+    const js = await x.json();
+    if (!x.ok) { wtOut.replaceChildren(el("p", { class: "banner" }, js.detail)); return; }
+    const beyond = (y) => { const rg = rawRange(y.indicator); return rg && (y.required > rg[1] + 1e-9 || y.required < rg[0] - 1e-9) ? el("span", { class: "flag", title: `outside the range observed across all cities (${fmtRaw(rg[0])} to ${fmtRaw(rg[1])}): check that such a value is possible` }, "beyond observed") : null; };
+    const single = js.single.filter((y) => y.reachable).sort((a, b) => Math.abs(a.change_pct ?? 1e18) - Math.abs(b.change_pct ?? 1e18));
+    const none = js.single.filter((y) => !y.reachable).length;
+    const c = js.combination;
+    wtOut.replaceChildren(
+      el("p", {}, el("strong", {}, "One indicator alone: "), single.length ? `${single.length} indicator(s) could do it on their own${none ? `; ${none} could not` : ""}.` : `no single indicator is enough (${none} tried).`),
+      single.length ? el("table", { id: "whatif-single" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change", "Rank after"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
+        el("tbody", {}, single.map((y) => el("tr", { "data-code": y.indicator }, el("td", {}, `${y.name}`, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, fmtRaw(y.current)),
+          el("td", { class: "num" }, fmtRaw(y.required), beyond(y)), el("td", { class: "num" }, `${y.change > 0 ? "+" : ""}${fmtRaw(y.change)}`, y.change_pct !== null ? el("small", { class: "muted" }, ` (${y.change_pct > 0 ? "+" : ""}${fmt(y.change_pct, 0)} %)`) : null),
+          el("td", { class: "num" }, y.rank_after ?? "–"))))) : null,
+      single.length ? downloadBar(`what_it_takes_${p.unit}`, () => js.single, () => ["indicator", "name", "unit", "current", "required", "change", "change_pct", "reachable", "rank_before", "rank_after", "score_after", "verified", "note"]) : null,
+      el("p", {}, el("strong", {}, "Cheapest combination: "), c.status === "optimal" ? `${c.plan.length} indicator(s); checked by a full rebuild: rank ${c.check_rank}${c.check_met ? " (goal met)" : " (goal not met: the linear model is approximate)"}.` : c.status),
+      c.plan && c.plan.length ? el("table", { id: "whatif-plan" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
+        el("tbody", {}, c.plan.map((y) => el("tr", {}, el("td", {}, y.name, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, fmtRaw(y.current)), el("td", { class: "num" }, fmtRaw(y.required), beyond(y)), el("td", { class: "num" }, `+${fmtRaw(y.change)}`))))) : null,
+      c.plan && c.plan.length ? downloadBar(`what_it_takes_plan_${p.unit}`, () => c.plan, () => ["indicator", "name", "unit", "current", "required", "change", "normalised_from", "normalised_to", "effective_weight"]) : null,
+      el("p", { class: "muted" }, `Other cities held at their values; computed in ${fmt(js.elapsed_ms, 0)} ms.`));
+  };
+  go.addEventListener("click", runWhatIf);
+  if (r.params.get("goal")) runWhatIf();
+  // targets
+  const tg = el("section", { class: "card", id: "targets-card" }, el("h3", {}, "The city's own targets"));
+  const tgOut = el("div", { id: "targets-out" });
+  tg.append(tgOut); grid.append(tg);
+  fetch(`/api/units/${encodeURIComponent(p.unit)}/targets`).then(async (x) => {
+    const js = await x.json();
+    if (!x.ok) { tgOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${js.detail}`)); return; }
+    if (!js.targets.length) { tgOut.replaceChildren(el("p", { class: "muted" }, js.note || "No published targets.")); return; }
+    tgOut.replaceChildren(el("table", { id: "targets-table" }, el("thead", {}, el("tr", {}, ["Target", "By", "Status", "Evidence"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, js.targets.map((t) => el("tr", {}, el("td", {}, el("details", {}, el("summary", {}, `${t.measure.replace(/_/g, " ")} ${t.relation} ${t.target ?? ""} ${t.unit || ""}`), el("p", {}, `“${t.quote}”`), el("p", { class: "muted" }, t.source))),
+        el("td", {}, `${t.deadline}`), el("td", {}, el("span", { class: `status status-${(t.status || "").replace(/\s+/g, "-")}` }, t.status)),
+        el("td", { class: "muted" }, t.latest_value !== null ? `${fmtRaw(t.latest_value)} in ${t.latest_year} (${t.observed_by})` : (t.note || "")))))),
+      js.note ? el("p", { class: "muted" }, js.note) : null,
+      downloadBar(`targets_${p.unit}`, () => js.targets, () => ["city", "measure", "relation", "target", "unit", "deadline", "status", "latest_year", "latest_value", "progress_pct", "observed_by", "note", "source", "quote"]));
+  }).catch((e) => tgOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${e}`)));
+}
+/** [min, max] of an indicator's raw values over the served units (null when the raw table is not served). */
+function rawRange(code) {
+  if (!D.raw) return null;
+  const j = D.raw.columns.indexOf(code);
+  if (j < 0) return null;
+  let lo = Infinity, hi = -Infinity;
+  for (const row of D.raw.data) { const v = row[j]; if (v !== null && v !== undefined) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }
+  return Number.isFinite(lo) ? [lo, hi] : null;
+}
 function radarAxes() {
   const top = IX.node[D.index].level;
   for (let lv = top - 1; lv >= 1; lv--) { const nodes = D.framework.filter((n) => n.level === lv).map((n) => n.code); if (nodes.length >= 3 && nodes.length <= 16) return nodes; }
@@ -451,6 +608,85 @@ PAGES.compare = (main, r) => {
   main.append(tbl, downloadBar("compare", () => [D.index, ...nodes.map((n) => n.code)].map((c) => Object.assign({ code: c }, Object.fromEntries(units.map((u) => [u, IX.scoreOf(u, c)])))), () => ["code", ...units]));
 };
 
+// --------------------------------------------------------------------------------------------- Editions
+/* #/editions?a=2024&b=2025&metric=rank|score&sort=abs|rel&n=15&units=A,B : compare two editions. "abs" sorts by the
+ * absolute change (rank places or score points), "rel" by the change relative to edition A (places ÷ rank in A,
+ * or score change in % of score A). With units=…, the slope chart shows those cities; otherwise the n biggest movers. */
+PAGES.editions = async (main, r) => {
+  main.append(el("h1", {}, "Editions"));
+  if (!D.meta.editions) { main.append(el("p", {}, "This index has no editions (it is not one of the shipped dataset editions and no edition store was given).")); return; }
+  const labs = D.meta.editions.labels, P = r.params;
+  const a = labs.includes(P.get("a")) ? P.get("a") : (D.meta.editions.previous || labs[0]);
+  const b = labs.includes(P.get("b")) ? P.get("b") : (D.meta.editions.current || labs[labs.length - 1]);
+  const metric = P.get("metric") === "score" ? "score" : "rank", sortBy = P.get("sort") === "rel" ? "rel" : "abs";
+  const n = Math.max(2, Math.min(91, +(P.get("n") || 15)));
+  let chosen = (P.get("units") || "").split(",").filter(Boolean);
+  const set = (k, v) => { const q = new URLSearchParams(P); if (v === null || v === "") q.delete(k); else q.set(k, v); setHash("editions", null, q, false); };
+  main.append(el("p", { class: "muted" }, `${labs.length} editions (${labs.join(", ")}) — ${D.meta.editions.source}.`));
+  const cityAdd = el("select", { id: "ed-add" }, el("option", { value: "" }, "Add a city…"), D.ranking.filter((x) => !chosen.includes(x.unit)).map((x) => el("option", { value: x.unit }, x.name)));
+  cityAdd.addEventListener("change", () => { if (cityAdd.value) set("units", chosen.concat([cityAdd.value]).join(",")); });
+  main.append(el("div", { class: "controls" },
+    selectEl("ed-a", "From edition", labs.map((l) => [l, l]), a, (v) => set("a", v)),
+    selectEl("ed-b", "To edition", labs.map((l) => [l, l]), b, (v) => set("b", v)),
+    selectEl("ed-metric", "Show", [["rank", "Rank"], ["score", "Score"]], metric, (v) => set("metric", v)),
+    selectEl("ed-sort", "Sort by", [["abs", "Absolute change"], ["rel", "Relative change"]], sortBy, (v) => set("sort", v)),
+    selectEl("ed-n", "Biggest movers", [5, 10, 15, 20, 30, 91].map((k) => [String(k), k === 91 ? "All" : String(k)]), String(n), (v) => set("n", v)),
+    el("label", { for: "ed-add" }, "Or chosen cities", cityAdd)),
+    el("div", { id: "ed-chips" }, chosen.map((u) => el("span", { class: "chip" }, unitName(u), el("button", { type: "button", "aria-label": `Remove ${unitName(u)}`, onclick: () => set("units", chosen.filter((x) => x !== u).join(",")) }, "×")))));
+  const gen = ROUTE_GEN;
+  const res = await fetch(`/api/editions/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+  const js = await res.json();
+  if (gen !== ROUTE_GEN) return;   // the user navigated on meanwhile
+  if (!res.ok) { main.append(el("p", { class: "banner" }, js.detail)); return; }
+  const S = js.summary, rows = js.rows;
+  main.append(el("div", { class: "kpis", id: "ed-summary" },
+    el("div", {}, el("small", {}, "Moved up"), el("span", { class: "stat up", id: "ed-up" }, `${S.up}`)),
+    el("div", {}, el("small", {}, "Unchanged"), el("span", { class: "stat" }, `${S.unchanged}`)),
+    el("div", {}, el("small", {}, "Moved down"), el("span", { class: "stat down", id: "ed-down" }, `${S.down}`)),
+    el("div", {}, el("small", {}, "Entries / exits"), el("span", { class: "stat" }, `${S.entries.length} / ${S.exits.length}`)),
+    el("div", {}, el("small", {}, "Mean |rank change|"), el("span", { class: "stat" }, fmt(S.mean_abs_rank_change, 2))),
+    el("div", {}, el("small", {}, "Gap rank 1 – rank 10"), el("span", { class: "stat" }, `${fmt(S.gap_1_10_a)} → ${fmt(S.gap_1_10_b)}`))));
+  const key = (x) => metric === "rank" ? (sortBy === "abs" ? Math.abs(x.rank_change ?? 0) : Math.abs(x.rank_change ?? 0) / (x.rank_a || 1e9))
+    : (sortBy === "abs" ? Math.abs(x.score_change ?? 0) : Math.abs(x.rel_score_change ?? 0));
+  const both = rows.filter((x) => x.rank_a !== null && x.rank_b !== null);
+  const sorted = both.slice().sort((x, y) => key(y) - key(x) || (x.rank_b - y.rank_b));
+  const sel = chosen.length ? both.filter((x) => chosen.includes(x.unit)) : sorted.slice(0, n);
+  const ya = (x) => metric === "rank" ? x.rank_a : x.score_a, yb = (x) => metric === "rank" ? x.rank_b : x.score_b;
+  const colour = (x) => x.rank_change > 0 ? "#1a7f37" : (x.rank_change < 0 ? "#b42318" : "#8c959f");
+  const chart = el("div", { class: "chart", id: "slope-chart", role: "img", style: `height:${Math.max(420, 22 * sel.length + 80)}px` });
+  const altTxt = `Slope chart, ${metric} in ${a} (left) and ${b} (right) for ${sel.length} ${chosen.length ? "chosen cities" : "biggest movers by " + (sortBy === "abs" ? "absolute" : "relative") + " change"}: ` +
+    sel.map((x) => `${x.name} ${metric === "rank" ? `${x.rank_a}→${x.rank_b}` : `${fmt(x.score_a)}→${fmt(x.score_b)}`}`).join("; ") + ".";
+  chart.setAttribute("aria-label", altTxt);
+  main.append(el("h2", {}, `Slope chart: ${a} → ${b}`), chart, el("p", { class: "muted", id: "slope-alt" }, altTxt));
+  if (window.Plotly && sel.length) {
+    const traces = sel.map((x) => ({ type: "scatter", mode: "lines+markers", x: [a, b], y: [ya(x), yb(x)], name: x.name, customdata: [x.unit, x.unit], line: { color: colour(x), width: 2 }, marker: { size: 7 },
+      hovertemplate: `${x.name}: %{y:${metric === "rank" ? "d" : ".1f"}} in %{x}<extra></extra>`, showlegend: false }));
+    const ann = [];
+    sel.forEach((x) => { ann.push({ x: 0, y: ya(x), xanchor: "right", text: `${x.name} ${metric === "rank" ? x.rank_a : fmt(x.score_a)}`, showarrow: false, font: { size: 11, color: colour(x) }, xshift: -8 });
+      ann.push({ x: 1, y: yb(x), xanchor: "left", text: `${metric === "rank" ? x.rank_b : fmt(x.score_b)} ${x.name} (${x.rank_change > 0 ? "▲" : (x.rank_change < 0 ? "▼" : "=")}${x.rank_change ? Math.abs(x.rank_change) : ""})`, showarrow: false, font: { size: 11, color: colour(x) }, xshift: 8 }); });
+    Plotly.newPlot(chart, traces, { xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: { autorange: metric === "rank" ? "reversed" : true, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+      annotations: ann, margin: { t: 20, b: 30, l: 60, r: 20 } }, { displaylogo: false, responsive: true });
+    chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
+  }
+  // per-city table (all cities, ordered by the chosen sort)
+  const tableRows = sorted.concat(rows.filter((x) => x.rank_a === null || x.rank_b === null));
+  const regionCol = D.group_roles.region;
+  main.append(el("h2", {}, "Every city"), el("table", { id: "diff-table", "data-view": `${a}-${b}-${metric}-${sortBy}-${chosen.join("+")}` }, el("caption", { class: "sr-only" }, `Rank and score change from ${a} to ${b}`),
+    el("thead", {}, el("tr", {}, ["City", ...(regionCol ? ["Region"] : []), `Rank ${a}`, `Rank ${b}`, "Change", `Score ${a}`, `Score ${b}`, "Score change", "Relative", "Status"].map((h, i) => el("th", { scope: "col", class: i === 0 || h === "Region" || h === "Status" ? "" : "num" }, h)))),
+    el("tbody", {}, tableRows.map((x) => el("tr", { "data-unit": x.unit }, el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)), regionCol ? el("td", { class: "muted" }, x[regionCol] ?? "") : null,
+      el("td", { class: "num" }, x.rank_a ?? "–"), el("td", { class: "num" }, x.rank_b ?? "–"), el("td", { class: "num" }, x.rank_a === null ? fmtChange(null) : fmtChange(x.rank_change)),
+      el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)), el("td", { class: "num" }, x.score_change === null ? "–" : `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`),
+      el("td", { class: "num" }, x.rel_score_change === null ? "–" : `${x.rel_score_change > 0 ? "+" : ""}${fmt(x.rel_score_change, 1)} %`), el("td", {}, x.status))))),
+    downloadBar(`editions_${a}_${b}`, () => tableRows, () => Object.keys(rows[0] || {})));
+  if (S.by_group && S.by_group.length) {
+    const g = S.group;
+    main.append(el("h2", {}, `Averages by ${g}`), el("table", { id: "diff-groups" }, el("thead", {}, el("tr", {}, [g, "Cities", `Mean score ${a}`, `Mean score ${b}`, "Change", "Mean rank change"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
+      el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, x[g]), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
+        el("td", { class: "num" }, `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`), el("td", { class: "num" }, fmt(x.mean_rank_change, 2)))))),
+      downloadBar(`editions_${a}_${b}_by_${g}`, () => S.by_group, () => Object.keys(S.by_group[0])));
+  }
+};
+
 // ---------------------------------------------------------------------------------- Build your own index
 function parseWeights(s) {
   const w = {};
@@ -487,10 +723,15 @@ PAGES.weights = (main, r) => {
   const stats = el("div", { class: "kpis", id: "w-stats" });
   const table = el("table", { id: "weights-table" });
   const serverOut = el("p", { id: "server-out", "aria-live": "polite" });
-  main.append(el("div", { class: "grid" }, el("section", { class: "card" }, el("h3", {}, "Weights"), sliders, deeper, el("p", {}, reset, " ", serverBtn), timing, serverOut),
+  const ivBtn = el("button", { type: "button", id: "iv-btn", disabled: !D.meta.uncertainty }, "Recompute rank intervals for these weights");
+  const ivN = el("select", { id: "iv-n", "aria-label": "Replications" }, [500, 1000, 2000, 5000].filter((k) => !D.meta.uncertainty || k <= D.meta.uncertainty.max_reps).map((k) => el("option", { value: String(k), selected: k === 1000 }, `${k} replications`)));
+  const ivOut = el("p", { id: "iv-out", class: "muted", "aria-live": "polite" }, D.meta.uncertainty ? `Rank intervals: ${D.meta.uncertainty.notes.join("; ")}.` : "Rank intervals are not available for this index.");
+  let intervals = null;   // {unit: {rank_lo, rank_hi}} for the weights in ivFor
+  let ivFor = null;
+  main.append(el("div", { class: "grid" }, el("section", { class: "card" }, el("h3", {}, "Weights"), sliders, deeper, el("p", {}, reset, " ", serverBtn), timing, serverOut, el("p", {}, ivBtn, " ", ivN), ivOut),
     el("section", { class: "card" }, el("h3", {}, "What your weights do"), stats, warn)), el("h2", {}, "Your ranking"), table);
   let rows = [];
-  main.append(downloadBar("my_ranking", () => rows.map((x) => Object.assign({ weights: location.hash }, x)), () => ["rank", "unit", "name", "score", "published_rank", "move"]));
+  main.append(downloadBar("my_ranking", () => rows.map((x) => Object.assign({ weights: location.hash }, x)), () => ["rank", "rank_lo", "rank_hi", "unit", "name", "score", "published_rank", "move"]));
   // pillar correlations (for the double-counting warning) computed once
   const pil = Object.fromEntries(D.pillars.map((c) => [c, Float64Array.from(D.units.map((u) => IX.scoreOf(u.unit, c) ?? NaN))]));
 
@@ -503,6 +744,19 @@ PAGES.weights = (main, r) => {
     const diff = js.ranking.filter((x) => inBrowser && mine[x.unit] !== x.rank).length;
     serverOut.textContent = inBrowser ? (diff ? `Server ranking differs for ${diff} units.` : `Server ranking agrees with the in-browser one (${js.ranking.length} units, Spearman vs published ${fmt(js.spearman_vs_published, 3)}).`) : `Server ranking received.`;
     if (!inBrowser) { rows = js.ranking.map((x) => ({ unit: x.unit, name: x.name, score: x.score, rank: x.rank, published_rank: x.published_rank, move: x.move })); drawTable(); }
+  });
+
+  ivBtn.addEventListener("click", async () => {
+    ivOut.textContent = "Running the Monte Carlo replications on the server…";
+    const t0 = performance.now();
+    const res = await fetch("/api/uncertainty", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ weights: w, n: +ivN.value }) });
+    const js = await res.json();
+    if (!res.ok) { ivOut.textContent = `Server error: ${js.detail}`; return; }
+    intervals = Object.fromEntries(js.rows.map((x) => [x.unit, x]));
+    ivFor = JSON.stringify(w);
+    ivOut.textContent = `Rank intervals (5–95 %) for your weights: ${js.replications} replications computed in ${fmt(js.elapsed_ms, 0)} ms on the server (${fmt(performance.now() - t0, 0)} ms round trip). Choices: ${js.notes.join("; ")}.`;
+    ivOut.dataset.ms = js.elapsed_ms;
+    drawTable();
   });
 
   function refresh() {
@@ -548,9 +802,13 @@ PAGES.weights = (main, r) => {
     drawTable();
   }
   function drawTable() {
+    const ivl = intervals && ivFor === JSON.stringify(w) ? intervals : null;   // stale intervals are not shown
+    if (intervals && !ivl) ivOut.textContent = "The weights changed: press the button again for their rank intervals.";
+    for (const x of rows) { const v = ivl && ivl[x.unit]; x.rank_lo = v ? v.rank_lo : null; x.rank_hi = v ? v.rank_hi : null; }
     table.replaceChildren(el("caption", { class: "sr-only" }, "Your ranking with each unit's move against the published ranking"),
-      el("thead", {}, el("tr", {}, ["Your rank", "City", "Score", "Published rank", "Move"].map((h) => el("th", { scope: "col", class: h === "City" || h === "Move" ? "" : "num" }, h)))),
-      el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, el("td", { class: "num" }, x.rank ?? "–"), el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)),
+      el("thead", {}, el("tr", {}, ["Your rank", ...(ivl ? ["Rank 5–95 %"] : []), "City", "Score", "Published rank", "Move"].map((h) => el("th", { scope: "col", class: h === "City" || h === "Move" || h.startsWith("Rank 5") ? "" : "num" }, h)))),
+      el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, el("td", { class: "num" }, x.rank ?? "–"), ivl ? el("td", { class: "ivl-td" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, rows.length)) : null,
+        el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)),
         el("td", { class: "num" }, fmt(x.score)), el("td", { class: "num" }, x.published_rank ?? "–"),
         el("td", { class: x.move > 0 ? "up" : (x.move < 0 ? "down" : "muted") }, x.move ? `${x.move > 0 ? "▲" : "▼"} ${Math.abs(x.move)}` : "–")))));
   }
