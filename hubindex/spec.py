@@ -76,6 +76,9 @@ class Node(_Model):
     denominator: str | None = None
     target: float | None = None
     goalposts: tuple[float, float] | None = None
+    bounds: tuple[float | None, float | None] | None = Field(
+        default=None, description="Natural range of the raw values (e.g. [0, 100] for a percentage; null = open): "
+                                  "what-if analyses never propose a value outside it.")
 
     @field_validator("weight", mode="before")
     @classmethod
