@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubindex.errors import DataError, SpecError, where
@@ -384,20 +383,10 @@ def spec_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, sou
 
 def load_spec(path: str | Path) -> IndexSpec:
     """Read and validate a YAML spec file; relative paths in it resolve against its folder."""
+    from hubindex.yamlio import read_yaml
+
     p = Path(path)
-    if not p.exists():
-        raise SpecError(f"{p}: spec file not found")
-    if p.is_dir():
-        raise SpecError(f"{p}: is a folder; expected a YAML spec file")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        loc = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise SpecError(f"{p}{loc}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a UTF-8 text file; expected a YAML spec") from None
-    return spec_from_dict(raw, base_dir=p.resolve().parent, source=str(p))
+    return spec_from_dict(read_yaml(p, "spec file"), base_dir=p.resolve().parent, source=str(p))
 
 
 _IMETA_REQUIRED = ("iCode", "Level", "Parent", "Type")

@@ -890,22 +890,13 @@ class AssessSpec(BaseModel):
 
 def load_assess_spec(path: Path | str) -> AssessSpec:
     """Read and validate an assessment spec (YAML); errors name the file and the offending key."""
-    import yaml
     from pydantic import ValidationError
 
     from hubindex.errors import SpecError
+    from hubindex.yamlio import read_yaml
 
     p = Path(path)
-    if not p.exists():
-        raise SpecError(f"{p}: assessment spec not found")
-    if p.is_dir():
-        raise SpecError(f"{p}: is a folder; expected an assessment spec (YAML)")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise SpecError(f"{p}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a UTF-8 text file; expected an assessment spec (YAML)") from None
+    raw = read_yaml(p, "assessment spec")
     if not isinstance(raw, dict):
         raise SpecError(f"{p}: expected a mapping with keys 'assessments' and 'factors' or 'index_spec'")
     try:

@@ -39,10 +39,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubindex.errors import DataError, SpecError, where
+from hubindex.yamlio import read_yaml
 
 __all__ = [
     "SurveySpec",
@@ -257,19 +257,7 @@ def survey_spec_from_dict(raw: Any, base_dir: Path | str = ".", source: str | No
 def load_survey_spec(path: str | Path) -> SurveySpec:
     """Read and validate a survey spec YAML file; relative paths in it resolve against its folder."""
     p = Path(path)
-    if not p.exists():
-        raise SpecError(f"{p}: survey spec not found")
-    if p.is_dir():
-        raise SpecError(f"{p}: is a folder; expected a survey spec (YAML)")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        loc = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise SpecError(f"{p}{loc}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a UTF-8 text file; expected a survey spec (YAML)") from None
-    return survey_spec_from_dict(raw, base_dir=p.resolve().parent, source=str(p))
+    return survey_spec_from_dict(read_yaml(p, "survey spec"), base_dir=p.resolve().parent, source=str(p))
 
 
 def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
