@@ -43,6 +43,11 @@ MAX_UPLOAD = 20 * 1024 * 1024  # bytes, dataset uploads
 MAX_WEIGHTS = 5000  # entries in a weights mapping
 MAX_EXPORT = 4 * 1024 * 1024  # bytes, POST /api/export (a browser table sent back as a file)
 MAX_EXPORT_ROWS = 20000
+AUDIT_SOBOL_N = 500  # Saltelli base sample of the dashboard's Sobol indices: N(d + 2) runs
+AUDIT_SOBOL_BOOT = 1000  # bootstrap resamples for their intervals
+AUDIT_TABLES = ("indicators", "correlation_flags", "groups", "units_low_availability", "rank_intervals", "sobol")
+AuditTable = Literal["indicators", "correlation_flags", "groups", "units_low_availability", "rank_intervals",
+                     "sobol"]
 
 
 class WeightsRequest(BaseModel):
@@ -401,10 +406,12 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         the re-computed ranking with each unit's move against the published one. Does not change the server."""
         return JSONResponse(state.view.rescore(req.weights))
 
-    @app.get("/api/audit", tags=["audit"])
-    def audit() -> JSONResponse:
-        """Audit results (uncertainty/sensitivity, rank intervals) from ``hubindex.audit.summary(result)``;
-        404 when that module is not installed."""
+    audit_lock = threading.Lock()
+
+    def audit_summary() -> dict[str, Any]:
+        """The audit summary of the served index, computed on first use and cached until the index changes:
+        coherence (ms), the start-up rank intervals (re-used, not re-run) and Sobol indices on the start-up
+        audit model with N = :data:`AUDIT_SOBOL_N` (N(d + 2) runs: ≈ 0.2–0.4 s for 5 factors × 91 units)."""
         import importlib
 
         try:
@@ -413,13 +420,81 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
             fn = None
         if fn is None:
             raise HTTPException(404, "audit results are not available: hubindex.audit provides no summary()")
-        with state.lock:
-            if state.audit is None:
-                out = fn(state.view.result)
-                out = out.to_dict() if hasattr(out, "to_dict") and not isinstance(out, dict) else out
-                state.audit = json.loads(json.dumps(out, default=jsonable_default))
-        return JSONResponse(state.audit)
+        with audit_lock:
+            view, iv, hit = state.view, state.intervals, state.audit
+            if hit is not None:
+                return hit
+            t0 = time.perf_counter()
+            sens, sens_error, sens_ms = None, None, None
+            if iv is None:
+                sens_error = "no audit model: " + (view.meta.get("uncertainty_error") or "the server was started "
+                                                   "without rank intervals")
+            else:
+                from hubindex.audit.sensitivity import sensitivity
 
+                t1 = time.perf_counter()
+                try:
+                    sens = sensitivity(model=iv.model, n=AUDIT_SOBOL_N, n_boot=AUDIT_SOBOL_BOOT)
+                except HubindexError as e:  # e.g. fewer than two uncertain choices
+                    sens_error = str(e)
+                sens_ms = round(1000 * (time.perf_counter() - t1), 1)
+            s = fn(view.result, uncertainty=None if iv is None else _published_intervals(iv), sensitivity=sens)
+            js = s.to_dict() if hasattr(s, "to_dict") else s
+            if js.get("uncertainty") is not None:
+                js["uncertainty"]["notes"] = iv.notes if iv is not None else []
+            if js.get("sensitivity") is not None:
+                js["sensitivity"]["elapsed_ms"] = sens_ms
+            js["sensitivity_error"] = sens_error
+            js["uncertainty_error"] = None if iv is not None else view.meta.get("uncertainty_error")
+            js["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+            js["citation"], js["licence"] = view.meta["citation"], view.meta["licence"]
+            out = {"summary": s, "json": _json_bytes(json.loads(json.dumps(js, default=jsonable_default))),
+                   "sensitivity_error": sens_error, "uncertainty_error": js["uncertainty_error"]}
+            if state.view is view:  # not swapped by a reload meanwhile
+                state.audit = out
+            return out
+
+    @app.get("/api/audit", tags=["audit"])
+    def audit(format: Format = "json",  # noqa: A002
+              table: Annotated[AuditTable | None, Query(description="one table of the summary")] = None
+              ) -> Response:
+        """The audit summary (``hubindex.audit.summary``): flagged indicators (skewness/kurtosis, availability,
+        zeros, unique values), collinear (r > 0.9) and negative sibling pairs, PC1 variance explained and
+        Cronbach's α per group, units with low data availability, the start-up rank intervals (5th/50th/95th
+        percentile) and first/total-order Sobol indices with 5–95 % bootstrap intervals (computed on the first
+        request, N = 500, then cached).
+
+        ``table=indicators|correlation_flags|groups|units_low_availability|rank_intervals|sobol`` with
+        ``format=csv|xlsx|json`` downloads one table with the citation and licence; ``format=xlsx`` without a
+        table gives every table in one workbook."""
+        hit = audit_summary()
+        if table is None and format == "json":
+            return Response(hit["json"], media_type="application/json")
+        s = hit["summary"]
+        meta = state.view.meta
+        about = {"audit": "hubindex.audit.summary", "sobol_N": AUDIT_SOBOL_N}
+        if table is not None:
+            df = s.table(table)
+            if df is None:
+                why = hit["sensitivity_error" if table == "sobol" else "uncertainty_error"]
+                raise HTTPException(404, f"audit table '{table}' is not available: {why or 'not computed'}")
+            return _table_response(_frame_rows(_flat(df)), format, f"audit_{table}", meta,
+                                   columns=[str(c) for c in df.columns], about=about)
+        if format == "csv":
+            raise HTTPException(422, "format=csv needs one table: add table=" + "|".join(AUDIT_TABLES)
+                                + " (format=xlsx gives them all in one workbook)")
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+            for name in AUDIT_TABLES:
+                df = s.table(name)
+                if df is not None:
+                    _flat(df).to_excel(xw, sheet_name=name[:31], index=False)
+            pd.DataFrame({"about": [meta["name"], f"citation: {meta['citation']}", f"licence: {meta['licence']}",
+                                    f"spec hash: {meta['spec_hash']}", *[f"{k}: {v}" for k, v in about.items()]]}
+                         ).to_excel(xw, sheet_name="README", index=False)
+        return Response(buf.getvalue(),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="audit.xlsx"'})
 
     # -- rank intervals -------------------------------------------------------------------------------
     @app.get("/api/uncertainty", tags=["audit"])
@@ -695,6 +770,28 @@ def _store_object(state: _State) -> Any:
     from hubindex.store import EditionStore
 
     return arg if isinstance(arg, EditionStore) else EditionStore(Path(arg), read_only=True)
+
+
+def _published_intervals(iv: RankIntervals) -> pd.DataFrame:
+    """The start-up rank intervals (:attr:`RankIntervals.published`, percentiles rounded to 0.1) as the table
+    :func:`hubindex.audit.summary` takes, with the nominal rank and score of the audit's target."""
+    pub = iv.published
+    m = iv.model
+    t = pd.DataFrame.from_dict(pub["units"], orient="index").rename(columns={
+        "rank_lo": "rank_p05", "rank_hi": "rank_p95", "score_lo": "score_p05", "score_hi": "score_p95"})
+    nominal = pd.DataFrame({"nominal_rank": m.nominal_rank, "nominal_score": m.nominal_score},
+                           index=[str(u) for u in m.units])
+    t = nominal.join(t.astype(float))
+    t.index.name = "unit"
+    t.attrs = {"n": pub["n"], "seed": pub["seed"], "target": m.target, "elapsed_ms": pub["elapsed_ms"],
+               "percentiles": "5th, 50th, 95th (rounded to 0.1)"}
+    return t
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists in cells (e.g. an indicator's flags) joined with '; ' for CSV/XLSX."""
+    return df.apply(lambda c: c.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
+                    if c.dtype == object else c)
 
 
 def _index_data(result: Result) -> Any:

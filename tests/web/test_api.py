@@ -189,7 +189,7 @@ def test_audit_endpoint_with_summary(asem_result, monkeypatch) -> None:
 
     calls = []
 
-    def summary(res):  # type: ignore[no-untyped-def]
+    def summary(res, **kw):  # type: ignore[no-untyped-def]
         calls.append(1)
         return {"rank_intervals": {u: [1, 2] for u in res.units}, "table": pd.DataFrame({"a": [np.float64(1.5)]})}
 

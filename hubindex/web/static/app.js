@@ -840,6 +840,113 @@ PAGES.methodology = (main) => {
       el("td", { class: "num" }, `${fmt(100 * (n.effective ?? 0), 2)} %`), el("td", { class: "num", style: n.coverage !== undefined && n.coverage < 0.65 ? "color:#b42318" : "" }, n.coverage !== undefined ? `${fmt(100 * n.coverage, 0)} %` : "–"))))),
     el("p", { class: "muted" }, "Coverage below 65 % (the JRC rule of thumb) is shown in red."),
     downloadBar("indicators", () => inds, () => cols));
+  auditSection(main);
 };
+
+// --------------------------------------------------------------------------- Methodology → Audit (GET /api/audit)
+const FACTOR_TEXT = { impute: "Imputation", treat: "Outlier treatment", normalise: "Normalisation", exclude: "Indicator exclusion", aggregate: "Aggregation", weights: "Weights" };
+const factorName = (f) => FACTOR_TEXT[f] || f;
+const FLAG_TEXT = { skew_kurt: "skewed & heavy-tailed", availability: "low availability", zeros: "many zeros", unique: "few distinct values" };
+const num = (x, nd = 2) => el("td", { class: "num" }, fmt(x, nd));
+function auditTable(id, caption, heads, rows, cells) {
+  return el("table", { id }, el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col", class: h.endsWith("#") ? "num" : "" }, h.replace(/#$/, ""))))),
+    el("tbody", {}, rows.map(cells)));
+}
+/** The audit: flagged indicators, correlation flags, PC1/α per group, Sobol indices (chart + table), rank intervals. */
+function auditSection(main) {
+  const gen = ROUTE_GEN;
+  const sec = el("section", { id: "audit", "aria-labelledby": "audit-h" }, el("h2", { id: "audit-h" }, "Audit"),
+    el("p", { class: "muted", id: "audit-status" }, "Computing the audit (coherence statistics and Sobol indices)…"));
+  main.append(sec);
+  const top = el("p", {}, "On this page: ", el("a", { href: "#/methodology?section=framework", onclick: (e) => { e.preventDefault(); updateParam("section", null); document.getElementById("fw-tree").scrollIntoView(); } }, "Framework"), " · ",
+    el("a", { href: "#/methodology?section=audit", id: "to-audit", onclick: (e) => { e.preventDefault(); updateParam("section", "audit"); sec.scrollIntoView(); } }, "Audit"));
+  main.querySelector("h1").after(top);
+  fetch("/api/audit").then(async (res) => {
+    const A = await res.json();
+    if (!res.ok) throw new Error(A.detail || res.status);
+    if (gen !== ROUTE_GEN) return;
+    const th = A.thresholds, C = A.counts;
+    sec.querySelector("#audit-status").replaceWith(
+      el("p", {}, `How well the data support the index (statistical coherence, as in the JRC audits and COINr) and how much the ranking depends on modelling choices (Monte Carlo uncertainty and Sobol sensitivity). ` +
+        `Indicator statistics are on the raw data; correlations, principal components and Cronbach's α on the normalised indicators and aggregate scores.`),
+      el("div", { class: "kpis", id: "audit-kpis" },
+        el("div", {}, el("span", { class: "stat" }, C.indicators_flagged), el("small", {}, `of ${A.indicators.length} indicators flagged`)),
+        el("div", {}, el("span", { class: "stat" }, C.collinear), el("small", {}, `collinear sibling pairs (r > ${th.collinear})`)),
+        el("div", {}, el("span", { class: "stat" }, C.negative), el("small", {}, "negatively correlated sibling pairs")),
+        el("div", {}, el("span", { class: "stat" }, C.low_alpha), el("small", {}, `groups with Cronbach's α < ${th.alpha}`)),
+        el("div", {}, el("span", { class: "stat" }, C.units_low_availability), el("small", {}, `units with data availability < ${100 * th.availability} %`))),
+      el("p", {}, "All audit tables in one workbook: ", el("a", { href: "/api/audit?format=xlsx", download: "audit.xlsx" }, "audit.xlsx"), " · JSON: ", el("a", { href: "/api/audit" }, "/api/audit")));
+
+    // flagged indicators
+    const flagged = A.indicators.filter((r) => r.flags.length);
+    const indCols = ["indicator", "name", "parent", "n", "availability", "min", "max", "mean", "median", "sd", "skew", "kurtosis", "zero_share", "n_unique", "unique_share", "flags"];
+    sec.append(el("h3", {}, "Flagged indicators"),
+      el("p", { class: "muted" }, `Flags (COINr's rules): skewed & heavy-tailed when |skewness| > ${th.skew} and kurtosis > ${th.kurt}; low availability below ${100 * th.availability} %; many zeros above ${100 * th.zeros} %; few distinct values below ${100 * th.unique} % of the observations.`),
+      flagged.length ? auditTable("audit-flags", `${flagged.length} of ${A.indicators.length} indicators raise a flag`, ["Code", "Name", "Pillar", "Availability#", "Skewness#", "Kurtosis#", "Zeros#", "Distinct#", "Flags"], flagged,
+        (r) => el("tr", { "data-code": r.indicator }, el("td", {}, r.indicator), el("td", {}, r.name), el("td", {}, nodeName(r.parent)),
+          el("td", { class: "num" }, `${fmt(100 * r.availability, 0)} %`), num(r.skew), num(r.kurtosis), el("td", { class: "num" }, `${fmt(100 * r.zero_share, 0)} %`), el("td", { class: "num" }, r.n_unique),
+          el("td", {}, r.flags.map((f) => el("span", { class: "flag", "data-flag": f }, FLAG_TEXT[f] || f)))))
+        : el("p", { id: "audit-flags" }, "No indicator raises a flag."),
+      downloadBar("audit_indicators", () => A.indicators.map((r) => Object.assign({}, r, { flags: r.flags.join("; ") })), () => indCols));
+
+    // correlation flags
+    const cf = A.correlation_flags;
+    sec.append(el("h3", {}, "Correlation flags"),
+      el("p", { class: "muted" }, `Pairs with the same parent whose Pearson correlation exceeds ${th.collinear} (they may double-count one thing) or is negative (they pull the group in opposite directions).`),
+      cf.length ? auditTable("audit-corr", `${C.collinear} collinear and ${C.negative} negative pairs`, ["Group", "Pair", "Pearson r#", "Spearman ρ#", "Units#", "Flag"], cf,
+        (r) => el("tr", { "data-flag": r.flag }, el("td", {}, nodeName(r.group)), el("td", {}, `${nodeName(r.var1)} ~ ${nodeName(r.var2)}`), num(r.pearson), num(r.spearman), el("td", { class: "num" }, r.n),
+          el("td", {}, el("span", { class: "flag", "data-flag": r.flag }, r.flag))))
+        : el("p", { id: "audit-corr" }, "No collinear or negatively correlated sibling pairs."),
+      downloadBar("audit_correlation_flags", () => cf, () => ["group", "var1", "var2", "level", "n", "pearson", "spearman", "flag"]));
+
+    // PC1 and alpha per group
+    const gr = A.groups;
+    sec.append(el("h3", {}, "Coherence per group"),
+      el("p", { class: "muted" }, `Variance explained by the first principal component of each group's children (high = they share one dimension) and Cronbach's α (internal consistency; below ${th.alpha} shown in red). Groups with one child have neither.`),
+      auditTable("audit-groups", "Principal components and Cronbach's α", ["Group", "Level#", "Children#", "Units#", "PC1 variance explained#", "Cronbach's α#"], gr,
+        (r) => el("tr", { "data-group": r.group }, el("td", {}, `${r.name} (${r.group})`), el("td", { class: "num" }, r.level), el("td", { class: "num" }, r.k), el("td", { class: "num" }, r.n),
+          el("td", { class: "num" }, r.pc1_var_explained === null ? "–" : `${fmt(100 * r.pc1_var_explained, 1)} %`),
+          el("td", { class: "num", style: r.flag_alpha ? "color:#b42318;font-weight:600" : "" }, fmt(r.cronbach_alpha, 2)))),
+      downloadBar("audit_groups", () => gr, () => ["group", "name", "level", "k", "n", "pc1_var_explained", "cronbach_alpha", "flag_alpha"]));
+    if (A.units_low_availability.length) sec.append(el("p", { id: "audit-units" }, `Units with data availability below ${100 * th.availability} %: ` + A.units_low_availability.map((u) => `${u.name || u.unit} (${fmt(100 * u.availability, 0)} %)`).join(", ") + "."));
+
+    // Sobol
+    sec.append(el("h3", {}, "Which modelling choices move the ranking"));
+    if (A.sobol) {
+      const S = A.sobol, info = A.sensitivity;
+      const chart = el("div", { class: "chart", id: "audit-sobol", role: "img", style: `min-height:${120 + 60 * S.length}px` });
+      const alt = `Sobol sensitivity indices of the mean absolute rank change of ${nodeName(info.target)} (N = ${info.N}, ${info.runs} runs): ` +
+        S.map((r) => `${factorName(r.factor)}: total ${fmt(r.ST, 2)} [${fmt(r.ST_low, 2)}–${fmt(r.ST_high, 2)}], first order ${fmt(r.S1, 2)} [${fmt(r.S1_low, 2)}–${fmt(r.S1_high, 2)}]`).join("; ") + ".";
+      chart.setAttribute("aria-label", alt);
+      sec.append(el("p", { class: "muted" }, "Variance-based sensitivity: each uncertain choice's first-order index S", el("sub", {}, "1"), " (its share of the output variance alone) and total index S", el("sub", {}, "T"),
+        ` (including its interactions with the others), for the mean absolute rank change against the published ranking; whiskers are ${info.interval} intervals. ` +
+        `Saltelli design with N = ${info.N} (${info.runs} runs, computed in ${fmt(info.elapsed_ms / 1000, 2)} s on the server's first request).`), chart, el("p", { class: "muted", id: "audit-sobol-alt" }, alt),
+        downloadBar("audit_sobol", () => S, () => ["factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]));
+      if (window.Plotly) {
+        const y = S.map((r) => factorName(r.factor));
+        const bar = (key, name, color) => ({ type: "bar", orientation: "h", name, y, x: S.map((r) => r[key]), marker: { color },
+          error_x: { type: "data", symmetric: false, array: S.map((r) => r[key + "_high"] - r[key]), arrayminus: S.map((r) => r[key] - r[key + "_low"]), color: "#1d2430", thickness: 1.2, width: 4 },
+          hovertemplate: `%{y}: ${name} %{x:.3f}<extra></extra>` });
+        Plotly.newPlot(chart, [bar("ST", "Total order S<sub>T</sub>", "#0b5cad"), bar("S1", "First order S<sub>1</sub>", "#9cc3ea")],
+          { barmode: "group", xaxis: { title: { text: "Sobol index (share of variance)" }, zeroline: true }, yaxis: { autorange: "reversed", automargin: true },
+            legend: { orientation: "h", y: -0.25 }, margin: { t: 10, r: 20 }, height: 120 + 60 * S.length }, { displaylogo: false, responsive: true });
+      }
+    } else sec.append(el("p", { id: "audit-sobol-none" }, `Sobol indices unavailable: ${A.sensitivity_error || "not computed"}.`));
+
+    // rank intervals (the ranking page shows them per unit)
+    if (A.rank_intervals) {
+      const R = A.rank_intervals.filter((r) => r.rank_width !== null);
+      const w = R.map((r) => r.rank_width).sort((a, b) => a - b);
+      const med = w.length ? w[Math.floor((w.length - 1) / 2)] : null;
+      const widest = [...R].sort((a, b) => b.rank_width - a.rank_width).slice(0, 5);
+      sec.append(el("h3", {}, "Rank intervals"), el("p", { id: "audit-intervals" },
+        `Over ${A.uncertainty.n} Monte Carlo replications (uncertain choices: ${(A.uncertainty.notes || []).join("; ")}), the median 5–95 % rank interval spans ${fmt(med, 1)} places; widest: ` +
+        widest.map((r) => `${r.name || r.unit} ${fmt(r.rank_p05, 0)}–${fmt(r.rank_p95, 0)}`).join(", ") + ". ", el("a", { href: "#/ranking" }, "Every unit's interval is in the ranking table.")),
+        downloadBar("audit_rank_intervals", () => A.rank_intervals, () => ["unit", "name", "nominal_rank", "rank_median", "rank_p05", "rank_p95", "rank_width", "nominal_score", "score_p05", "score_p95"]));
+    }
+    if (parseHash().params.get("section") === "audit") sec.scrollIntoView();
+  }).catch((e) => { if (gen === ROUTE_GEN) { const s = sec.querySelector("#audit-status"); if (s) s.textContent = `Audit unavailable: ${e.message || e}`; } });
+}
 
 document.addEventListener("DOMContentLoaded", () => { init().catch((e) => { document.getElementById("main").textContent = "Could not load the index: " + e; }); });
