@@ -10,10 +10,13 @@ score).
   in batches: a grid over the search range, then three rounds of refinement of the first grid cell that reaches
   the goal (resolution ≈ range / 32⁴). The value found is checked by a full engine rebuild (``verified``).
   If the goal is not monotone in the value (treatment thresholds), the value is the smallest one found on the
-  refined grid.
+  refined grid. Values stay within each indicator's natural range (``Node.bounds`` in the spec, ∩ explicit
+  ``bounds``): a goal that needs more is "not reachable with this indicator alone", naming the bound and the
+  value it would take.
 - :meth:`WhatIf.combination` — the cheapest combination over several indicators: a linear program (SciPy
   ``linprog``, HiGHS) on *normalised* values with the linear arithmetic aggregation (score = Σ effective weight ×
-  normalised value), other cities held fixed; each indicator's gain is then translated back to its raw unit
+  normalised value), other cities held fixed, the natural bounds as variable bounds; each indicator's gain is
+  then translated back to its raw unit
   through the real column pipeline, and the joint change is checked with a full rebuild. The approximation
   (others held fixed, i.e. no new maximum and no change of treatment) is stated in the result.
 - :func:`rank_range` — each city's best and worst rank over all weight vectors within bounds (weights of the
@@ -38,7 +41,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from hubindex.engine._rank import rank_desc
 from hubindex.engine.data import IndexData
 from hubindex.engine.pipeline import RANK_DECIMALS, run
-from hubindex.errors import ComputeError, SpecError
+from hubindex.errors import ComputeError, HubindexError, SpecError
 
 __all__ = ["WhatIf", "Goal", "rank_range", "rank_range_matrix", "rank_range_enumerate", "weight_extremes"]
 
@@ -209,17 +212,27 @@ class WhatIf:
         return res.scores[res.index_code].reindex(self.units).to_numpy(dtype=float), res
 
     def _eval(self, j: int, c: int, values: np.ndarray, *, full: bool = False) -> np.ndarray:
-        """Index scores (B, n) with unit ``c``'s raw value of indicator ``j`` set to each of ``values``."""
+        """Index scores (B, n) with unit ``c``'s raw value of indicator ``j`` set to each of ``values``.
+
+        A value the engine cannot build (e.g. one that makes the column constant, so min-max has no spread) gets
+        a row of NaN: it never reaches a goal."""
         if full or not self.fast:
-            out = []
-            for v in values:
-                s, _ = self._full_scores({self.inds[j]: float(v)}, self.units[c])
-                out.append(s)
-            return np.stack(out)
+            return np.stack([self._full_or_nan({self.inds[j]: float(v)}, c) for v in values])
         base = self.data.X[:, j][self.keep]
         cols = np.repeat(base[:, None], len(values), axis=1)
         cols[c, :] = values
-        return self.scores_with(j, cols)
+        try:
+            return self.scores_with(j, cols)
+        except HubindexError:
+            if len(values) == 1:
+                return np.full((1, len(self.units)), np.nan)
+            return np.concatenate([self._eval(j, c, values[i:i + 1]) for i in range(len(values))])
+
+    def _full_or_nan(self, changes: Mapping[str, float], c: int) -> np.ndarray:
+        try:
+            return self._full_scores(changes, self.units[c])[0]
+        except HubindexError:
+            return np.full(len(self.units), np.nan)
 
     # -- goals -----------------------------------------------------------------------------------------------
     def goal(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None
@@ -265,11 +278,33 @@ class WhatIf:
         raise SpecError(f"what it takes: unknown unit '{unit}' (not ranked in this build)")
 
     # -- one indicator at a time -----------------------------------------------------------------------------
-    def search_range(self, j: int, c: int, bounds: Mapping[str, tuple[float, float]] | None = None
-                     ) -> tuple[float, float]:
-        """(from, to) raw values searched for indicator ``j``: from the current value in the direction that
-        improves the score, to 2 ranges beyond the best value (or to 0 for a non-negative 'lower is better'
-        indicator), clipped to ``bounds``."""
+    def value_bounds(self, bounds: Mapping[str, tuple[float | None, float | None]] | None = None, *,
+                     natural: bool = True) -> dict[str, tuple[float, float]]:
+        """(lower, upper) admissible raw value of every indicator: the intersection of the spec's natural range
+        (``Node.bounds``, e.g. [0, 100] for a percentage; ``null`` = open) and the explicit ``bounds``
+        (``None`` = open). Open ends are ∓inf. ``natural=False`` ignores the spec's ranges."""
+        out: dict[str, tuple[float, float]] = {}
+        for code in self.inds:
+            lo, hi = -np.inf, np.inf
+            nb = self.nodes[code].bounds if natural else None
+            for b in (nb, (bounds or {}).get(code)):
+                if b is None:
+                    continue
+                b0, b1 = b
+                lo = max(lo, -np.inf if b0 is None else float(b0))
+                hi = min(hi, np.inf if b1 is None else float(b1))
+            if lo > hi:
+                raise SpecError(f"what it takes: bounds of '{code}' are empty (lower {lo:g} > upper {hi:g}); "
+                                f"natural range {self.nodes[code].bounds}, given {(bounds or {}).get(code)}")
+            out[code] = (lo, hi)
+        unknown = sorted(set(bounds or {}) - set(self.inds))
+        if unknown:
+            raise SpecError(f"what it takes: bounds given for {unknown}, which are not indicators; indicators are "
+                            f"{self.inds}")
+        return out
+
+    def _range(self, j: int, c: int, lim: tuple[float, float]) -> tuple[float, float, float, str]:
+        """(from, to without bounds, to within ``lim``, the binding side 'upper'/'lower' bound or '')."""
         code = self.inds[j]
         col = self.data.X[:, j][self.keep]
         x0 = col[c]
@@ -278,61 +313,113 @@ class WhatIf:
         d = int(self.nodes[code].direction)
         if np.isnan(x0):
             x0 = lo if d > 0 else hi
-        end = hi + 2 * span if d > 0 else (max(lo - 2 * span, 0.0) if lo >= 0 else lo - 2 * span)
-        if bounds and code in bounds:
-            b0, b1 = bounds[code]
-            end = min(end, b1) if d > 0 else max(end, b0)
-        return float(x0), float(end)
+        free = hi + 2 * span if d > 0 else (max(lo - 2 * span, 0.0) if lo >= 0 else lo - 2 * span)
+        end, side = free, ""
+        if d > 0 and lim[1] < free:
+            end, side = lim[1], "upper"
+        elif d < 0 and lim[0] > free:
+            end, side = lim[0], "lower"
+        return float(x0), float(free), float(end), side
+
+    def search_range(self, j: int, c: int, bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+                     *, natural: bool = True) -> tuple[float, float]:
+        """(from, to) raw values searched for indicator ``j``: from the current value in the direction that
+        improves the score, to 2 ranges beyond the best value (or to 0 for a non-negative 'lower is better'
+        indicator), clipped to the indicator's natural range and ``bounds`` (see :meth:`value_bounds`)."""
+        lim = self.value_bounds(bounds, natural=natural)[self.inds[j]]
+        x0, _, end, _ = self._range(j, c, lim)
+        return x0, end
+
+    def _search(self, j: int, c: int, a: float, b: float, met: Any, *, full: bool, grid: int, rounds: int
+                ) -> tuple[float, np.ndarray] | None:
+        """Smallest x in [a, b] (grid, then ``rounds`` refinements of the first cell reaching the goal) and the
+        scores there; ``None`` if no grid value reaches it."""
+        xs = np.linspace(a, b, grid)
+        S = self._eval(j, c, xs, full=full)
+        ok = met(S)
+        if not ok.any():
+            return None
+        i = int(np.argmax(ok))
+        if i == 0:
+            return float(xs[0]), S[0]
+        a, b = xs[i - 1], xs[i]
+        best_S = S[i]
+        for _ in range(rounds):
+            xs = np.linspace(a, b, grid)[1:]
+            S = self._eval(j, c, xs, full=full)
+            ok = met(S)
+            i = int(np.argmax(ok)) if ok.any() else len(xs) - 1
+            if ok.any():
+                best_S = S[i]
+            a, b = (xs[i - 1] if i > 0 else a), xs[i]
+        return float(b), best_S
 
     def single(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None,
-               indicators: Sequence[str] | None = None, bounds: Mapping[str, tuple[float, float]] | None = None,
+               indicators: Sequence[str] | None = None,
+               bounds: Mapping[str, tuple[float | None, float | None]] | None = None, natural_bounds: bool = True,
                grid: int = 33, rounds: int = 3, verify: bool = True, full: bool = False) -> pd.DataFrame:
         """For each indicator alone: the smallest raw change of ``unit`` that reaches the goal.
 
+        Only admissible values are proposed: within the indicator's natural range (``Node.bounds`` in the spec,
+        e.g. a percentage in [0, 100]; off with ``natural_bounds=False``) and the explicit ``bounds``. When the
+        goal needs a value beyond the bound in the improving direction, the indicator is *not reachable alone*:
+        ``limited_by`` names the bound ('upper bound' / 'lower bound'), ``bound`` its value, and
+        ``required_unbounded`` the value it would take (searched up to 2 ranges beyond the best city).
+
         Columns: indicator, name, unit (of measure), direction, current, required, change, change_pct,
-        reachable, rank_before, rank_after, score_after, verified, searched_to. ``full=True`` uses a full engine
-        rebuild per candidate (slow; the baseline).
+        reachable, rank_before, rank_after, score_after, note, bound, limited_by, required_unbounded, verified,
+        searched_to. ``full=True`` uses a full engine rebuild per candidate (slow; the baseline).
         """
         g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
         c = self._unit(unit)
         rank0 = int(self.base.ranks[self.root].iloc[c])
+        lims = self.value_bounds(bounds, natural=natural_bounds)
         rows = []
         for code in (indicators or self.inds):
             if code not in self.inds:
                 raise SpecError(f"what it takes: '{code}' is not an indicator; indicators are {self.inds}")
             j = self.inds.index(code)
-            x0, end = self.search_range(j, c, bounds)
             node = self.nodes[code]
+            d = int(node.direction)
+            x0, free, end, side = self._range(j, c, lims[code])
+            bval = lims[code][1] if d > 0 else lims[code][0]
             row: dict[str, Any] = {"indicator": code, "name": node.name or code, "unit": node.unit,
-                                   "direction": int(node.direction), "current": float(self.data.X[:, j][self.keep][c]),
-                                   "searched_to": end, "rank_before": rank0}
+                                   "direction": d, "current": float(self.data.X[:, j][self.keep][c]),
+                                   "searched_to": end, "rank_before": rank0,
+                                   "bound": bval if np.isfinite(bval) else np.nan, "limited_by": "",
+                                   "required_unbounded": np.nan}
             S0 = self._eval(j, c, np.array([x0]), full=full)
             if met(S0)[0]:
                 row |= {"required": x0, "change": 0.0, "reachable": True, "rank_after": int(_ranks_of(S0, c)[0]),
                         "score_after": float(S0[0, c]), "note": "already met"}
                 rows.append(row)
                 continue
-            a, b = x0, end
-            xs = np.linspace(a, b, grid)
-            S = self._eval(j, c, xs, full=full)
-            ok = met(S)
-            if not ok.any():
-                row |= {"required": np.nan, "change": np.nan, "reachable": False, "rank_after": np.nan,
-                        "score_after": np.nan, "note": f"not reached with this indicator alone up to {end:g}"}
+            unreached = {"required": np.nan, "change": np.nan, "reachable": False, "rank_after": np.nan,
+                         "score_after": np.nan}
+            if side and (x0 - end) * d >= 0:  # already at (or beyond) the bound in the improving direction
+                row |= unreached | {"limited_by": f"{side} bound",
+                                    "note": f"not reachable with this indicator alone: already at its {side} bound "
+                                            f"{end:g}"}
                 rows.append(row)
                 continue
-            i = int(np.argmax(ok))
-            a, b = xs[i - 1], xs[i]
-            best_S = S[i]
-            for _ in range(rounds):
-                xs = np.linspace(a, b, grid)[1:]
-                S = self._eval(j, c, xs, full=full)
-                ok = met(S)
-                i = int(np.argmax(ok)) if ok.any() else len(xs) - 1
-                if ok.any():
-                    best_S = S[i]
-                a, b = (xs[i - 1] if i > 0 else a), xs[i]
-            req = float(b)
+            found = self._search(j, c, x0, end, met, full=full, grid=grid, rounds=rounds)
+            if found is None:
+                note = f"not reached with this indicator alone up to {end:g}"
+                if side:
+                    beyond = self._search(j, c, end, free, met, full=full, grid=grid, rounds=rounds)
+                    row["limited_by"] = f"{side} bound"
+                    if beyond is not None:
+                        row["required_unbounded"] = beyond[0]
+                        note = (f"not reachable with this indicator alone: it would take {beyond[0]:.4g}"
+                                f"{' ' + node.unit if node.unit else ''}, "
+                                f"{'above' if d > 0 else 'below'} its {side} bound {end:g}")
+                    else:
+                        note = (f"not reachable with this indicator alone: not even at its {side} bound {end:g} "
+                                f"(nor beyond it, up to {free:.4g})")
+                row |= unreached | {"note": note}
+                rows.append(row)
+                continue
+            req, best_S = found
             row |= {"required": req, "change": req - x0, "reachable": True,
                     "rank_after": int(_ranks_of(best_S[None], c)[0]), "score_after": float(best_S[c]), "note": ""}
             rows.append(row)
@@ -382,14 +469,18 @@ class WhatIf:
     def combination(self, unit: str, *, rank: int | None = None, tier: str | None = None,
                     beat: str | None = None, cost: Mapping[str, float] | None = None,
                     max_change: Mapping[str, float] | None = None, indicators: Sequence[str] | None = None,
-                    margin: float = 1e-6) -> dict[str, Any]:
+                    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+                    natural_bounds: bool = True, margin: float = 1e-6) -> dict[str, Any]:
         """The cheapest combination of indicator changes reaching the goal (LP, HiGHS).
 
         ``cost``: cost per raw unit of each indicator (default: 1 per normalised point, i.e. per 1 % of the
         indicator's range under min-max 0–100). ``max_change``: the largest raw change allowed per indicator.
-        Variables are the gains in normalised points δ_j ≥ 0, up to the best normalised value of the indicator;
+        Variables are the gains in normalised points δ_j, with variable bounds 0 ≤ δ_j ≤ min(best normalised
+        value, N_j(b_j)) − current, where b_j is the admissible raw bound in the improving direction (the spec's
+        natural range ``Node.bounds`` ∩ ``bounds``, see :meth:`value_bounds`) and N_j the real column pipeline;
         the constraint is score + Σ_j e_j δ_j ≥ target (e_j = effective weight, target = the score to reach with
-        other cities held fixed). Returns the plan (normalised and raw), the LP status and a full-rebuild check.
+        other cities held fixed). Raw values are found by bisection within the bounds, so the plan never leaves
+        them. Returns the plan (normalised and raw), the LP status and a full-rebuild check.
         """
         self._check_linear()
         g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
@@ -409,6 +500,24 @@ class WhatIf:
             return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
         top = np.nanmax(Xn, axis=0)
         ub = np.maximum(top - Xn[c], 0.0)
+        lims = self.value_bounds(bounds, natural=natural_bounds)
+        braw = np.full(len(J), np.nan)
+        for k, j in enumerate(J):
+            d = int(self.nodes[inds[k]].direction)
+            b = lims[inds[k]][1] if d > 0 else lims[inds[k]][0]
+            if not np.isfinite(b):
+                continue
+            braw[k] = b
+            col = self.data.X[:, j][self.keep]
+            if np.isnan(col[c]) or (b - col[c]) * d <= 0:  # at or beyond the bound: no gain admissible
+                ub[k] = 0.0
+                continue
+            nb = self._norm_at(j, c, b)
+            if np.isnan(nb):  # the bound itself is not buildable (it makes the column constant): just inside it
+                b = b - (b - col[c]) * 1e-9
+                lims[inds[k]] = (lims[inds[k]][0], b) if d > 0 else (b, lims[inds[k]][1])
+                nb = self._norm_at(j, c, b)
+            ub[k] = min(ub[k], max(nb - Xn[c, k], 0.0)) if np.isfinite(nb) else 0.0
         # local slope: normalised points per raw unit (finite difference through the real column pipeline)
         slope = np.ones(len(J))
         for k, j in enumerate(J):
@@ -441,12 +550,13 @@ class WhatIf:
             if delta[k] <= 1e-9:
                 continue
             j = J[k]
-            raw = self._invert(j, c, Xn[c, k] + delta[k])
+            raw = self._invert(j, c, Xn[c, k] + delta[k], lims[x])
             x0 = float(self.data.X[:, j][self.keep][c])
             changes[x] = raw
             rows.append({"indicator": x, "name": self.nodes[x].name or x, "unit": self.nodes[x].unit,
                          "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + delta[k], "gain": delta[k],
-                         "effective_weight": e[k], "current": x0, "required": raw, "change": raw - x0})
+                         "effective_weight": e[k], "current": x0, "required": raw, "change": raw - x0,
+                         "bound": braw[k], "at_bound": bool(np.isfinite(braw[k]) and np.isclose(raw, braw[k]))})
         s_full, res_full = self._full_scores(changes, self.units[c])
         return base_plan | {
             "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows),
@@ -457,26 +567,36 @@ class WhatIf:
                              "raw values from the real column pipeline; checked by a full rebuild",
         }
 
-    def _invert(self, j: int, c: int, want: float, iters: int = 60) -> float:
-        """The raw value of unit ``c`` whose normalised value of indicator ``j`` is ``want`` (bisection)."""
-        x0, end = self.search_range(j, c)
-        col = self.data.X[:, j][self.keep]
+    def _norm_at(self, j: int, c: int, x: float) -> float:
+        """Normalised value of unit ``c`` for indicator ``j`` with its raw value set to ``x``, the other cities
+        unchanged (the real column pipeline); NaN when the engine cannot build it."""
+        cc = np.array(self.data.X[:, j][self.keep], dtype=float)
+        cc[c] = x
+        try:
+            return float(self.normalised_column(j, cc[:, None])[c, 0])
+        except HubindexError:
+            return float("nan")
+
+    def _invert(self, j: int, c: int, want: float, lim: tuple[float, float] = (-np.inf, np.inf),
+                iters: int = 60) -> float:
+        """The raw value of unit ``c`` whose normalised value of indicator ``j`` is ``want`` (bisection between
+        the current value and the end of the search range within ``lim``; never outside ``lim``)."""
+        x0, _, end, _ = self._range(j, c, lim)
 
         def f(x: float) -> float:
-            cc = col.copy()
-            cc[c] = x
-            return float(self.normalised_column(j, cc[:, None])[c, 0])
+            v = self._norm_at(j, c, x)
+            return -np.inf if np.isnan(v) else v
 
         a, b = x0, end
         if f(b) < want:
-            return b
+            return float(np.clip(b, *lim))
         for _ in range(iters):
             m = 0.5 * (a + b)
             if f(m) >= want:
                 b = m
             else:
                 a = m
-        return b
+        return float(np.clip(b, *lim))
 
 
 # -- best and worst rank over admissible weights --------------------------------------------------------------

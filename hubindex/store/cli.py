@@ -260,9 +260,14 @@ def what_it_takes_cmd(
                       _fmt(r["change"], 3, True), _fmt(r["change_pct"], 1, True), _fmt(r["rank_after"], 0),
                       "yes" if r.get("verified") else "no")
     console.print(table)
-    n_no = int((~t["reachable"].astype(bool)).sum())
-    if n_no:
-        console.print(f"{n_no} indicator(s) cannot reach it alone within the searched range.")
+    no = t[~t["reachable"].astype(bool)]
+    if len(no):
+        nt = Table(title="not reachable with one indicator alone", title_justify="left")
+        for col in ("indicator", "unit", "current", "why"):
+            nt.add_column(col, overflow="fold")
+        for _, r in no.iterrows():
+            nt.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], 3), str(r["note"]))
+        console.print(nt)
     if combination:
         try:
             plan = w.combination(unit, rank=rank, tier=tier, beat=beat)
@@ -271,8 +276,8 @@ def what_it_takes_cmd(
             return
         console.print(f"cheapest combination ({plan['status']}): {plan.get('approximation', '')}")
         if len(plan["plan"]):
-            console.print(plan["plan"][["indicator", "current", "required", "change", "gain"]].round(3)
-                          .to_string(index=False))
+            console.print(plan["plan"][["indicator", "current", "required", "change", "gain", "bound", "at_bound"]]
+                          .round(3).to_string(index=False))
             console.print(f"full rebuild: rank {plan['check_rank']}, goal met: {plan['check_met']}")
 
 
@@ -295,10 +300,16 @@ def targets_cmd(
     file: Annotated[Path | None, typer.Option("--file", help="Targets CSV (default: the shipped one).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """City targets and their status against observations over editions (met / missed / on track / no data)."""
-    from hubindex.store._targets import target_status
+    """City targets and their status against observations over editions (met / missed / on track / no data),
+    then the cities' observations (reported figures and edition values; 'context' = not a targeted measure)."""
+    from hubindex.store._targets import load_targets, observations, target_status
 
-    t = target_status(file, _open(store), city=city)
+    tt = load_targets(file)
+    st = _open(store)
+    t = target_status(tt, st, city=city)
+    if city is not None and t.empty and not (tt["city"].str.lower() == city.lower()).any():
+        raise SpecError(f"targets: no targets or observations for '{city}' in {tt.attrs.get('path')}; cities are "
+                        f"{sorted(set(tt['city']))}")
     table = Table(title="City targets", title_justify="left")
     for c in ("city", "measure", "target", "deadline", "latest", "progress", "status", "note", "source"):
         table.add_column(c, no_wrap=c in ("status", "deadline"), overflow="fold")
@@ -308,8 +319,25 @@ def targets_cmd(
         prog = _fmt(r["progress_pct"], 0)
         table.add_row(str(r["city"]), str(r["measure"]), f"{r['relation']} {_fmt(r['target'], 0)} {r['unit']}",
                       str(r["deadline"]), latest, "" if prog == "–" else f"{prog} %", str(r["status"]),
-                      str(r["note"]), str(r["source"]))
+                      _short_note(str(r["note"])), str(r["source"]))
     console.print(table)
+    o = observations(tt, st, city=city)
+    if len(o):
+        ot = Table(title="Observations", title_justify="left")
+        for c in ("city", "measure", "value", "unit", "year", "use", "source"):
+            ot.add_column(c, overflow="fold", no_wrap=c in ("year", "value"))
+        words = {">": "> ", ">=": "≥ ", "<": "< ", "<=": "≤ ", "~": "≈ "}
+        for _, r in o.iterrows():
+            ot.add_row(str(r["city"]), str(r["measure"]), f"{words.get(str(r['relation']), '')}{float(r['value']):g}",
+                       str(r["unit"] or ""), _fmt(r["year"], 0), "target" if r["targeted"] else "context",
+                       str(r["source"]))
+        console.print(ot)
+
+
+def _short_note(note: str) -> str:
+    """The note without its list of related observations (they are in the second table)."""
+    head, sep, _ = note.partition("; related observations: ")
+    return head + ("; related observations: see Observations below (context only)" if sep else "")
 
 
 def register(app: typer.Typer) -> None:

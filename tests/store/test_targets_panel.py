@@ -118,3 +118,100 @@ def test_progress_pct_hand_values() -> None:
     assert progress_pct(5, "<=", 4) == pytest.approx(80.0)  # less is better: 4/5
     assert progress_pct(3, "<", 4) > 100  # past the target
     assert np.isnan(progress_pct(1, "status", 0)) and np.isnan(progress_pct(1, ">", 0))
+
+
+def _real_targets_path() -> Path:
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "targets" / "city_targets.csv"
+    from hubindex.store import shipped_targets_path
+
+    return shared if shared.exists() else shipped_targets_path()  # identical files (see the test above)
+
+
+def test_real_targets_list_related_observations_as_context() -> None:
+    st = target_status(_real_targets_path(), as_of=2025)
+    hz = st[(st["city"] == "Hangzhou") & (st["measure"] == "fintech_industrial_added_value")].iloc[0]
+    assert hz["status"] == "no data" and hz["n_observations"] == 0 and hz["observations"] == ""
+    assert hz["note"].startswith("no observation of this measure")
+    assert "related observations: financial_industry_added_value 119.7 bn CNY (2018)" in hz["note"]
+    rel = {r["measure"]: r for r in hz["related_observations"]}
+    assert set(rel) == {"financial_industry_added_value", "financial_industry_share_of_gdp", "listed_tech_companies",
+                        "mobile_payment_coverage_taxis", "mobile_payment_coverage_convenience_stores",
+                        "mobile_payment_coverage_restaurants"}
+    assert rel["financial_industry_added_value"] | {"source": ""} == {
+        "measure": "financial_industry_added_value", "year": 2018, "value": 119.7, "relation": "=",
+        "unit": "bn CNY", "source": ""}
+    assert "mobile_payment_coverage_taxis more than 98 percent (2019)" in hz["note"]
+    # the context never becomes evidence: no progress, no latest value
+    assert np.isnan(hz["progress_pct"]) and hz["latest_value"] is None
+    sh = st[st["city"] == "Shanghai"]
+    assert (sh["status"] == "no data").all()
+    assert all({r["measure"] for r in rel_} == {"financial_institutions", "financial_transaction_volume_jan_aug"}
+               for rel_ in sh["related_observations"])
+    assert "financial_institutions more than 1600 institutions (2020)" in sh["note"].iloc[0]
+    # only one city's targets and observations
+    only = target_status(_real_targets_path(), as_of=2025, city="shanghai")
+    assert set(only["city"]) == {"Shanghai"} and len(only) == 2
+
+
+def test_real_targets_status_from_same_measure_observations(tmp_path: Path) -> None:
+    t = pd.read_csv(_real_targets_path(), dtype=str, keep_default_na=False)
+    obs = t[t["kind"] == "observation"].iloc[0].copy()
+
+    def add(city: str, measure: str, rel: str, value: float, year: int) -> dict[str, str]:
+        return obs.to_dict() | {"city": city, "measure": measure, "relation": rel, "value": str(value),
+                                "year": str(year), "source_publisher": "test", "source_date": str(year)}
+
+    def status(extra: list[dict[str, str]], measure: str, as_of: int = 2024) -> pd.Series:
+        pd.concat([t, pd.DataFrame(extra)], ignore_index=True).to_csv(tmp_path / "t.csv", index=False)
+        st = target_status(tmp_path / "t.csv", as_of=as_of)
+        return st[st["measure"] == measure].iloc[0]
+
+    m = "fintech_industrial_added_value"  # Hangzhou: > 120 bn CNY by 2022
+    r = status([add("Hangzhou", m, "=", 125, 2021)], m)
+    assert r["status"] == "met" and r["note"] == "met in 2021" and r["observations"] == f"{m} 125 bn CNY (2021)"
+    assert r["progress_pct"] == pytest.approx(100 * 125 / 120)
+    # the related-observation context is still listed, and is not in the same-measure evidence
+    assert "financial_industry_added_value" in {x["measure"] for x in r["related_observations"]}
+    assert m not in {x["measure"] for x in r["related_observations"]}
+    r = status([add("Hangzhou", m, "=", 100, 2020), add("Hangzhou", m, "=", 110, 2022)], m)
+    assert r["status"] == "missed" and "110" in r["note"] and r["latest_value"] == 110
+    # 'more than 130' is a lower bound: it proves '> 120' met …
+    assert status([add("hangzhou", m, ">", 130, 2022)], m)["status"] == "met"
+    # … but 'more than 100' in 2022 decides nothing
+    r = status([add("Hangzhou", m, ">", 100, 2022)], m)
+    assert r["status"] == "no data" and "decides" in r["note"]
+    # met only after the deadline: not claimed as met by 2022
+    r = status([add("Hangzhou", m, "=", 100, 2022), add("Hangzhou", m, "=", 130, 2023)], m)
+    assert r["status"] == "missed"
+    r = status([add("Hangzhou", m, "=", 130, 2023)], m)
+    assert r["status"] == "no data" and "after the deadline 2022" in r["note"]
+    s = "top_fintech_companies_fostered"  # Shanghai: >= 20 by 2025 → trend through (2021, 8), (2023, 15): 22 in 2025
+    r = status([add("Shanghai", s, "=", 8, 2021), add("Shanghai", s, "=", 15, 2023)], s)
+    assert r["status"] == "on track" and r["projected"] == pytest.approx(22.0)
+    r = status([add("Shanghai", s, "=", 8, 2021), add("Shanghai", s, "=", 10, 2023)], s)
+    assert r["status"] == "off track" and r["projected"] == pytest.approx(12.0)
+    r = status([add("Shanghai", s, "=", 8, 2021)], s)
+    assert r["status"] == "no data" and "two years" in r["note"] and r["n_observations"] == 1
+
+
+def test_observations_api_real_csv() -> None:
+    from hubindex.store import observations
+
+    t = load_targets(_real_targets_path())
+    o = observations(t, city="Hangzhou")
+    assert len(o) == 6 and set(o["city"]) == {"Hangzhou"} and not o["targeted"].any()
+    assert list(o.columns) == ["city", "measure", "year", "value", "relation", "unit", "source", "targeted"]
+    taxis = o[o["measure"] == "mobile_payment_coverage_taxis"].iloc[0]
+    assert taxis["relation"] == ">" and taxis["value"] == 98 and taxis["unit"] == "percent" and taxis["year"] == 2019
+    assert len(observations(t)) == 8
+
+
+def test_decides_hand_cases() -> None:
+    from hubindex.store._targets import _decides
+
+    assert _decides(125, "=", ">", 120) is True and _decides(110, "=", ">", 120) is False
+    assert _decides(130, ">", ">", 120) is True and _decides(100, ">", ">", 120) is None
+    assert _decides(130, ">", "<=", 120) is False and _decides(100, ">", "<=", 120) is None
+    assert _decides(100, "<", "<", 120) is True and _decides(130, "<", ">=", 120) is None
+    assert _decides(100, "<=", ">=", 120) is False
+    assert _decides(21, "~", "~", 20) is True and _decides(30, ">", "~", 20) is None

@@ -3,6 +3,7 @@ combination, and best/worst rank over admissible weights checked by enumeration.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,135 @@ def test_rank_range_on_a_build(sim_dir: Path) -> None:
     fixed = rank_range(r, tol=0.0)
     np.testing.assert_array_equal(fixed["best_rank"], fixed["rank"])
     np.testing.assert_array_equal(fixed["worst_rank"], fixed["rank"])
+
+
+BOUNDED = HAND.replace("{code: x, parent: IDX, unit: count}", "{code: x, parent: IDX, unit: count, bounds: [0, 8]}")
+
+
+@pytest.fixture()
+def bounded(tmp_path: Path) -> WhatIf:
+    # the hand case, with x's natural range [0, 8] (data 0, 5, 10 – C is above it, as dirty data can be)
+    (tmp_path / "d.csv").write_text("unit,x,y\nA,0,10\nB,5,0\nC,10,5\n")
+    (tmp_path / "s.yaml").write_text(BOUNDED)
+    return WhatIf.from_spec(tmp_path / "s.yaml")
+
+
+def test_single_respects_natural_bounds(bounded: WhatIf) -> None:
+    # unbounded, B reaches rank 2 with x = 10 (see the hand case); 10 > 8, so x alone cannot do it
+    free = bounded.single("B", rank=2, natural_bounds=False).set_index("indicator")
+    assert free.loc["x", "required"] == pytest.approx(10.0, abs=1e-4)
+    t = bounded.single("B", rank=2).set_index("indicator")
+    assert not t.loc["x", "reachable"] and np.isnan(t.loc["x", "required"])
+    assert t.loc["x", "limited_by"] == "upper bound" and t.loc["x", "bound"] == 8.0
+    assert t.loc["x", "required_unbounded"] == pytest.approx(10.0, abs=1e-4)
+    assert "above its upper bound 8" in t.loc["x", "note"] and "10" in t.loc["x", "note"]
+    assert t.loc["x", "searched_to"] == 8.0
+    # y (open range) is unaffected: 7.5; an explicit bound exactly at 7.5 still reaches it (closed range) …
+    assert t.loc["y", "required"] == pytest.approx(7.5, abs=1e-4) and t.loc["y", "limited_by"] == ""
+    e = bounded.single("B", rank=2, bounds={"y": (None, 7.5)}).set_index("indicator")
+    assert e.loc["y", "required"] == pytest.approx(7.5, abs=1e-4) and bool(e.loc["y", "verified"])
+    # … one below it does not, and says which bound
+    e = bounded.single("B", rank=2, bounds={"y": (0, 7.0)}).set_index("indicator")
+    assert not e.loc["y", "reachable"] and "upper bound 7" in e.loc["y", "note"]
+    assert e.loc["y", "required_unbounded"] == pytest.approx(7.5, abs=1e-4)
+    # a goal unreachable even beyond the bound: beat C with x alone needs x ≥ 20 (hand case), bound 8 → not even
+    # at the bound, and the search beyond it (up to 20 = 10 + 2 ranges) reaches 20 only at its very end
+    b = bounded.single("B", beat="C").set_index("indicator")
+    assert not b.loc["x", "reachable"] and b.loc["x", "limited_by"] == "upper bound"
+
+
+def test_current_value_beyond_bound_and_lower_bounds(tmp_path: Path) -> None:
+    # 'lower is better' x with natural range [2, ∞): normalised x = 100·(10 − x)/10 → A 100, B 50, C 0;
+    # y → A 100, B 0, C 50; scores A 100, B 25, C 25. B at its bound x = 2 gets 80 → (80 + 0)/2 = 40 < 100.
+    spec = HAND.replace("{code: x, parent: IDX, unit: count}",
+                        "{code: x, parent: IDX, unit: count, direction: -1, bounds: [2, null]}")
+    (tmp_path / "d.csv").write_text("unit,x,y\nA,0,10\nB,5,0\nC,10,5\n")
+    (tmp_path / "s.yaml").write_text(spec)
+    w = WhatIf.from_spec(tmp_path / "s.yaml")
+    np.testing.assert_allclose(w.base.scores["IDX"], [100, 25, 25])
+    t = w.single("B", rank=1, indicators=["x"]).set_index("indicator")
+    assert not t.loc["x", "reachable"] and t.loc["x", "limited_by"] == "lower bound"
+    assert t.loc["x", "searched_to"] == 2.0 and "not even at its lower bound 2" in t.loc["x", "note"]
+    # rank 2: B ties C at 25 and ties share the better place
+    assert w.single("B", rank=2, indicators=["x"])["note"].iloc[0] == "already met"
+    # a current value already beyond the bound (dirty data: x_A = 0 < 2) offers no admissible improvement
+    (tmp_path / "d.csv").write_text("unit,x,y\nA,5,10\nB,1,0\nC,10,5\n")
+    w = WhatIf.from_spec(tmp_path / "s.yaml")
+    t = w.single("B", rank=1, indicators=["x"]).set_index("indicator")
+    assert not t.loc["x", "reachable"] and "already at its lower bound 2" in t.loc["x", "note"]
+    c = w.combination("B", rank=1, indicators=["x", "y"])
+    assert "x" not in set(c["plan"].get("indicator", []))  # no gain admissible from x
+
+
+def test_bounds_errors(bounded: WhatIf) -> None:
+    from hubindex.errors import SpecError
+
+    with pytest.raises(SpecError, match="not indicators"):
+        bounded.single("B", rank=2, bounds={"nope": (0, 1)})
+    with pytest.raises(SpecError, match="empty"):
+        bounded.single("B", rank=2, bounds={"x": (9, None)})  # [9, ∞) ∩ [0, 8]
+    assert bounded.value_bounds()["y"] == (-np.inf, np.inf)
+    assert bounded.value_bounds({"y": (None, 3)})["y"] == (-np.inf, 3.0)
+
+
+def test_combination_respects_bounds(bounded: WhatIf) -> None:
+    # need Σ ½ δ ≥ 25: δ_x ≤ N_x(8) − 50 = 80 − 50 = 30, δ_y ≤ 100 − 0
+    c = bounded.combination("B", rank=2)
+    assert c["status"] == "optimal" and c["check_met"]
+    p = c["plan"].set_index("indicator")
+    assert "x" not in p.index or p.loc["x", "required"] <= 8 + 1e-9
+    assert p["gain"].sum() == pytest.approx(50.0, abs=1e-4)
+    # y ≤ 4 keeps B the minimum of y (normalised 0): no gain from y, x gives at most 30 < 50 → infeasible
+    c = bounded.combination("B", rank=2, bounds={"y": (0, 4)})
+    assert c["status"].startswith("infeasible")
+    # y ≤ 8: δ_y ≤ 100·(8 − 5)/5 = 60; make x cheap so the LP takes x to its bound first
+    c = bounded.combination("B", rank=2, bounds={"y": (0, 8)}, cost={"x": 0.001})
+    p = c["plan"].set_index("indicator")
+    assert p.loc["x", "required"] == pytest.approx(8.0, abs=1e-6) and bool(p.loc["x", "at_bound"])
+    assert p.loc["x", "gain"] == pytest.approx(30.0, abs=1e-6)
+    assert p.loc["y", "required"] == pytest.approx(6.0, abs=1e-4)  # δ_y = 20 ⇒ y = 5 + 20·5/100
+    assert c["check_met"]
+
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PCT = """
+name: Pct
+data: {path: d.csv, unit_code: unit}
+framework:
+  - {code: IDX}
+  - {code: a, parent: IDX, bounds: [0, 100]}
+  - {code: b, parent: IDX, bounds: [0, 100], weight: 2}
+  - {code: c, parent: IDX, bounds: [-2.5, 2.5]}
+pipeline:
+  - {step: normalise, method: min_max, l: 0, u: 100}
+  - {step: aggregate, method: arithmetic}
+"""
+
+
+@settings(max_examples=int(os.environ.get('HYP_EXAMPLES', 25)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(st.tuples(st.floats(0, 100), st.floats(0, 100), st.floats(-2.5, 2.5)), min_size=4,
+                     max_size=6, unique_by=lambda r: r[0]),
+       caps=st.tuples(st.floats(0, 100), st.floats(0, 100), st.floats(-2.5, 2.5)),
+       goal=st.integers(1, 3))
+def test_plans_never_leave_bounds(tmp_path_factory: pytest.TempPathFactory, data: list[tuple[float, float, float]],
+                                  caps: tuple[float, float, float], goal: int) -> None:
+    assume(all(len({r[k] for r in data}) > 1 for k in range(3)))  # min-max needs a spread
+    d = tmp_path_factory.mktemp("pct")
+    rows = "\n".join(f"U{i},{a!r},{b!r},{c!r}" for i, (a, b, c) in enumerate(data))
+    (d / "d.csv").write_text("unit,a,b,c\n" + rows + "\n")
+    (d / "s.yaml").write_text(PCT)
+    w = WhatIf.from_spec(d / "s.yaml")
+    last = str(w.base.ranks["IDX"].idxmax())
+    extra = {"a": (None, caps[0]), "b": (0, caps[1]), "c": (None, caps[2])}
+    for bounds in (None, extra):
+        lims = w.value_bounds(bounds)
+        t = w.single(last, rank=goal, bounds=bounds, verify=False, grid=9, rounds=2)
+        for _, r in t[t["reachable"].astype(bool)].iterrows():
+            lo, hi = lims[r["indicator"]]
+            assert lo - 1e-9 <= r["required"] <= hi + 1e-9 or r["note"] == "already met"
+        plan = w.combination(last, rank=goal, bounds=bounds)
+        for _, r in plan["plan"].iterrows():
+            lo, hi = lims[r["indicator"]]
+            assert lo - 1e-9 <= r["required"] <= hi + 1e-9
