@@ -10,13 +10,21 @@ Workloads:
   × {arithmetic, geometric} (z-scores go negative there, which the geometric mean refuses), with
   fresh ±25 % noise on every pillar and sub-pillar weight per replication; 100,000 replications.
 
-    .venv/bin/python benchmarks/bench_audit.py [--quick]
+Memory: each Monte Carlo size N = 10,000, 100,000 and 1,000,000 on the default fintech index runs in a fresh
+process, once with ``keep='summary'`` (bounded per-unit counters) and, up to 100,000, with ``keep='all'`` (every
+replication kept, the baseline); the peak resident memory (``getrusage``) before and after the run is reported:
+summary mode must stay flat in N.
+
+    .venv/bin/python benchmarks/bench_audit.py [--quick] [--memory-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -62,11 +70,61 @@ def bench(label: str, m: AuditModel, n_mc: int, n_sobol: int, base_reps: int) ->
         print(s.indices.round(3).to_string())
 
 
+DEFAULT_CFG = {
+    "seed": 0,
+    "treat": {"winmax": [1, 2, 3, 4, 5]},
+    "normalise": [{"method": "min_max", "l": 1, "u": 100}, {"method": "rank"}],
+    "aggregate": [{"method": "arithmetic"}, {"method": "geometric"}],
+    "weights": {"noise": {2: 0.25, 3: 0.25}},
+}
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def child(n: int, keep: str) -> None:
+    """One Monte Carlo run in this (fresh) process; prints JSON: peak RSS before/after, seconds."""
+    m = AuditModel(load_spec(ROOT / "hubindex" / "specs" / "default.yaml"), parse_uncertainty(DEFAULT_CFG))
+    uncertainty(model=m, n=256, keep=keep)  # type: ignore[arg-type]  # warm-up (imports, caches)
+    before = _rss_mib()
+    r, t = timed(lambda: uncertainty(model=m, n=n, seed=0, keep=keep))  # type: ignore[arg-type]
+    print(json.dumps({"n": n, "keep": r.keep, "seconds": t, "rss_before": before, "rss_after": _rss_mib(),
+                      "units": int(m.n_units), "err": r.score_quantile_error,
+                      "state_mib": (r.stream.nbytes if r.stream else r.ranks.nbytes + r.scores.nbytes) / 2**20}))
+
+
+def memory_scaling(ns: list[int], all_up_to: int) -> None:
+    print("\n== memory and time vs N, default fintech index (fresh process per run; peak RSS by getrusage)")
+    print(f"{'N':>10} {'keep':>8} {'time s':>8} {'rep/s':>9} {'peak RSS MiB':>13} {'run adds MiB':>13} "
+          f"{'kept MiB':>9}")
+    rows = [(n, "summary") for n in ns] + [(n, "all") for n in ns if n <= all_up_to]
+    err = 0.0
+    for n, keep in rows:
+        out = subprocess.run([sys.executable, __file__, "--child", str(n), keep], capture_output=True, text=True,
+                             check=True).stdout.strip().splitlines()[-1]
+        d = json.loads(out)
+        print(f"{d['n']:>10,} {d['keep']:>8} {d['seconds']:>8.2f} {d['n'] / d['seconds']:>9,.0f} "
+              f"{d['rss_after']:>13,.0f} {d['rss_after'] - d['rss_before']:>13,.0f} {d['state_mib']:>9.1f}")
+        err = max(err, d["err"])
+    print(f"summary mode: score quantiles within ±{err:.4f} (half a bin of 4,096 on the normalised range); "
+          "rank statistics exact")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller runs")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory-vs-N table")
+    ap.add_argument("--child", nargs=2, metavar=("N", "KEEP"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child:
+        child(int(a.child[0]), a.child[1])
+        return
     q = a.quick
+    if (ROOT / "hubindex" / "specs" / "default.yaml").exists():
+        memory_scaling([10_000, 100_000] if q else [10_000, 100_000, 1_000_000], 100_000)
+    if a.memory_only:
+        return
     spec = load_spec(ROOT / "examples" / "asem" / "sensitivity.yaml")
     m, t_prep = timed(lambda: AuditModel(spec))
     print(f"ASEM model preparation (10 normalised variants + nominal build): {t_prep:.2f} s")
@@ -79,13 +137,7 @@ def main() -> None:
     default = ROOT / "hubindex" / "specs" / "default.yaml"
     if default.exists():
         d = load_spec(default)
-        cfg = parse_uncertainty({
-            "seed": 0,
-            "treat": {"winmax": [1, 2, 3, 4, 5]},
-            "normalise": [{"method": "min_max", "l": 1, "u": 100}, {"method": "rank"}],
-            "aggregate": [{"method": "arithmetic"}, {"method": "geometric"}],
-            "weights": {"noise": {2: 0.25, 3: 0.25}},
-        })
+        cfg = parse_uncertainty(DEFAULT_CFG)
         md, t_prep = timed(lambda: AuditModel(d, cfg))
         print(f"\ndefault fintech index model preparation: {t_prep:.2f} s")
         bench("default fintech index", md, 10_000 if q else 100_000, 1_000, 10 if q else 30)

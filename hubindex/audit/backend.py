@@ -1,12 +1,16 @@
 """Run design chunks through an :class:`~hubindex.audit.model.AuditModel`, locally or on Dask.
 
 Chunks are fixed by the design (their rows, or for Monte Carlo their (seed, chunk index) random streams), so
-the result does not depend on the backend. Dask is optional (``pip install hubindex[dask]``).
+the result does not depend on the backend. :func:`run_chunks` returns every chunk's arrays;
+:func:`reduce_chunks` hands each chunk's (small) result to a callback in chunk order as soon as it is ready, with
+at most ``window`` chunks in flight, so memory stays bounded for any number of chunks. Dask is optional
+(``pip install hubindex[dask]``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -14,7 +18,7 @@ import numpy as np
 from hubindex.audit.model import AuditModel
 from hubindex.errors import ComputeError
 
-__all__ = ["mc_design_chunk", "run_chunks", "Backend"]
+__all__ = ["mc_design_chunk", "run_chunks", "reduce_chunks", "Backend"]
 
 Backend = Literal["local", "dask"]
 
@@ -35,30 +39,17 @@ def _eval_rows(model: AuditModel, U: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return U, S, R
 
 
-def run_chunks(model: AuditModel, tasks: Sequence[tuple[Any, ...]], *, backend: Backend = "local",
-               scheduler: str | None = None, progress: Callable[[int], None] | None = None
-               ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Evaluate tasks in order. A task is ``("mc", seed, chunk, rows)`` or ``("rows", U)``; each returns
-    (design rows, scores, ranks). ``progress(rows_done)`` is called as chunks finish."""
+def _one(m: AuditModel, t: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _eval_mc(m, *t[1:]) if t[0] == "mc" else _eval_rows(m, t[1])
 
-    def one(m: AuditModel, t: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _eval_mc(m, *t[1:]) if t[0] == "mc" else _eval_rows(m, t[1])
 
-    if backend == "local":
-        out = []
-        for t in tasks:
-            r = one(model, t)
-            out.append(r)
-            if progress:
-                progress(len(r[0]))
-        return out
-    if backend != "dask":
-        raise ComputeError(f"unknown backend '{backend}'; expected 'local' or 'dask'")
+@contextmanager
+def _dask_client(scheduler: str | None) -> Iterator[Any]:
+    """A Dask client on ``scheduler`` or on a local 2-worker cluster (closed afterwards)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise ComputeError("the dask backend needs the 'dask' extra: pip install 'hubindex[dask]'") from None
-
     own = None
     if scheduler is None:
         own = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -69,16 +60,68 @@ def run_chunks(model: AuditModel, tasks: Sequence[tuple[Any, ...]], *, backend: 
         except OSError as e:
             raise ComputeError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     try:
-        [m] = client.scatter([model], broadcast=True)
-        futs = [client.submit(one, m, t, pure=False) for t in tasks]
-        pos = {f.key: i for i, f in enumerate(futs)}
-        res: list[Any] = [None] * len(futs)
-        for f in as_completed(futs):
-            res[pos[f.key]] = f.result()
-            if progress:
-                progress(len(res[pos[f.key]][0]))
-        return res
+        yield client
     finally:
         client.close()
         if own is not None:
             own.close()
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("local", "dask"):
+        raise ComputeError(f"unknown backend '{backend}'; expected 'local' or 'dask'")
+
+
+def run_chunks(model: AuditModel, tasks: Sequence[tuple[Any, ...]], *, backend: Backend = "local",
+               scheduler: str | None = None, progress: Callable[[int], None] | None = None
+               ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Evaluate tasks in order. A task is ``("mc", seed, chunk, rows)`` or ``("rows", U)``; each returns
+    (design rows, scores, ranks). ``progress(rows_done)`` is called as chunks finish."""
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def keep(i: int, r: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        out.append(r)
+        if progress:
+            progress(len(r[0]))
+
+    reduce_chunks(model, tasks, _one, keep, backend=backend, scheduler=scheduler, window=None)
+    return out
+
+
+def reduce_chunks(model: AuditModel, tasks: Sequence[Any], fn: Callable[[AuditModel, Any], Any],
+                  consume: Callable[[int, Any], None], *, backend: Backend = "local", scheduler: str | None = None,
+                  window: int | None = 8) -> None:
+    """Compute ``fn(model, task)`` for every task (on Dask: on the workers, the model scattered once) and call
+    ``consume(i, result)`` in task order i = 0, 1, …. On Dask at most ``window`` tasks are submitted and not yet
+    consumed (``None``: all at once), so neither the workers nor the client hold more than ``window`` results."""
+    _check_backend(backend)
+    if backend == "local":
+        for i, t in enumerate(tasks):
+            consume(i, fn(model, t))
+        return
+    with _dask_client(scheduler) as client:
+        from dask.distributed import as_completed
+
+        [m] = client.scatter([model], broadcast=True)
+        n = len(tasks)
+        w = n if window is None else max(1, window)
+        pos: dict[str, int] = {}
+        ready: dict[int, Any] = {}
+        nxt_submit = nxt_consume = 0
+        ac = as_completed()
+        while nxt_submit < min(w, n):
+            f = client.submit(fn, m, tasks[nxt_submit], pure=False)
+            pos[f.key] = nxt_submit
+            ac.add(f)
+            nxt_submit += 1
+        for f in ac:
+            ready[pos.pop(f.key)] = f.result()
+            f.release()
+            while nxt_consume in ready:
+                consume(nxt_consume, ready.pop(nxt_consume))
+                nxt_consume += 1
+                if nxt_submit < n:
+                    g = client.submit(fn, m, tasks[nxt_submit], pure=False)
+                    pos[g.key] = nxt_submit
+                    ac.add(g)
+                    nxt_submit += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +44,19 @@ SeedOpt = Annotated[int | None, typer.Option(help="Random seed (default: the spe
 BackendOpt = Annotated[str, typer.Option(help="'local' or 'dask' (a local 2-worker cluster unless --scheduler).")]
 SchedOpt = Annotated[str | None, typer.Option(help="Address of a running Dask scheduler (implies --backend dask).")]
 BootOpt = Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the Sobol intervals.")]
+
+
+class KeepMode(StrEnum):
+    auto = "auto"
+    all = "all"
+    summary = "summary"
+
+
+KeepOpt = Annotated[KeepMode | None, typer.Option(
+    "--keep", help="Monte Carlo output: 'all' = every replication (ranks.csv, choices.csv; memory grows with N), "
+    "'summary' = bounded per-unit counts (exact rank statistics, score quantiles ± half a histogram bin), "
+    "'auto' = 'all' up to 10,000 replications. Default: the spec's uncertainty.keep, else auto.",
+    show_default=False)]
 
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")]
@@ -96,12 +110,14 @@ def _run_coherence(spec: Path | None, out: Path, dataset: str, shown: Path | Non
 
 
 def _run_uncertainty(spec: Path | None, out: Path, n: int | None, seed: int | None, backend: str,
-                     scheduler: str | None, top: int = 15, model: Any = None, shown: Path | None = None) -> None:
+                     scheduler: str | None, top: int = 15, model: Any = None, shown: Path | None = None,
+                     keep: KeepMode | None = None) -> None:
     from hubindex.audit.uncertainty import uncertainty as run
 
     m = model if model is not None else _model(spec, n, seed)
     with _bar("Monte Carlo") as bar:
-        r = run(model=m, backend="dask" if scheduler else backend, scheduler=scheduler, progress=bar)  # type: ignore[arg-type]
+        r = run(model=m, backend="dask" if scheduler else backend, scheduler=scheduler, progress=bar,  # type: ignore[arg-type]
+                keep=None if keep is None else keep.value)  # type: ignore[arg-type]
     files = r.write(out)
     s = r.summary()
     t = Table(title=f"Rank of {r.target} over {r.n} replications", title_justify="left")
@@ -111,6 +127,9 @@ def _run_uncertainty(spec: Path | None, out: Path, n: int | None, seed: int | No
         t.add_row(str(row["name"] or u), f"{row['nominal_rank']:.0f}", f"{row['rank_median']:.0f}",
                   f"{row['rank_p05']:.0f}–{row['rank_p95']:.0f}")
     console.print(t)
+    if r.keep == "summary":
+        console.print(f"Summary mode: rank statistics exact; score quantiles within ±{r.score_quantile_error:.3g} "
+                      f"(half a histogram bin). Use --keep all for every replication.")
     console.print(f"Wrote {', '.join(files)} to [bold]{shown or out}[/bold]/")
 
 
@@ -143,9 +162,9 @@ def coherence_cmd(spec: SpecArg = None, out: OutOpt = Path("audit-coherence"),
 @app.command("uncertainty")
 def uncertainty_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
                     out: OutOpt = Path("audit-uncertainty"),
-                    backend: BackendOpt = "local", scheduler: SchedOpt = None) -> None:
+                    backend: BackendOpt = "local", scheduler: SchedOpt = None, keep: KeepOpt = None) -> None:
     """Monte Carlo over the spec's uncertain choices: nominal, median and 5–95 % rank of every unit (CSV)."""
-    _run_uncertainty(spec, out, n, seed, backend, scheduler)
+    _run_uncertainty(spec, out, n, seed, backend, scheduler, keep=keep)
 
 
 @app.command("sensitivity")
@@ -160,14 +179,16 @@ def sensitivity_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
 def all_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
             out: OutOpt = Path("audit"),
             boot: BootOpt = 1000, backend: BackendOpt = "local", scheduler: SchedOpt = None,
-            sobol: Annotated[bool, typer.Option(help="Also run the Sobol analysis.")] = True) -> None:
+            sobol: Annotated[bool, typer.Option(help="Also run the Sobol analysis.")] = True,
+            keep: KeepOpt = None) -> None:
     """Everything: OUT/coherence, OUT/uncertainty and OUT/sensitivity (the folder is replaced atomically)."""
     from hubindex.io import atomic_dir
 
     with atomic_dir(out) as tmp:
         _run_coherence(spec, tmp / "coherence", "Raw", shown=out / "coherence")
         m = _model(spec, n, seed)
-        _run_uncertainty(spec, tmp / "uncertainty", n, seed, backend, scheduler, model=m, shown=out / "uncertainty")
+        _run_uncertainty(spec, tmp / "uncertainty", n, seed, backend, scheduler, model=m, shown=out / "uncertainty",
+                         keep=keep)
         if sobol:
             _run_sensitivity(spec, tmp / "sensitivity", n, seed, boot, backend, scheduler, model=m,
                              shown=out / "sensitivity")

@@ -6,6 +6,7 @@ Example (COINr's sensitivity vignette on ASEM, ``examples/asem/sensitivity.yaml`
       n: 1000                # Monte Carlo replications (uncertainty) / base sample N (sensitivity)
       seed: 0
       target: Index          # node whose rank is analysed (default: the root)
+      keep: auto             # all | summary | auto (summary above 10,000 replications)
       treat: {winmax: [1, 2, 3, 4, 5]}          # dict of lists = every combination
       normalise:                                # list of dicts = one alternative each
         - {method: min_max, l: 1, u: 100}
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -65,6 +66,11 @@ class UncertaintyConfig(_Model):
     seed: int = Field(default=0, ge=0)
     target: str | None = None
     chunk: int = Field(default=2048, ge=1, description="Replications evaluated together (bounds memory).")
+    keep: Literal["auto", "all", "summary"] = Field(
+        default="auto", description="Monte Carlo output: 'all' keeps every replication's ranks and scores "
+        "(N × units), 'summary' only bounded per-unit counters, 'auto' = 'all' up to AUTO_KEEP_ALL_MAX_N.")
+    score_bins: int = Field(default=4096, ge=16, le=1_000_000,
+                            description="Histogram bins per unit for the score quantiles in summary mode.")
     impute: Alternatives | None = None
     treat: Alternatives | None = None
     normalise: Alternatives | None = None

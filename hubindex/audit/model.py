@@ -295,6 +295,41 @@ class AuditModel:
             values[code] = y
         return {c: np.broadcast_to(values[c], (rg, n)) for c in nodes}
 
+    def score_bounds(self, node: str | None = None) -> tuple[float, float]:
+        """An interval [lo, hi] that contains the score of ``node`` (default: the target) in every replication.
+
+        Bottom up over the subtree: an indicator's range is its min–max over the normalised variants; a node
+        aggregated by a mean (arithmetic, geometric, harmonic, weighted median — any alternative at its level)
+        stays within the hull of its children's ranges, whatever the weights, exclusions or missing values;
+        Copeland and net outranking scores lie in [−(n − 1), n − 1] for n units. Used as the fixed histogram grid
+        of the streaming summary (the same on every backend).
+        """
+        fw = self.framework
+        node = self.target if node is None else node
+        rng: dict[str, tuple[float, float]] = {}
+        for j, c in enumerate(self.inds):
+            col = np.concatenate([v[:, j] for v in self.variants.values()])
+            col = col[np.isfinite(col)]
+            rng[c] = (float(col.min()), float(col.max())) if col.size else (np.inf, -np.inf)
+        span = float(self.n_units - 1)
+        for code in self.order:
+            kids = [fw.codes[k] for k in self.kids[code]]
+            lo = min(rng[k][0] for k in kids)
+            hi = max(rng[k][1] for k in kids)
+            level = int(fw.level_of(code))
+            for m in {s.method_for(level) for s in self.agg_steps}:
+                if m in ("copeland", "outranking"):
+                    lo, hi = min(lo, -span), max(hi, span)
+                elif m not in ("arithmetic", "geometric", "harmonic", "median"):
+                    lo, hi = -np.inf, np.inf
+            rng[code] = (lo, hi)
+            if code == node:
+                break
+        lo, hi = rng[node]
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ComputeError(f"uncertainty: no finite bound for the scores of '{node}'; use keep='all'")
+        return lo, hi
+
     def describe_key(self, key: tuple[int, ...]) -> str:
         labels = {f.name: f.labels for f in self.factors if f.k}
         parts = [f"{name}={labels[name][i]}" for name, i in zip(_KEY_FACTORS, key, strict=True) if name in labels]

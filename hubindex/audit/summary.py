@@ -132,7 +132,8 @@ def _intervals(unc: Any, names: pd.Series) -> tuple[pd.DataFrame, dict[str, Any]
     from hubindex.audit.uncertainty import UncertaintyResult
 
     if isinstance(unc, UncertaintyResult):
-        t, info = unc.summary(), {"n": unc.n, "seed": unc.config.seed, "target": unc.target}
+        t, info = unc.summary(), {"n": unc.n, "seed": unc.config.seed, "target": unc.target, "keep": unc.keep,
+                                  "score_quantile_error": unc.score_quantile_error}
     elif isinstance(unc, pd.DataFrame):
         t, info = unc.copy(), {str(k): v for k, v in unc.attrs.items()}
     else:

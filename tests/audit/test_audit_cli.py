@@ -36,3 +36,16 @@ def test_audit_errors(tiny_spec, tmp_path, capsys) -> None:  # type: ignore[no-u
     assert main(["audit", "sensitivity", str(tiny_spec), "--n", "8", "--out", str(tmp_path / "s")]) == 4
     assert "at least two uncertain factors" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_audit_keep_summary(asem_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    spec = str(asem_dir / "sensitivity.yaml")
+    assert main(["audit", "uncertainty", spec, "--n", "64", "--keep", "summary", "--out", str(tmp_path / "s")]) == 0
+    files = {p.name for p in (tmp_path / "s").iterdir()}
+    assert files == {"rank_intervals.csv", "rank_counts.csv", "choice_counts.csv", "config.json"}
+    assert "score quantiles within" in capsys.readouterr().out
+    assert main(["audit", "uncertainty", spec, "--n", "64", "--keep", "all", "--out", str(tmp_path / "a")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "rank_intervals.csv", index_col=0)
+    s = pd.read_csv(tmp_path / "s" / "rank_intervals.csv", index_col=0)
+    pd.testing.assert_frame_equal(a[["rank_median", "rank_p05", "rank_p95"]], s[["rank_median", "rank_p05", "rank_p95"]])
+    assert main(["audit", "uncertainty", spec, "--keep", "some", "--out", str(tmp_path / "x")]) == 2

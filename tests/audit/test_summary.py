@@ -150,7 +150,7 @@ def test_asem_with_uncertainty_and_sobol(asem_dir) -> None:  # type: ignore[no-u
     pd.testing.assert_frame_equal(sob, sa.indices, check_names=False)
     assert list(sob.index) == ["treat", "normalise", "aggregate", "weights"]
     d = check_json(s)
-    assert d["uncertainty"] == {"n": 200, "seed": 3, "target": "Index"}
+    assert d["uncertainty"] == {"n": 200, "seed": 3, "target": "Index", "keep": "all", "score_quantile_error": 0.0}
     assert d["sensitivity"]["N"] == 64 and d["sensitivity"]["runs"] == 64 * 6
     assert d["sobol"][0]["ST"] == pytest.approx(sa.indices["ST"].iloc[0])
 
