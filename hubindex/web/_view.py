@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hubindex.engine._aggregate import aggregate
 from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine.result import Result
-from hubindex.errors import SpecError
+from hubindex.errors import DataError, HubindexError, SpecError, where
+from hubindex.web._drivers import decompose, node_values
 
-__all__ = ["IndexView", "jsonable"]
+__all__ = ["IndexView", "jsonable", "read_survey_provenance", "SURVEY_PROVENANCE_COLUMNS"]
 
 RANK_DECIMALS = 10  # as hubindex.engine.pipeline: scores equal to 10 decimals are ties
 _LAT = ("lat", "latitude", "Latitude", "LAT")
@@ -49,6 +49,49 @@ def jsonable(x: Any) -> Any:
     except (TypeError, ValueError):
         pass
     return str(x) if not isinstance(x, (str, list, dict)) else x
+
+
+SURVEY_PROVENANCE_COLUMNS = ("unit", "indicator", "value", "se", "ci_low", "ci_high", "n", "deff", "source",
+                             "weighting")
+_SURVEY_NUMERIC = ("value", "se", "ci_low", "ci_high", "n", "deff")
+
+
+def read_survey_provenance(path: str | Path) -> pd.DataFrame:
+    """Read a ``hubindex survey estimate`` provenance file (``indicator_provenance.csv``: unit, indicator,
+    value, se, ci_low, ci_high, n, deff, source, weighting; values in the indicator's unit, e.g. percent).
+
+    Empty cells (suppressed estimates) stay missing. A missing file or column, a non-numeric number or an
+    interval with ci_low > ci_high is a :class:`DataError` naming the file, row and column."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: survey provenance file not found")
+    try:
+        df = pd.read_csv(p, dtype={"unit": str, "indicator": str}, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise DataError(f"{p}: not a readable CSV file ({e})") from None
+    missing = [c for c in SURVEY_PROVENANCE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{where(p, column=missing[0])}missing: a survey provenance file needs the columns "
+                        f"{', '.join(SURVEY_PROVENANCE_COLUMNS)} (as written by `hubindex survey estimate`)")
+    for c in _SURVEY_NUMERIC:
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = num.isna() & df[c].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{where(p, i + 2, c)}{df[c].iloc[i]!r} is not a number")
+        df[c] = num
+    inverted = df["ci_low"] > df["ci_high"]
+    if inverted.any():
+        i = int(np.flatnonzero(inverted.to_numpy())[0])
+        raise DataError(f"{where(p, i + 2, 'ci_low')}ci_low {df['ci_low'].iloc[i]} is above ci_high "
+                        f"{df['ci_high'].iloc[i]}")
+    for c in ("unit", "indicator"):
+        if df[c].isna().any():
+            i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
+            raise DataError(f"{where(p, i + 2, c)}empty")
+    df = df.rename(columns={"value": "estimate"})
+    df["survey"] = True
+    return df
 
 
 def _year_of(x: Any) -> int | None:
@@ -82,7 +125,10 @@ class IndexView:
 
     # ------------------------------------------------------------------------------------------------
     @classmethod
-    def from_result(cls, result: Result, *, citation: str | None = None, licence: str | None = None) -> IndexView:
+    def from_result(cls, result: Result, *, citation: str | None = None, licence: str | None = None,
+                    survey_provenance: str | Path | None = None) -> IndexView:
+        """The view of ``result``; ``survey_provenance``: a ``hubindex survey estimate`` provenance file
+        (``indicator_provenance.csv``; default: one found next to a data file)."""
         spec = result.spec
         rr = result.run_record
         version = getattr(spec, "version", None)
@@ -103,7 +149,7 @@ class IndexView:
         }
         v = cls(result=result, meta=meta)
         v.coords = v._find_coords()
-        v.provenance = v._find_provenance()
+        v.provenance = v._find_provenance(survey_provenance)
         return v
 
     # -- helpers ----------------------------------------------------------------------------------------
@@ -151,14 +197,18 @@ class IndexView:
                     return out
         return {}
 
-    def _find_provenance(self) -> pd.DataFrame | None:
-        """A per-cell provenance table (unit, indicator, source, year, …) next to the data file, if shipped."""
+    def _find_provenance(self, survey: str | Path | None = None) -> pd.DataFrame | None:
+        """Per-cell provenance (unit, indicator, source, year, …): the dataset's ``provenance.csv`` (or
+        ``provenance_<edition>.csv``) next to a data file, plus survey provenance — ``survey`` (a
+        ``hubindex survey estimate`` output ``indicator_provenance.csv``), else any ``indicator_provenance.csv``
+        next to a data file. Survey rows carry value, se, ci_low, ci_high, n, deff, source, weighting; where a
+        cell has both, the survey fields are added to the dataset's record."""
         spec = self.result.spec
         data = getattr(spec, "data", None)
-        if data is None:
-            return None
-        for rel in data.paths:
-            p = Path(spec.resolve(rel))
+        frames: list[pd.DataFrame] = []
+        paths = [Path(spec.resolve(rel)) for rel in data.paths] if data is not None else []
+        for p in paths:
+            assert data is not None
             cands = [p.with_name("provenance.csv")]
             if p.stem.startswith("fintech_hubs_"):
                 cands.insert(0, p.with_name(f"provenance_{p.stem.removeprefix('fintech_hubs_')}.csv"))
@@ -172,8 +222,30 @@ class IndexView:
                     icol = next((k for k in ("indicator", "iCode", "variable", "code") if k in df and k != ucol),
                                 None)
                     if ucol and icol:
-                        return df.rename(columns={ucol: "unit", icol: "indicator"})
-        return None
+                        frames.append(df.rename(columns={ucol: "unit", icol: "indicator"}))
+                        break
+            if frames:
+                break
+        if survey is not None:
+            sv = read_survey_provenance(survey)
+            fw = self.result.framework
+            hit = sv["unit"].isin(self.result.units) & sv["indicator"].isin(fw.indicators)
+            if not hit.any():
+                raise DataError(f"{survey}: none of its unit × indicator pairs is in the index (it has units "
+                                f"{sorted(set(sv['unit']))[:5]} and indicators {sorted(set(sv['indicator']))[:5]}; the "
+                                f"index has indicators {list(fw.indicators)[:5]}…)")
+            frames.append(sv)
+        else:
+            for p in paths:
+                c = p.with_name("indicator_provenance.csv")
+                if c.exists():
+                    try:
+                        frames.append(read_survey_provenance(c))
+                    except HubindexError:  # auto-detected, not asked for: a malformed file is ignored
+                        continue
+        if not frames:
+            return None
+        return pd.concat(frames, ignore_index=True, sort=False)
 
     def group_roles(self) -> dict[str, str | None]:
         g = self.result.groups.columns
@@ -351,7 +423,8 @@ class IndexView:
     def _cell_provenance(self, unit: str, code: str) -> dict[str, Any] | None:
         """The provenance record of one value: source, source_file, source_date, year (of the source date),
         original value and unit, scope (``city`` or ``country``: a national figure standing in for the city)
-        and derivation; ``None`` when the dataset ships no provenance for it."""
+        and derivation; for a survey estimate also value, se, ci_low, ci_high, n, deff, weighting and
+        ``survey: true``; ``None`` when the dataset ships no provenance for it."""
         if self.provenance is None:
             return None
         if "_prov" not in self.__dict__:
@@ -361,11 +434,15 @@ class IndexView:
             for row in p.itertuples(index=False):
                 d = dict(zip(p.columns, row, strict=True))
                 key = (str(d["unit"]), str(d["indicator"]))
-                if key in recs:
-                    continue
                 rec = {c: jsonable(d[c]) for c in cols}
+                if key in recs:  # a second table for the same cell (survey): add its fields, keep the first's
+                    recs[key].update({c: v for c, v in rec.items() if v is not None and recs[key].get(c) is None})
+                    if rec.get("survey"):
+                        recs[key]["survey"] = True
+                    continue
                 if rec.get("year") is None:
-                    rec["year"] = _year_of(rec.get("source_date") or rec.get("date"))
+                    rec["year"] = _year_of(rec.get("source_date") or rec.get("date")
+                                           or (rec.get("source") if rec.get("survey") else None))
                 recs[key] = rec
             self.__dict__["_prov"] = recs
         return self.__dict__["_prov"].get((unit, code))
@@ -391,7 +468,9 @@ class IndexView:
         For each aggregate in ascending level, y = AGG(children; w) with the spec's aggregation method (e.g.
         arithmetic: Σ w_k x_k / Σ w_k over available children); ranks r_i = 1 + #{j: s_j > s_i} on scores
         rounded to 10 decimals; tiers and sub-ranks by the spec's rules. Returns the new ranking with each
-        unit's move (published rank − new rank; positive = up) and the normalised weights used.
+        unit's move (published rank − new rank; positive = up), its score change and the contribution of
+        each changed weight to it (``drivers``; :func:`hubindex.web._drivers.decompose`: exact for arithmetic
+        means, Shapley values otherwise), and the normalised weights used.
         """
         r = self.result
         fw = r.framework
@@ -406,17 +485,13 @@ class IndexView:
                 raise SpecError(f"weights: weight of '{c}' must be a finite number >= 0, got {v}")
             w[fw.index_of(c)] = float(v)
         agg = self.aggregation()
-        norm = r.datasets["Normalised"].reindex(index=r.units)
-        values: dict[str, np.ndarray] = {c: norm[c].to_numpy(dtype=float) for c in fw.indicators}
         for code in fw.aggregates:
-            i = fw.index_of(code)
-            kids = np.flatnonzero(fw.parent == i)
-            wk = w[kids]
-            if not np.any(wk > 0):
+            kids = np.flatnonzero(fw.parent == fw.index_of(code))
+            if not np.any(w[kids] > 0):
                 raise SpecError(f"weights: all weights under '{code}' are zero; give at least one child a weight > 0")
-            C = np.column_stack([values[fw.codes[k]] for k in kids])
-            method = agg["by_level"].get(str(int(fw.level[i])), agg["method"])
-            values[code] = aggregate(C, wk, method, min_availability=agg["min_availability"])
+        norm, methods = self._engine_inputs()
+        dec = decompose(fw, norm, base, w, methods, agg["min_availability"])
+        values = node_values(fw, norm, w, methods, agg["min_availability"])
         idx = fw.root
         score = values[idx]
         rank = rank_desc(np.round(score, RANK_DECIMALS))
@@ -445,6 +520,9 @@ class IndexView:
                 row[f"rank_in_{g}"] = _rank_int(s[j])
             for p in r.pillars():
                 row[p] = jsonable(values[p][j])
+            row["score_change"] = jsonable(dec.delta[j])
+            row["drivers"] = (None if np.isnan(dec.contributions[j]).any() else
+                              {c: float(dec.contributions[j, m]) for m, c in enumerate(dec.changed)})
             rows.append(row)
         rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
         pub_s = pd.Series(pub)
@@ -452,4 +530,19 @@ class IndexView:
         rho = pub_s.corr(new_s, method="spearman") if len(rank) > 2 else float("nan")
         return {"weights": {c: float(w[i]) for i, c in enumerate(fw.codes)},
                 "rescaled": {c: float(resc[i]) for i, c in enumerate(fw.codes)},
-                "spearman_vs_published": jsonable(rho), "ranking": rows}
+                "spearman_vs_published": jsonable(rho),
+                "drivers": {"method": dec.method, "changed": dec.changed, "note": dec.note(),
+                            "published_weights": {c: float(base[fw.index_of(c)]) for c in dec.changed}},
+                "ranking": rows}
+
+    def _engine_inputs(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """The normalised indicator columns (unit order) and each aggregate's method, cached."""
+        if "_inputs" not in self.__dict__:
+            r, fw = self.result, self.result.framework
+            agg = self.aggregation()
+            norm = r.datasets["Normalised"].reindex(index=r.units)
+            vals = {c: norm[c].to_numpy(dtype=float) for c in fw.indicators}
+            methods = {c: agg["by_level"].get(str(int(fw.level[fw.index_of(c)])), agg["method"])
+                       for c in fw.aggregates}
+            self.__dict__["_inputs"] = (vals, methods)
+        return self.__dict__["_inputs"]

@@ -128,15 +128,18 @@ class _State:
     """
 
     def __init__(self, result: Result, citation: str | None, licence: str | None, *, store: Any = None,
-                 uncertainty_reps: int = START_REPS, editions: bool = True) -> None:
+                 uncertainty_reps: int = START_REPS, editions: bool = True,
+                 survey_provenance: str | Path | None = None) -> None:
         self.citation, self.licence = citation, licence
+        self.survey_provenance = survey_provenance
         self.store_arg, self.uncertainty_reps, self.want_editions = store, uncertainty_reps, editions
         self.lock = threading.Lock()
         self.audit: dict[str, Any] | None = None
         self.set(result)
 
     def set(self, result: Result) -> None:
-        view = IndexView.from_result(result, citation=self.citation, licence=self.licence)
+        view = IndexView.from_result(result, citation=self.citation, licence=self.licence,
+                                     survey_provenance=self.survey_provenance)
         intervals, interval_error = None, None
         if self.uncertainty_reps > 0:
             try:
@@ -281,7 +284,7 @@ class UncertaintyRequest(BaseModel):
 
 def create_app(result_or_spec: Any = None, token: str | None = None, *, citation: str | None = None,
                licence: str | None = None, store: Any = None, uncertainty_reps: int = START_REPS,
-               editions: bool = True) -> FastAPI:
+               editions: bool = True, survey_provenance: str | Path | None = None) -> FastAPI:
     """The FastAPI app over one index: a built :class:`~hubindex.engine.result.Result`, or a spec (path,
     mapping, IndexSpec; ``None`` = the shipped default) that is built once here.
 
@@ -289,12 +292,15 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     ``store``: an :class:`hubindex.store.EditionStore` or its path for the editions (default: the user's store
     when it holds editions, else the shipped dataset editions built in memory; none for other indexes).
     ``uncertainty_reps``: Monte Carlo replications for the start-up rank intervals (0 = none).
+    ``survey_provenance``: a ``hubindex survey estimate`` ``indicator_provenance.csv`` whose estimates, intervals
+    and n the city pages show (default: such a file next to a data file, if any).
     """
     if not 0 <= uncertainty_reps <= MAX_REPS * 10:
         raise ValueError(f"uncertainty_reps must be in [0, {MAX_REPS * 10}]")
     result = _load(result_or_spec)
     orig_spec = result.spec
-    state = _State(result, citation, licence, store=store, uncertainty_reps=uncertainty_reps, editions=editions)
+    state = _State(result, citation, licence, store=store, uncertainty_reps=uncertainty_reps, editions=editions,
+                   survey_provenance=survey_provenance)
     busy = threading.BoundedSemaphore(2)  # at most two Monte Carlo runs at a time
     app = FastAPI(
         title=f"hubindex API — {state.view.meta['name']}",

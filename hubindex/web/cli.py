@@ -27,6 +27,10 @@ def register(app: typer.Typer) -> None:
         uncertainty_reps: Annotated[int, typer.Option(
             help="Monte Carlo replications for the rank intervals computed at start-up (0 = none).",
             min=0, max=50000)] = 1000,
+        survey_provenance: Annotated[Path | None, typer.Option(
+            help="Survey provenance file from `hubindex survey estimate` (indicator_provenance.csv): the city "
+                 "pages show each survey value with its interval and n. Default: one next to a data file.",
+            show_default=False)] = None,
     ) -> None:
         """Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, methodology) and the
         JSON API (docs at /docs) over an index built once at start-up."""
@@ -37,12 +41,17 @@ def register(app: typer.Typer) -> None:
         from hubindex.web.app import create_app
 
         s = as_spec(spec)
+        if survey_provenance is not None:  # a bad file fails before the build, with file/row/column
+            from hubindex.web._view import read_survey_provenance
+
+            read_survey_provenance(survey_provenance)
         console = Console(stderr=True)
         with console.status("Building the index…"):
             result = build(s)
         tok = token or os.environ.get("HUBINDEX_TOKEN") or None
         with console.status("Rank intervals and editions…"):
-            web = create_app(result, token=tok, store=store, uncertainty_reps=uncertainty_reps)
+            web = create_app(result, token=tok, store=store, uncertainty_reps=uncertainty_reps,
+                             survey_provenance=survey_provenance)
         console.print(f"[bold]{s.name}[/bold]: {len(result.units)} units. Dashboard on http://{host}:{port}/ , "
                       f"API docs on http://{host}:{port}/docs"
                       + ("" if tok else " (read-only: no token given)"))

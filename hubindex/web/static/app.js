@@ -169,8 +169,8 @@ function computeScores(weights) {
 }
 
 /** The user-weighted ranking: [{unit, score, rank, published_rank, move}] in unit order. */
-function computeRanking(weights) {
-  const vals = computeScores(weights);
+function computeRanking(weights, vals) {
+  vals = vals || computeScores(weights);
   const s = vals[D.index], r = rankDesc(s);
   return D.units.map((u, i) => ({
     unit: u.unit, score: Number.isNaN(s[i]) ? null : s[i], rank: r[i],
@@ -178,7 +178,97 @@ function computeRanking(weights) {
     move: (r[i] === null || Number.isNaN(IX.published[i])) ? null : IX.published[i] - r[i],
   }));
 }
-window.hubindex = { computeRanking, computeScores, rankDesc };
+
+/* ---- which weights drove each move (mirrors hubindex/web/_drivers.py) --------------------------------------
+ * Arithmetic means at every level: exact. For aggregate p with the children k a unit has data for,
+ *   c_k = E_p · (w1_k − w0_k) · (x0_k − y0_p) / S1_p,   E_p = product of the new normalised weights from the index
+ * down to p, S1_p = Σ new weights of the available children; Σ_k c_k = the unit's index score change.
+ * Other aggregations: Shapley values of the changed weights (v(S) = index score with the weights in S changed),
+ * exact over all 2^m coalitions for m ≤ 8, else the mean over 32 seeded random orders (still summing exactly). */
+const SHAPLEY_MAX_EXACT = 8, SHAPLEY_PERMUTATIONS = 32;
+function allArithmetic() { return IX.aggOrder.every((c) => aggMethod(IX.node[c].level) === "arithmetic"); }
+function baseValues() { if (!IX.baseVals) IX.baseVals = computeScores({}); return IX.baseVals; }
+function mulberry32(a) { return () => { a |= 0; a = (a + 0x6D2B79F5) | 0; let t = Math.imul(a ^ (a >>> 15), 1 | a); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
+
+/** {changed: [codes], w0, w1, delta: Float64Array, contrib: [Float64Array per changed code] (NaN = not
+ *  decomposable for that unit), method: "exact" | "shapley" | "shapley-sampled"}. `vals1` = computeScores(weights). */
+function decomposeDrivers(weights, vals1) {
+  const w0 = IX.baseWeights, w1 = Object.assign({}, w0, weights || {});
+  const v0 = baseValues(), v1 = vals1 || computeScores(weights);
+  const n = D.units.length;
+  const changed = IX.codes.filter((c) => IX.node[c].parent && w1[c] !== w0[c]);
+  const delta = new Float64Array(n);
+  for (let i = 0; i < n; i++) delta[i] = v1[D.index][i] - v0[D.index][i];
+  const contrib = changed.map(() => new Float64Array(n));
+  let method = "exact";
+  if (changed.length && allArithmetic()) {
+    const col = Object.fromEntries(changed.map((c, j) => [c, j]));
+    const E = { [D.index]: new Float64Array(n).fill(1) };
+    for (let a = IX.aggOrder.length - 1; a >= 0; a--) {   // the index first, then down the tree
+      const code = IX.aggOrder[a], Ep = E[code], kids = IX.node[code].children, y = v0[code];
+      if (!Ep) continue;
+      for (const k of kids) E[k] = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (!(Ep[i] > 0)) continue;
+        let S1 = 0;
+        for (const k of kids) if (!Number.isNaN(v0[k][i])) S1 += w1[k];
+        if (!(S1 > 0)) continue;
+        for (const k of kids) {
+          const x = v0[k][i];
+          if (Number.isNaN(x)) continue;
+          E[k][i] = Ep[i] * w1[k] / S1;
+          if (k in col) contrib[col[k]][i] = Ep[i] * (w1[k] - w0[k]) * (x - y[i]) / S1;
+        }
+      }
+    }
+  } else if (changed.length) {
+    const m = changed.length;
+    const value = (S) => { const w = {}; S.forEach((j) => { w[changed[j]] = w1[changed[j]]; }); return computeScores(w)[D.index]; };
+    if (m <= SHAPLEY_MAX_EXACT) {
+      method = "shapley";
+      const f = new Array(1 << m);
+      for (let mask = 0; mask < (1 << m); mask++) f[mask] = mask === 0 ? v0[D.index] : (mask === (1 << m) - 1 ? v1[D.index] : value(changed.map((_, j) => j).filter((j) => mask & (1 << j))));
+      const fact = [1]; for (let k = 1; k <= m; k++) fact[k] = fact[k - 1] * k;
+      for (let mask = 0; mask < (1 << m); mask++) {
+        let size = 0; for (let j = 0; j < m; j++) if (mask & (1 << j)) size++;
+        const coef = fact[size] * fact[m - size - 1] / fact[m];
+        for (let j = 0; j < m; j++) {
+          if (mask & (1 << j)) continue;
+          const a = f[mask | (1 << j)], b = f[mask], cj = contrib[j];
+          for (let i = 0; i < n; i++) cj[i] += coef * (a[i] - b[i]);
+        }
+      }
+    } else {
+      method = "shapley-sampled";
+      const rnd = mulberry32(0);
+      for (let p = 0; p < SHAPLEY_PERMUTATIONS; p++) {
+        const order = changed.map((_, j) => j);
+        for (let j = m - 1; j > 0; j--) { const r = Math.floor(rnd() * (j + 1)); [order[j], order[r]] = [order[r], order[j]]; }
+        let prev = v0[D.index]; const S = [];
+        for (const j of order) { S.push(j); const cur = S.length === m ? v1[D.index] : value(S); for (let i = 0; i < n; i++) contrib[j][i] += (cur[i] - prev[i]) / SHAPLEY_PERMUTATIONS; prev = cur; }
+      }
+    }
+  }
+  // a unit whose set of available nodes changes with the weights has no decomposition
+  for (let i = 0; i < n; i++) {
+    let ok = !Number.isNaN(delta[i]);
+    for (const c of IX.aggOrder) if (Number.isNaN(v0[c][i]) !== Number.isNaN(v1[c][i])) { ok = false; break; }
+    if (!ok) for (const cj of contrib) cj[i] = NaN;
+  }
+  return { changed, w0, w1, delta, contrib, method };
+}
+const DRIVER_NOTE = {
+  exact: "Exact decomposition of the arithmetic means, level by level: raising a weight helps a city where that node scores above the city's average of its siblings; the contributions add up to the score change.",
+  shapley: "Shapley values of the changed weights (all coalitions; the aggregation is not arithmetic): they add up to the score change.",
+  "shapley-sampled": "Shapley values of the changed weights estimated from 32 random orders (more than 8 changed weights, non-arithmetic aggregation): they add up to the score change exactly; the split is an estimate.",
+};
+/** One unit's drivers, largest |contribution| first: [{code, w0, w1, c}]. */
+function unitDrivers(dec, i) {
+  if (dec.contrib.some((cj) => Number.isNaN(cj[i]))) return null;
+  return dec.changed.map((c, j) => ({ code: c, w0: dec.w0[c], w1: dec.w1[c], c: dec.contrib[j][i] })).sort((a, b) => Math.abs(b.c) - Math.abs(a.c));
+}
+const driverLabel = (d) => `${d.code} weight ${d.w1 > d.w0 ? "↑" : "↓"} ${d.c >= 0 ? "+" : "−"}${fmt(Math.abs(d.c), 1)}`;
+window.hubindex = { computeRanking, computeScores, rankDesc, decomposeDrivers };
 
 function spearman(a, b) {
   const ok = a.map((x, i) => x !== null && b[i] !== null && !Number.isNaN(x) && !Number.isNaN(b[i]));
@@ -396,23 +486,36 @@ PAGES.city = async (main, r) => {
         pv.original_value !== null && pv.original_value !== undefined ? [el("dt", {}, "As published"), el("dd", {}, `${pv.original_value}${pv.original_unit ? " " + pv.original_unit : ""}`)] : null,
         pv.source_date ? [el("dt", {}, "Source date"), el("dd", {}, pv.source_date)] : null,
         pv.source_file ? [el("dt", {}, "File"), el("dd", {}, el("code", {}, pv.source_file))] : null,
-        pv.scope ? [el("dt", {}, "Scope"), el("dd", {}, pv.scope === "country" ? "country figure used for the city" : "city figure")] : null)));
+        pv.scope ? [el("dt", {}, "Scope"), el("dd", {}, pv.scope === "country" ? "country figure used for the city" : "city figure")] : null,
+        pv.survey ? [el("dt", {}, "Survey estimate"), el("dd", {}, surveyText(pv)), el("dt", {}, "Standard error"), el("dd", {}, fmt(pv.se, 2)),
+          el("dt", {}, "Design effect"), el("dd", {}, fmt(pv.deff, 2)), el("dt", {}, "Weighting"), el("dd", {}, pv.weighting || "–")] : null)));
+  };
+  /** "value [ci_low–ci_high], n=…" of a survey estimate (or "suppressed, n=…"). */
+  const surveyText = (pv) => pv.estimate === null || pv.estimate === undefined ? `suppressed, n=${pv.n ?? "–"}` : `${fmt(pv.estimate)} [${fmt(pv.ci_low)}–${fmt(pv.ci_high)}], n=${pv.n ?? "–"}`;
+  const rawCell = (n) => {
+    if (!n.is_indicator) return el("td", { class: "num" }, "");
+    const pv = n.provenance;
+    if (!pv || !pv.survey) return el("td", { class: "num" }, fmtRaw(n.raw));
+    return el("td", { class: "num" }, fmtRaw(n.raw), el("div", { class: "survey-ci muted", title: "survey estimate with its 95 % interval and the number of respondents" }, surveyText(pv)));
   };
   const tbl = el("table", { id: "profile-table" }, el("caption", {}, "Scores and ranks per pillar and indicator (open a source for its derivation)"),
     el("thead", {}, el("tr", {}, ["Code", "Name", "Raw value", "Unit", "Score", "Rank", "Source, year", "Flags"].map((h) => el("th", { scope: "col", class: ["Raw value", "Score", "Rank"].includes(h) ? "num" : "" }, h)))),
     el("tbody", {}, rows.map((n) => el("tr", { "data-code": n.code, class: n.is_indicator ? "" : "agg-row" },
       el("td", {}, n.code), el("td", { style: `padding-left:${0.45 + depth(n.code)}rem` }, n.name),
-      el("td", { class: "num" }, n.is_indicator ? fmtRaw(n.raw) : ""), el("td", { class: "muted" }, n.unit || ""),
+      rawCell(n), el("td", { class: "muted" }, n.unit || ""),
       el("td", { class: "num", style: heat(n.score) }, fmt(n.score)), el("td", { class: "num" }, n.rank ? `${n.rank}/${n.of}` : "–"),
       provCell(n),
       el("td", { class: "flags" }, n.imputed ? el("span", { class: "flag", title: "the value was missing and imputed" }, "imputed") : null,
         n.treated ? el("span", { class: "flag", title: "outlier treatment applied" }, n.treated) : null,
         n.provenance && n.provenance.scope === "country" ? el("span", { class: "flag flag-country", title: "a national figure stands in for the city" }, "country") : null,
-        n.provenance && n.provenance.scope === "city" ? el("span", { class: "flag flag-city", title: "a figure for the city itself" }, "city") : null)))));
+        n.provenance && n.provenance.scope === "city" ? el("span", { class: "flag flag-city", title: "a figure for the city itself" }, "city") : null,
+        n.provenance && n.provenance.survey ? el("span", { class: "flag flag-survey", title: "a design-based survey estimate (hubindex survey estimate)" }, "survey") : null)))));
   main.append(el("h2", {}, "Pillars and indicators"), tbl,
     downloadBar(`profile_${p.unit}`, () => rows.map((n) => { const pv = n.provenance || {}; return { unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, unit_of_measure: n.unit ?? null, score: n.score, rank: n.rank, of: n.of, imputed: n.imputed ?? null, treated: n.treated ?? null,
-      source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null }; }),
-      () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation"]));
+      source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null,
+      survey_estimate: pv.estimate ?? null, se: pv.se ?? null, ci_low: pv.ci_low ?? null, ci_high: pv.ci_high ?? null, n: pv.n ?? null, deff: pv.deff ?? null, weighting: pv.weighting ?? null }; }),
+      () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation",
+        ...(rows.some((n) => n.provenance && n.provenance.survey) ? ["survey_estimate", "se", "ci_low", "ci_high", "n", "deff", "weighting"] : [])]));
   cityExtras(main, p);
 };
 /** City page sections that come from the editions and hubindex.store: rank history, best/worst attainable rank,
@@ -661,11 +764,31 @@ PAGES.editions = async (main, r) => {
   if (window.Plotly && sel.length) {
     const traces = sel.map((x) => ({ type: "scatter", mode: "lines+markers", x: [a, b], y: [ya(x), yb(x)], name: x.name, customdata: [x.unit, x.unit], line: { color: colour(x), width: 2 }, marker: { size: 7 },
       hovertemplate: `${x.name}: %{y:${metric === "rank" ? "d" : ".1f"}} in %{x}<extra></extra>`, showlegend: false }));
+    // labels: placed at their point, then pushed apart vertically (relaxLabels) so that close ranks stay readable;
+    // a label that had to move is tied to its point by a thin leader line
+    const H = Math.max(420, 22 * sel.length + 80), M = { t: 20, b: 30, l: 60, r: 20 }, plotH = H - M.t - M.b;
+    const allY = sel.flatMap((x) => [ya(x), yb(x)]);
+    let lo = Math.min(...allY), hi = Math.max(...allY);
+    const pad = Math.max((hi - lo) * 0.04, metric === "rank" ? 0.6 : 0.5);
+    lo -= pad; hi += pad;
+    const range = metric === "rank" ? [hi, lo] : [lo, hi];   // [bottom, top]
+    const toPx = (y) => (range[1] - y) / (range[1] - range[0]) * plotH;   // from the top of the plot area
+    const LINE_PX = 14;   // 11 px font + gap
     const ann = [];
-    sel.forEach((x) => { ann.push({ x: 0, y: ya(x), xanchor: "right", text: `${x.name} ${metric === "rank" ? x.rank_a : fmt(x.score_a)}`, showarrow: false, font: { size: 11, color: colour(x) }, xshift: -8 });
-      ann.push({ x: 1, y: yb(x), xanchor: "left", text: `${metric === "rank" ? x.rank_b : fmt(x.score_b)} ${x.name} (${x.rank_change > 0 ? "▲" : (x.rank_change < 0 ? "▼" : "=")}${x.rank_change ? Math.abs(x.rank_change) : ""})`, showarrow: false, font: { size: 11, color: colour(x) }, xshift: 8 }); });
-    Plotly.newPlot(chart, traces, { xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: { autorange: metric === "rank" ? "reversed" : true, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
-      annotations: ann, margin: { t: 20, b: 30, l: 60, r: 20 } }, { displaylogo: false, responsive: true });
+    for (const side of [0, 1]) {
+      const ys = sel.map((x) => toPx(side ? yb(x) : ya(x)));
+      const placed = relaxLabels(ys, LINE_PX, 0, plotH);
+      sel.forEach((x, i) => {
+        const moved = Math.abs(placed[i] - ys[i]) > 1;
+        const text = side ? `${metric === "rank" ? x.rank_b : fmt(x.score_b)} ${x.name} (${x.rank_change > 0 ? "▲" : (x.rank_change < 0 ? "▼" : "=")}${x.rank_change ? Math.abs(x.rank_change) : ""})`
+          : `${x.name} ${metric === "rank" ? x.rank_a : fmt(x.score_a)}`;
+        ann.push({ x: side, y: side ? yb(x) : ya(x), xanchor: side ? "left" : "right", yanchor: "middle", text, font: { size: 11, color: colour(x) },
+          showarrow: true, arrowhead: 0, arrowwidth: 0.6, arrowcolor: moved ? "#8c959f" : "rgba(0,0,0,0)", standoff: 2,
+          ax: side ? 14 : -14, ay: placed[i] - ys[i] });
+      });
+    }
+    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: { range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+      annotations: ann, margin: M }, { displaylogo: false, responsive: true });
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   }
   // per-city table (all cities, ordered by the chosen sort)
@@ -686,6 +809,31 @@ PAGES.editions = async (main, r) => {
       downloadBar(`editions_${a}_${b}_by_${g}`, () => S.by_group, () => Object.keys(S.by_group[0])));
   }
 };
+
+/** Vertical label de-overlap: positions y (px, any order) → positions at least `gap` apart and within [lo, hi],
+ *  each as close to its own y as the others allow, in the same order. Simple relaxation: sort, push every
+ *  too-close neighbour pair apart symmetrically until none overlaps (≤ 500 sweeps); then a forward pass
+ *  (p_k ≥ max(lo, p_{k-1} + gap)) and a backward pass (p_k ≤ min(hi, p_{k+1} − gap)) enforce the bounds. */
+function relaxLabels(y, gap, lo, hi) {
+  const idx = y.map((_, i) => i).sort((a, b) => y[a] - y[b] || a - b);
+  const p = idx.map((i) => y[i]);
+  const n = p.length;
+  if (n > 1 && gap * (n - 1) > hi - lo) gap = (hi - lo) / (n - 1);   // not enough room: spread evenly
+  for (let sweep = 0; sweep < 500; sweep++) {
+    let moved = false;
+    for (let k = 1; k < n; k++) {
+      const d = p[k] - p[k - 1];
+      if (d < gap - 1e-6) { const push = (gap - d) / 2 + 1e-7; p[k - 1] -= push; p[k] += push; moved = true; }
+    }
+    if (!moved) break;
+  }
+  for (let k = 0; k < n; k++) p[k] = Math.max(p[k], k ? p[k - 1] + gap : lo);
+  for (let k = n - 1; k >= 0; k--) p[k] = Math.min(p[k], k < n - 1 ? p[k + 1] - gap : hi);
+  const out = new Array(n);
+  idx.forEach((i, k) => { out[i] = p[k]; });
+  return out;
+}
+window.relaxLabels = relaxLabels;
 
 // ---------------------------------------------------------------------------------- Build your own index
 function parseWeights(s) {
@@ -727,11 +875,17 @@ PAGES.weights = (main, r) => {
   const ivN = el("select", { id: "iv-n", "aria-label": "Replications" }, [500, 1000, 2000, 5000].filter((k) => !D.meta.uncertainty || k <= D.meta.uncertainty.max_reps).map((k) => el("option", { value: String(k), selected: k === 1000 }, `${k} replications`)));
   const ivOut = el("p", { id: "iv-out", class: "muted", "aria-live": "polite" }, D.meta.uncertainty ? `Rank intervals: ${D.meta.uncertainty.notes.join("; ")}.` : "Rank intervals are not available for this index.");
   let intervals = null;   // {unit: {rank_lo, rank_hi}} for the weights in ivFor
+  let driverTimer = null, driverMethod = null;
   let ivFor = null;
   main.append(el("div", { class: "grid" }, el("section", { class: "card" }, el("h3", {}, "Weights"), sliders, deeper, el("p", {}, reset, " ", serverBtn), timing, serverOut, el("p", {}, ivBtn, " ", ivN), ivOut),
     el("section", { class: "card" }, el("h3", {}, "What your weights do"), stats, warn)), el("h2", {}, "Your ranking"), table);
   let rows = [];
-  main.append(downloadBar("my_ranking", () => rows.map((x) => Object.assign({ weights: location.hash }, x)), () => ["rank", "rank_lo", "rank_hi", "unit", "name", "score", "published_rank", "move"]));
+  const changedCodes = () => Object.keys(w).filter((k) => w[k] !== IX.baseWeights[k]);
+  const driverNote = el("p", { class: "muted", id: "drivers-note" });
+  table.before(driverNote);
+  main.append(downloadBar("my_ranking", () => rows.map((x) => Object.assign({ weights: location.hash, driver: x.drivers && x.drivers.length ? driverLabel(x.drivers[0]) : null },
+    ...(x.drivers || []).map((d) => ({ [`contribution_${d.code}`]: d.c })), x)),
+  () => ["rank", "rank_lo", "rank_hi", "unit", "name", "score", "published_rank", "move", "score_change", "driver", ...changedCodes().map((c) => `contribution_${c}`)]));
   // pillar correlations (for the double-counting warning) computed once
   const pil = Object.fromEntries(D.pillars.map((c) => [c, Float64Array.from(D.units.map((u) => IX.scoreOf(u.unit, c) ?? NaN))]));
 
@@ -743,7 +897,12 @@ PAGES.weights = (main, r) => {
     const mine = Object.fromEntries(rows.map((x) => [x.unit, x.rank]));
     const diff = js.ranking.filter((x) => inBrowser && mine[x.unit] !== x.rank).length;
     serverOut.textContent = inBrowser ? (diff ? `Server ranking differs for ${diff} units.` : `Server ranking agrees with the in-browser one (${js.ranking.length} units, Spearman vs published ${fmt(js.spearman_vs_published, 3)}).`) : `Server ranking received.`;
-    if (!inBrowser) { rows = js.ranking.map((x) => ({ unit: x.unit, name: x.name, score: x.score, rank: x.rank, published_rank: x.published_rank, move: x.move })); drawTable(); }
+    if (!inBrowser) {
+      const pw = js.drivers.published_weights;
+      rows = js.ranking.map((x) => ({ unit: x.unit, name: x.name, score: x.score, rank: x.rank, published_rank: x.published_rank, move: x.move, score_change: x.score_change,
+        drivers: x.drivers === null ? null : Object.entries(x.drivers).map(([code, c]) => ({ code, w0: pw[code], w1: js.weights[code], c })).sort((a, b) => Math.abs(b.c) - Math.abs(a.c)) }));
+      driverMethod = js.drivers.method; drawTable();
+    }
   });
 
   ivBtn.addEventListener("click", async () => {
@@ -773,11 +932,28 @@ PAGES.weights = (main, r) => {
     });
     if (!inBrowser) { timing.textContent = "Press “Recompute on the server”."; return; }
     const t0 = performance.now();
-    const res = computeRanking(w);
+    const vals = computeScores(w);
+    const res = computeRanking(w, vals);
     const dt = performance.now() - t0;
-    timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms.`;
     timing.dataset.ms = dt.toFixed(3);
     rows = res.map((x) => Object.assign({ name: unitName(x.unit) }, x)).sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || a.unit.localeCompare(b.unit));
+    const applyDrivers = () => {
+      const t1 = performance.now();
+      const dec = decomposeDrivers(w, vals);
+      const ddt = performance.now() - t1;
+      const pos = Object.fromEntries(D.units.map((u, i) => [u.unit, i]));
+      for (const x of rows) { const i = pos[x.unit]; x.score_change = Number.isNaN(dec.delta[i]) ? null : dec.delta[i]; x.drivers = unitDrivers(dec, i); }
+      driverMethod = dec.method;
+      timing.dataset.driversMs = ddt.toFixed(3);
+      timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms; split each score change by weight in ${ddt.toFixed(2)} ms.`;
+    };
+    clearTimeout(driverTimer);
+    if (allArithmetic()) applyDrivers();   // exact and cheap: on every slider move
+    else {   // Shapley values need up to 2^8 re-aggregations: once the slider rests
+      timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms.`;
+      for (const x of rows) { x.score_change = x.score === null ? null : x.score - (IX.scoreOf(x.unit, D.index) ?? NaN); x.drivers = undefined; }
+      driverTimer = setTimeout(() => { applyDrivers(); drawTable(); }, 150);
+    }
     // stats
     const rho = spearman(res.map((x) => x.rank), res.map((x) => x.published_rank));
     const movers = rows.filter((x) => x.move).sort((a, b) => Math.abs(b.move) - Math.abs(a.move)).slice(0, 3);
@@ -785,7 +961,7 @@ PAGES.weights = (main, r) => {
     stats.replaceChildren(
       el("div", {}, el("small", {}, "Spearman vs published"), el("span", { class: "stat", id: "rho" }, fmt(rho, 3))),
       el("div", {}, el("small", {}, "Units that moved"), el("span", { class: "stat", id: "n-moved" }, `${rows.filter((x) => x.move).length}`)),
-      el("div", {}, el("small", {}, "Biggest moves"), movers.length ? movers.map((m) => el("div", {}, `${m.name} ${m.move > 0 ? "▲" : "▼"}${Math.abs(m.move)}`)) : "none"));
+      el("div", {}, el("small", {}, "Biggest moves"), movers.length ? movers.map((m) => el("div", {}, `${m.name} ${m.move > 0 ? "▲" : "▼"}${Math.abs(m.move)}`, m.drivers && m.drivers.length ? el("span", { class: "muted" }, ` (${driverLabel(m.drivers[0])})`) : null)) : "none"));
     const msgs = [];
     const active = D.pillars.filter((c) => all[c] > 0);
     for (let i = 0; i < active.length; i++) for (let j = i + 1; j < active.length; j++) {
@@ -805,12 +981,31 @@ PAGES.weights = (main, r) => {
     const ivl = intervals && ivFor === JSON.stringify(w) ? intervals : null;   // stale intervals are not shown
     if (intervals && !ivl) ivOut.textContent = "The weights changed: press the button again for their rank intervals.";
     for (const x of rows) { const v = ivl && ivl[x.unit]; x.rank_lo = v ? v.rank_lo : null; x.rank_hi = v ? v.rank_hi : null; }
-    table.replaceChildren(el("caption", { class: "sr-only" }, "Your ranking with each unit's move against the published ranking"),
-      el("thead", {}, el("tr", {}, ["Your rank", ...(ivl ? ["Rank 5–95 %"] : []), "City", "Score", "Published rank", "Move"].map((h) => el("th", { scope: "col", class: h === "City" || h === "Move" || h.startsWith("Rank 5") ? "" : "num" }, h)))),
+    const nChanged = changedCodes().length;
+    driverNote.textContent = nChanged ? `“Driven by”: the weight change that moved the city's score most, in score points; open it for every weight's contribution. ${DRIVER_NOTE[driverMethod] || ""} A city moves up when its score gains more (or loses less) than the cities around it.` : "Move a slider: each city's score change is then split into the contributions of the weights you changed.";
+    const driverCell = (x) => {
+      if (x.drivers === undefined) return el("td", { class: "muted drv" }, nChanged ? "…" : "–");
+      if (x.drivers === null) return el("td", { class: "muted drv", title: "your weights leave a node without any weighted data for this city, so the change cannot be split" }, "n/a");
+      if (!x.drivers.length) return el("td", { class: "muted drv" }, "–");
+      const top = x.drivers[0], total = x.drivers.reduce((a, d) => a + d.c, 0);
+      const pop = el("div", { class: "drv-pop", role: "note" });
+      const det = el("details", {}, el("summary", { title: `${nodeName(top.code)} weight ${fmt(top.w0, 2)} → ${fmt(top.w1, 2)}` }, driverLabel(top)), pop);
+      det.addEventListener("toggle", () => { if (det.open && !pop.firstChild) pop.append(el("table", { class: "drv-table" },
+          el("caption", {}, `${x.name}: score ${x.score_change >= 0 ? "+" : "−"}${fmt(Math.abs(x.score_change), 2)} points`),
+          el("thead", {}, el("tr", {}, ["Weight", "From → to", "Points"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
+          el("tbody", {}, x.drivers.map((d) => el("tr", { "data-code": d.code }, el("td", {}, `${nodeName(d.code)} (${d.code})`), el("td", { class: "num" }, `${fmt(d.w0, 2)} → ${fmt(d.w1, 2)}`),
+            el("td", { class: "num " + (d.c > 0 ? "up" : (d.c < 0 ? "down" : "")) }, `${d.c >= 0 ? "+" : "−"}${fmt(Math.abs(d.c), 2)}`)))),
+          el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Total"), el("td", {}), el("td", { class: "num" }, `${total >= 0 ? "+" : "−"}${fmt(Math.abs(total), 2)}`))))); });
+      return el("td", { class: "drv" }, det);
+    };
+    table.replaceChildren(el("caption", { class: "sr-only" }, "Your ranking with each unit's move against the published ranking and the weights that drove it"),
+      el("thead", {}, el("tr", {}, ["Your rank", ...(ivl ? ["Rank 5–95 %"] : []), "City", "Score", "Published rank", "Move", "Score change", "Driven by"].map((h) => el("th", { scope: "col", class: h === "City" || h === "Move" || h === "Driven by" || h.startsWith("Rank 5") ? "" : "num" }, h)))),
       el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, el("td", { class: "num" }, x.rank ?? "–"), ivl ? el("td", { class: "ivl-td" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, rows.length)) : null,
         el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)),
         el("td", { class: "num" }, fmt(x.score)), el("td", { class: "num" }, x.published_rank ?? "–"),
-        el("td", { class: x.move > 0 ? "up" : (x.move < 0 ? "down" : "muted") }, x.move ? `${x.move > 0 ? "▲" : "▼"} ${Math.abs(x.move)}` : "–")))));
+        el("td", { class: x.move > 0 ? "up" : (x.move < 0 ? "down" : "muted") }, x.move ? `${x.move > 0 ? "▲" : "▼"} ${Math.abs(x.move)}` : "–"),
+        el("td", { class: "num" }, x.score_change === null || x.score_change === undefined || Math.abs(x.score_change) < 5e-3 ? "–" : `${x.score_change > 0 ? "+" : "−"}${fmt(Math.abs(x.score_change), 2)}`),
+        driverCell(x)))));
   }
   refresh();
 };
