@@ -119,12 +119,13 @@ class RankIntervals:
                 sets[:, model.noisy] = w[model.noisy] * (1 + noise * model.noise_f)
                 model.weight_sets = sets
         try:
-            res = uncertainty(model=model, n=int(n), seed=self.seed)
+            res = uncertainty(model=model, n=int(n), seed=self.seed, keep="all")
         except HubindexError:
             raise
         except (ValueError, FloatingPointError) as e:  # pragma: no cover - numeric corner cases
             raise SpecError(f"uncertainty: these weights cannot be evaluated ({e})") from None
         R, S = res.ranks, res.scores
+        assert R is not None and S is not None  # keep='all' keeps every replication
         with np.errstate(invalid="ignore"):
             rq: np.ndarray = np.nanquantile(R, [0.05, 0.5, 0.95], axis=0)
             sq = np.nanquantile(S, [0.05, 0.95], axis=0)
