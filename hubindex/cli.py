@@ -17,6 +17,15 @@ from rich.table import Table
 from hubindex.console import console, err_console  # noqa: F401
 from hubindex.errors import HubindexError
 
+try:  # recent Typer vendors its own copy of Click: its exceptions are not click's
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - older Typer raises click's own
+    _TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_USAGE = (click.ClickException, _TyperClickException)
+
 app = typer.Typer(
     name="hubindex",
     help="Build, audit and publish transparent, reproducible composite indices of fintech hubs.",
@@ -59,7 +68,7 @@ def print_ranking(result, top: int, title: str | None = None) -> None:  # type: 
         table.add_column("Tier", no_wrap=True, max_width=14, overflow="ellipsis")
     for p in pillars:
         table.add_column(result.framework.names[result.framework.index_of(p)], justify="right", min_width=6)
-    for _, r in t.head(top).iterrows():
+    for _, r in (t if top <= 0 else t.head(top)).iterrows():
         row = [_fmt(r["rank"], 0), str(r["name"] or r["unit"])]
         if group_col:
             row.append(str(r[group_col]))
@@ -76,13 +85,15 @@ def build(
     spec: SpecArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
         "hubindex-out"),
-    top: Annotated[int, typer.Option(help="Rows of the ranking to print.")] = 20,
+    top: Annotated[int, typer.Option(min=0, help="Rows of the ranking to print (0 = all).")] = 20,
 ) -> None:
     """Build an index from SPEC and write scores.csv, ranks.csv, ranking.csv, run.json and step reports to OUT."""
     from hubindex.api import as_spec
     from hubindex.api import build as build_index
+    from hubindex.io import check_output_dir
     from hubindex.outputs import write_build_outputs
 
+    check_output_dir(out)  # fail before building, not after
     s = as_spec(spec)
     with console.status("Building…") as status:
         result = build_index(s, progress=lambda step: status.update(f"Building: {step}…"))
@@ -147,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     except HubindexError as e:
         err_console.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
         return e.exit_code
-    except click.exceptions.Exit as e:
+    except _EXIT as e:
         return e.exit_code
-    except click.exceptions.Abort:
+    except _ABORT:
         err_console.print("aborted")
         return 130
-    except click.ClickException as e:
+    except _USAGE as e:
         e.show()
         return e.exit_code
     except KeyboardInterrupt:

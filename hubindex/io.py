@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from hubindex.engine.data import IndexData
-from hubindex.errors import DataError, where
+from hubindex.errors import DataError, OutputError, where
 from hubindex.spec import IndexSpec
 
-__all__ = ["read_table", "load_data", "file_sha256", "atomic_dir", "atomic_write_text"]
+__all__ = ["read_table", "load_data", "file_sha256", "atomic_dir", "atomic_write_text", "check_output_dir",
+           "csv_parser_message"]
 
 _CSV = {".csv", ".txt", ".tsv"}
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
@@ -50,7 +51,7 @@ def read_table(path: Path, sheet: str | int | None = None, text_columns: tuple[s
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; expected a header row and one row per unit") from None
     except pd.errors.ParserError as e:
-        raise DataError(f"{path}: malformed CSV ({str(e).strip()}); expected the same number of fields on every line") from None
+        raise DataError(f"{path}: {csv_parser_message(e)}") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
     except (ValueError, OSError, KeyError) as e:
@@ -62,6 +63,20 @@ def read_table(path: Path, sheet: str | int | None = None, text_columns: tuple[s
     if dup:
         raise DataError(f"{path}: column name(s) {dup} appear more than once in the header")
     return df
+
+
+def csv_parser_message(e: Exception) -> str:
+    """pandas' tokenizer message → 'malformed CSV: line 7 has 9 fields; expected 7 (as many as the header)'."""
+    import re
+
+    text = str(e).strip()
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if m:
+        want, line, saw = m.groups()
+        return (f"malformed CSV: line {line} has {saw} fields; expected {want}, as many as the header "
+                "(a stray comma, or a value with a comma that needs quotes?)")
+    text = re.sub(r"^Error tokenizing data\. C error: ", "", text)
+    return f"malformed CSV ({text}); expected comma-separated fields, the same number on every line"
 
 
 def file_sha256(path: Path) -> str:
@@ -95,6 +110,8 @@ def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
     for rel in ds.paths:
         path = spec.resolve(rel)
         df = read_table(path, ds.sheet, text_columns=(ds.unit_code,))
+        if len(df) == 0:
+            raise DataError(f"{path}: no units: the file has a header row but no data rows; expected one row per unit")
         if ds.unit_code not in df.columns:
             raise DataError(
                 f"{where(path, None, ds.unit_code)}the unit code column is missing; columns are {list(df.columns)}"
@@ -175,47 +192,108 @@ def _leaves(spec: IndexSpec) -> list[bool]:
     return [n.code not in parents for n in spec.framework]
 
 
+#: Files hubindex writes at the top of an output folder (or of one of its sub-folders, e.g. ``audit all``);
+#: a non-empty folder holding none of them was not written by hubindex and is never replaced.
+OUTPUT_SIGNS = frozenset({
+    "run.json", "config.json", "build_info.json", ".hubindex-publish", "scores.csv", "ranking.csv", "stats.csv",
+    "estimates.csv", "ratings.csv", "rank_intervals.csv", "sobol_indices.csv",
+})
+
+
+def _written_by_hubindex(folder: Path) -> bool:
+    """True for an empty folder or one holding a hubindex output file (at the top or one level down)."""
+    entries = list(folder.iterdir())
+    if not entries or any(e.name in OUTPUT_SIGNS for e in entries):
+        return True
+    return any(e.is_dir() and not e.is_symlink() and any(c.name in OUTPUT_SIGNS for c in e.iterdir())
+               for e in entries)
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise :class:`OutputError` unless ``out`` can be (re)placed: absent, empty, or an earlier hubindex output."""
+    out = Path(out)
+    try:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a folder; expected a folder for the outputs "
+                              "(choose another --out)")
+        if out.is_dir() and not _written_by_hubindex(out):
+            raise OutputError(f"{out}: folder is not empty and holds no hubindex outputs; refusing to replace it "
+                              "(choose a new or empty folder for --out)")
+        for parent in out.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise OutputError(f"{out}: cannot create the output folder: {parent} is a file, not a folder")
+                break
+    except PermissionError as e:
+        raise OutputError(f"{out}: cannot be used as the output folder (permission denied: {e.filename})") from None
+
+
 @contextmanager
 def atomic_dir(out: Path) -> Iterator[Path]:
     """Yield a temporary folder next to ``out``; on success it replaces ``out`` in one rename.
 
-    On any error the temporary folder is removed and ``out`` is left as it was.
+    On any error the temporary folder is removed and ``out`` is left as it was. Refuses (:class:`OutputError`)
+    to replace a file or a non-empty folder that hubindex did not write; an OS error while creating or writing
+    the folder (permissions, a file in the way, a full disk) also becomes an :class:`OutputError`.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    out = Path(os.path.abspath(out))  # '.' or 'x/..' have no usable name/parent
+    check_output_dir(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes 0700; the outputs get the user's usual permissions
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the output folder ({e.strerror or e})") from None
     try:
         yield tmp
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.filename is not None and str(e.filename).startswith(str(tmp)):
+            raise OutputError(f"{out}: writing the outputs failed ({e.strerror or e}); the folder is unchanged"
+                              ) from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     backup = None
-    if out.exists():
-        backup = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, backup)
     try:
+        if out.exists():
+            backup = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, backup)
         os.replace(tmp, out)
-    except BaseException:
-        if backup is not None:
+    except BaseException as e:
+        if backup is not None and not out.exists():
             os.replace(backup, out)
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"{out}: cannot replace the output folder ({e.strerror or e}); it is unchanged"
+                              ) from None
         raise
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (temp file in the same folder, fsync, rename)."""
+    """Write a text file atomically (temp file in the same folder, fsync, rename); OS errors → OutputError."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; expected a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot be written ({e.strerror or e})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot be written ({e.strerror or e}); left unchanged") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-

@@ -343,14 +343,34 @@ class IndexSpec(_Model):
 # -- loading -----------------------------------------------------------------------------------------------
 
 
-def _format_validation_error(err: ValidationError, source: str) -> str:
+def _describe_loc(loc: tuple[Any, ...], d: Mapping[str, Any] | None) -> str:
+    """``('framework', 2, 'weight')`` → ``framework node 'P2', field 'weight'`` (using the input to name it)."""
+    parts = [x for x in loc if not str(x).startswith("function-")]
+    if d is not None and len(parts) >= 2 and parts[0] in ("framework", "pipeline") and isinstance(parts[1], int):
+        items = d.get(parts[0])
+        item = items[parts[1]] if isinstance(items, list) and 0 <= parts[1] < len(items) else None
+        if parts[0] == "framework":
+            code = item.get("code") if isinstance(item, Mapping) else None
+            head = f"framework node '{code}'" if code is not None else f"framework entry {parts[1] + 1}"
+        else:
+            step = item.get("step") if isinstance(item, Mapping) else None
+            head = f"pipeline step {parts[1] + 1}" + (f" ('{step}')" if isinstance(step, str) else "")
+        rest = [str(x) for x in parts[2:]]
+        if parts[0] == "pipeline" and rest and isinstance(item, Mapping) and rest[0] == item.get("step"):
+            rest = rest[1:]  # the union's tag, already named
+        return head + (f", field '{'.'.join(rest)}'" if rest else "")
+    return "'" + ".".join(str(x) for x in parts) + "'" if parts else ""
+
+
+def _format_validation_error(err: ValidationError, source: str, d: Mapping[str, Any] | None = None) -> str:
     lines = [f"{source}: the spec is invalid:"]
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"] if not str(x).startswith("function-"))
+        where_ = _describe_loc(tuple(e["loc"]), d)
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
-        got_s = "" if isinstance(got, dict | list) or got is None else f" Got {got!r}."
-        lines.append(f"  - at '{loc}': {msg}.{got_s}" if loc else f"  - {msg}.{got_s}")
+        shown = isinstance(got, dict | list) or got is None or f"got {got!r}" in msg or f"got {got}" in msg
+        got_s = "" if shown else f" Got {got!r}."
+        lines.append(f"  - at {where_}: {msg}.{got_s}" if where_ else f"  - {msg}.{got_s}")
     return "\n".join(lines)
 
 
@@ -378,7 +398,7 @@ def spec_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, sou
     try:
         return IndexSpec.model_validate(d)
     except ValidationError as err:
-        raise SpecError(_format_validation_error(err, source)) from None
+        raise SpecError(_format_validation_error(err, source, d)) from None
 
 
 def load_spec(path: str | Path) -> IndexSpec:

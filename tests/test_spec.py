@@ -38,7 +38,7 @@ def test_valid_minimal() -> None:
         ({"framework": [{"code": "I"}, {"code": "a", "parent": "I"}, {"code": "a", "parent": "I"}]}, "more than once"),
         ({"pipeline": [{"step": "aggregate"}]}, "normalise"),
         ({"pipeline": [{"step": "aggregate"}, {"step": "normalise"}]}, "last"),
-        ({"pipeline": [{"step": "normalise", "method": "nope"}, {"step": "aggregate"}]}, "pipeline.0"),
+        ({"pipeline": [{"step": "normalise", "method": "nope"}, {"step": "aggregate"}]}, "pipeline step 1"),
         ({"pipeline": [{"step": "impute", "method": "group_mean"}, {"step": "normalise"}, {"step": "aggregate"}]},
          "group"),
         ({"pipeline": [{"step": "normalise", "method": "min_max", "l": 5, "u": 1}, {"step": "aggregate"}]}, "u > l"),

@@ -82,7 +82,7 @@ def list_cmd(edition: int = typer.Option(LATEST, help="Dataset edition.")) -> No
 
 
 @app.command("unmatched")
-def unmatched_cmd(top: int = typer.Option(30, help="How many rows to show.")) -> None:
+def unmatched_cmd(top: int = typer.Option(30, min=0, help="How many rows to show.")) -> None:
     """Source spellings that did not resolve to a hub (the full list is in unmatched.csv)."""
     u = unmatched().sort_values("rows", ascending=False).head(top)
     t = Table(title="unmatched source spellings (largest first)")

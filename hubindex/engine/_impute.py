@@ -59,6 +59,8 @@ def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "media
     g = pd.Series(np.asarray(groups, dtype=object))
     df = pd.DataFrame(X)
     key = g.where(g.notna(), None)
+    if not key.notna().any():  # no unit has a group label: nothing to impute from (pandas fails on this)
+        return _fill(X, np.full(X.shape, np.nan))
     fill = df.groupby(key, dropna=True).transform(stat).to_numpy(dtype=float) if len(df) else X
     fill = np.array(fill, dtype=float)
     if fill.shape != X.shape:  # units without a group are dropped by transform; realign

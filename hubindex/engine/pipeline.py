@@ -131,6 +131,9 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
                 if step.group not in cur.groups:
                     raise SpecError(f"impute: group '{step.group}' is not one of data.groups {list(cur.groups)}")
                 groups = cur.groups[step.group]
+                if len(groups) and all(v is None or v != v or str(v).strip() == "" for v in groups):
+                    raise DataError(f"impute: the group column '{step.group}' is empty for every unit; expected "
+                                    f"a group label per unit to impute by (or another method than {step.method})")
             X, mask = _impute(X, step.method, groups=groups, column_groups=col_parent, seed=step.seed,
                                max_iter=step.max_iter)
             imputed |= mask

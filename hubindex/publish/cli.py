@@ -46,6 +46,7 @@ def _load(spec: Path | None, provenance: Path | None, audit: Path | None, uncert
         audit_df = None
         if audit is not None:
             audit_df = _read_audit(audit)
+            _check_audit_units(audit, audit_df, result)
         elif uncertainty:
             try:
                 from hubindex.audit.uncertainty import uncertainty as run_uncertainty
@@ -72,6 +73,25 @@ def _read_audit(path: Path) -> pd.DataFrame:
     return df
 
 
+def _check_audit_units(path: Path, audit_df: pd.DataFrame, result) -> None:  # type: ignore[no-untyped-def]
+    """The rank-interval table must be about this index's units: none in common is an error, some missing a
+    warning (their interval cells stay empty)."""
+    from hubindex.cli import err_console
+    from hubindex.errors import DataError
+
+    units = [str(u) for u in result.units]
+    have = set(audit_df.index)
+    missing = [u for u in units if u not in have]
+    if len(missing) == len(units):
+        raise DataError(f"{path}: none of its units ({', '.join(list(audit_df.index[:3]))}, …) is a unit of "
+                        f"this index ({', '.join(units[:3])}, …); expected the rank intervals of the same index "
+                        "(e.g. `hubindex audit SPEC` for the same SPEC)")
+    if missing:
+        err_console.print(f"[yellow]warning:[/yellow] {path}: no rank interval for {len(missing)} of "
+                          f"{len(units)} units (e.g. {', '.join(missing[:3])}); left empty", highlight=False,
+                          soft_wrap=True)
+
+
 def report(
     spec: _SpecArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")] = Path(
@@ -84,8 +104,10 @@ def report(
 ) -> None:
     """Write a self-contained static HTML report (opens offline from disk) and a PDF of it to OUT."""
     from hubindex.cli import console, err_console
+    from hubindex.io import check_output_dir
     from hubindex.publish.report import write_report
 
+    check_output_dir(out)  # before building
     result, prov, audit_df, prov_path = _load(spec, provenance, audit, uncertainty)
     with console.status("Writing the report…"):
         files = write_report(result, out, audit_df, pdf=pdf, provenance=prov)
@@ -109,10 +131,12 @@ def export(
 ) -> None:
     """Write the index as an Excel workbook (Ranking, long-format Scores, Framework, Weights, Notes), CSV and JSON."""
     from hubindex.cli import console
+    from hubindex.io import check_output_dir
     from hubindex.publish.export import export as do_export
     from hubindex.publish.export import parse_formats
 
     formats = parse_formats(fmt)  # check before building
+    check_output_dir(out)
     result, prov, audit_df, _ = _load(spec, provenance, audit, uncertainty)
     with console.status("Writing the exports…"):
         paths = do_export(result, out, formats, provenance=prov, audit=audit_df)

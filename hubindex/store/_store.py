@@ -266,6 +266,17 @@ def data_hash(files: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
+def _duckdb_reason(e: Exception, path: Path) -> str:
+    """DuckDB's message without its 'IO Error:' prefix and the repeated path, e.g. 'not a valid DuckDB file'."""
+    import re
+
+    msg = re.sub(r"^[A-Za-z ]*Error: ", "", str(e).strip())
+    msg = msg.replace(f'The file "{path}" exists, but it', "the file").replace(f'"{path}"', "the file")
+    if "not a valid DuckDB database file" in msg:
+        return "the file exists but is not a DuckDB edition store; choose another --store path"
+    return msg
+
+
 class EditionStore:
     """Editions in one DuckDB file. Every method opens and closes its own connection."""
 
@@ -305,9 +316,11 @@ class EditionStore:
                 if "lock" in msg.lower():
                     raise StoreError(f"{self.path}: the store is busy (another process is writing); "
                                      f"waited {self.timeout:g} s") from None
-                raise StoreError(f"{self.path}: cannot open the edition store ({msg})") from None
+                raise StoreError(f"{self.path}: cannot open the edition store ({_duckdb_reason(e, self.path)})"
+                                 ) from None
             except duckdb.Error as e:
-                raise StoreError(f"{self.path}: not a readable edition store ({e})") from None
+                raise StoreError(f"{self.path}: not a readable edition store ({_duckdb_reason(e, self.path)})"
+                                 ) from None
         try:
             v = self._version(con)
             if v > SCHEMA_VERSION:

@@ -27,7 +27,33 @@ def _fmt(x: Any, nd: int = 1, signed: bool = False) -> str:
         return "" if x is None else str(x)
     if math.isnan(v):
         return "–"
+    if round(v, nd) == 0:
+        v = 0.0  # no '-0'
     return f"{v:+.{nd}f}" if signed else f"{v:.{nd}f}"
+
+
+def _print_frame(df: Any, title: str | None = None, index: bool = False, nd: int = 2) -> None:
+    """A DataFrame as a Rich table: rank-like columns as integers, other numbers with ``nd`` decimals, '–' for
+    missing values (never pandas' '16.0' / 'NaN')."""
+    import pandas as pd
+
+    if index:
+        df = df.reset_index()
+    table = Table(title=title, title_justify="left")
+    for c in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+        table.add_column(str(c), justify="right" if numeric else "left", overflow="fold")
+    intlike = {c for c in df.columns if ("rank" in str(c) and not str(c).startswith("mean"))
+               or str(c).startswith(("n_", "units")) or str(c) == "n"}
+    for row in df.itertuples(index=False):
+        cells = []
+        for c, v in zip(df.columns, row, strict=True):
+            if isinstance(v, float | int) and not isinstance(v, bool):
+                cells.append(_fmt(v, 0 if c in intlike else nd, signed="change" in str(c)))
+            else:
+                cells.append("–" if v is None or (isinstance(v, float) and v != v) else str(v))
+        table.add_row(*cells)
+    console.print(table)
 
 
 def _open(store: Path | None, init: bool = True) -> Any:
@@ -96,7 +122,7 @@ def list_(store: StoreOpt = None,
 
 
 @edition_app.command("show")
-def show(label: str, store: StoreOpt = None, top: Annotated[int, typer.Option(help="Rows to print.")] = 20) -> None:
+def show(label: str, store: StoreOpt = None, top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 20) -> None:
     """Show one edition: hashes, audit summary and the top of its ranking (LABEL or LABEL@REVISION)."""
     st = _open(store)
     info = st.show(label)
@@ -120,7 +146,7 @@ def show(label: str, store: StoreOpt = None, top: Annotated[int, typer.Option(he
 
 @edition_app.command("diff")
 def diff_cmd(a: str, b: str, store: StoreOpt = None,
-             top: Annotated[int, typer.Option(help="Rows to print.")] = 25,
+             top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 25,
              out: Annotated[Path | None, typer.Option("--out", help="Write the full table as CSV.")] = None) -> None:
     """Compare two editions: rank and score change per city, entries/exits, counts, gap 1–10, group averages."""
     from hubindex.io import atomic_write_text
@@ -142,12 +168,11 @@ def diff_cmd(a: str, b: str, store: StoreOpt = None,
                   f"exits {s['exits'] or '–'}; gap rank 1 – rank 10: {_fmt(s['gap_1_10_a'], 2)} → "
                   f"{_fmt(s['gap_1_10_b'], 2)}")
     if len(s["by_group"]):
-        console.print(f"by {s['group']}:")
-        console.print(s["by_group"][["n_b", "score_a", "score_b", "score_change", "mean_rank_change"]].round(2)
-                      .to_string())
+        _print_frame(s["by_group"][["n_b", "score_a", "score_b", "score_change", "mean_rank_change"]],
+                     f"by {s['group']}", index=True)
     if len(s["by_tier"]):
-        console.print("by tier (in the newer edition):")
-        console.print(s["by_tier"][["n_b", "score_a", "score_b", "score_change"]].round(2).to_string())
+        _print_frame(s["by_tier"][["n_b", "score_a", "score_b", "score_change"]], "by tier (in the newer edition)",
+                     index=True)
     if out is not None:
         atomic_write_text(out, d.to_csv(index=False))
         console.print(f"wrote {out}")
@@ -157,7 +182,7 @@ def diff_cmd(a: str, b: str, store: StoreOpt = None,
 def explain_cmd(a: str, b: str, unit: str, store: StoreOpt = None,
                 groups: Annotated[str, typer.Option(help="auto, indicator or pillar")] = "auto",
                 orders: Annotated[int, typer.Option(help="Sampled orders when there are many factors.")] = 64,
-                top: Annotated[int, typer.Option(help="Contributions to print.")] = 10) -> None:
+                top: Annotated[int, typer.Option(min=0, help="Contributions to print.")] = 10) -> None:
     """Explain UNIT's change from A to B: Shapley contributions of each data change and the method change, and
     who overtook it or fell behind and why."""
     from hubindex.store._explain import explain
@@ -198,7 +223,7 @@ def history_cmd(unit: str, store: StoreOpt = None) -> None:
     st = _open(store)
     h = st.history(unit)
     cols = [c for c in ("label", "rank", "rank_change", "score", "score_change", "tier", "n_units") if c in h.columns]
-    console.print(h[cols].to_string(index=False))
+    _print_frame(h[cols], f"{unit} in every edition")
 
 
 @edition_app.command("backcast")
@@ -220,7 +245,7 @@ def backcast_cmd(label: str, spec: Annotated[Path | None, typer.Argument(help="M
     t["rank_backcast"] = out.ranks[out.index_code].reindex(t.index)
     t["score_backcast"] = out.scores[out.index_code].reindex(t.index)
     t = t.sort_values("rank_backcast")
-    console.print(t.head(25).round(2).to_string())
+    _print_frame(t.head(25), f"edition {e.ref} under the current method (sorted by the backcast rank)", index=True)
 
 
 @edition_app.command("log")
@@ -238,12 +263,15 @@ def what_it_takes_cmd(
     spec: Annotated[Path | None, typer.Option(help="Index spec (default: the shipped index).")] = None,
     edition: Annotated[str | None, typer.Option(help="Use a stored edition instead of building.")] = None,
     store: StoreOpt = None,
-    combination: Annotated[bool, typer.Option("--combination", help="Also the cheapest LP combination.")] = True,
+    combination: Annotated[bool, typer.Option("--combination/--no-combination",
+                                              help="Also the cheapest LP combination.")] = True,
 ) -> None:
     """What it takes for UNIT to reach a goal: the smallest change of each indicator alone (raw units, through
     the real pipeline, checked by a rebuild) and the cheapest combination (linear programme)."""
     from hubindex.store._whatif import WhatIf
 
+    if sum(x is not None for x in (rank, tier, beat)) != 1:
+        raise typer.BadParameter("give exactly one goal: --rank K, --tier next (or a tier name), or --beat UNIT")
     w = WhatIf.from_edition(_open(store).get(edition)) if edition else WhatIf.from_spec(spec)
     t = w.single(unit, rank=rank, tier=tier, beat=beat)
     c = t.attrs["unit"]
@@ -285,14 +313,15 @@ def rank_range_cmd(
     spec: Annotated[Path | None, typer.Argument(help="Index spec (default: the shipped index).")] = None,
     level: Annotated[str, typer.Option(help="pillar or indicator weights")] = "pillar",
     tol: Annotated[float, typer.Option(help="Weights within nominal × (1 ± tol).")] = 0.5,
-    top: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+    top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 30,
 ) -> None:
     """Each city's best and worst rank over all admissible weights (LP bounds + one MILP per city)."""
     import hubindex
     from hubindex.store._whatif import rank_range
 
     rr = rank_range(hubindex.build(spec), level=level, tol=tol).sort_values("rank")
-    console.print(rr[["rank", "unit", "name", "best_rank", "worst_rank"]].head(top).to_string(index=False))
+    _print_frame(rr[["rank", "unit", "name", "best_rank", "worst_rank"]].head(top),
+                 f"best and worst rank, {level} weights within nominal × (1 ± {tol:g})")
 
 
 def targets_cmd(

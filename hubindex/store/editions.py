@@ -116,7 +116,8 @@ def open_store(path: str | Path | None = None, *, init: bool = True, read_only: 
                progress: Callable[[str], None] | None = None) -> EditionStore:
     """The edition store at ``path`` (default :func:`default_store_path`: ``$HUBINDEX_STORE`` or the user's
     data folder). With ``init``, the editions of the shipped dataset vintages that are missing are built and
-    published first (once: on first use), and ``progress`` is told. Without dataset editions in this install,
+    published first (on first use, or when a newer vintage ships), and ``progress`` is told; a store that holds
+    only other editions (the user's own index) is left as it is. Without dataset editions in this install,
     the store is opened as it is."""
     p = Path(path) if path is not None else default_store_path()
     if init:
@@ -125,8 +126,11 @@ def open_store(path: str | Path | None = None, *, init: bool = True, read_only: 
         except StoreError:
             years = []
         store = EditionStore(p)
-        missing = [y for y in years if str(y) not in set(store.labels())]
-        if missing:
+        labels = set(store.labels())
+        missing = [y for y in years if str(y) not in labels]
+        # a store holding only the user's own editions is left alone: the shipped ones are added to a new
+        # (empty) store, or to one that already holds some of them (a newly shipped vintage)
+        if missing and (not labels or labels & {str(y) for y in years}):
             say = progress or (lambda m: print(m, file=sys.stderr))
             say(f"edition store {p}: building the editions {missing} of the default index, one per dataset "
                 "vintage (first use)")

@@ -22,6 +22,11 @@ app = typer.Typer(
 )
 
 
+def _num(x: float, nd: int = 2) -> str:
+    """A design effect etc. with ``nd`` decimals; '–' when missing (suppressed cells)."""
+    return "–" if x is None or x != x else f"{x:.{nd}f}"
+
+
 def _pct(x: float, nd: int = 1) -> str:
     return "–" if x != x else f"{100 * x:.{nd}f}"
 
@@ -31,7 +36,7 @@ def estimate(
     spec: Annotated[Path, typer.Argument(help="Survey spec (YAML).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
         "survey-out"),
-    top: Annotated[int, typer.Option(help="Rows of the estimates table to print (0 = all).")] = 40,
+    top: Annotated[int, typer.Option(min=0, help="Rows of the estimates table to print (0 = all).")] = 40,
     backend: Annotated[str, typer.Option(help="'memory', or 'dask' for respondent files beyond memory (out of "
                                               "core, one partition per part file).")] = "memory",
     scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler (implies --backend "
@@ -49,6 +54,9 @@ def estimate(
         backend = "dask"
     if backend not in ("memory", "dask"):
         raise SpecError(f"--backend {backend!r}: expected 'memory' or 'dask'")
+    from hubindex.io import check_output_dir
+
+    check_output_dir(out)  # before the (possibly long) estimation
     with console.status(f"Reading respondents, weighting, estimating ({backend})…"):
         res = run_survey(spec, backend=backend, scheduler=scheduler)  # type: ignore[arg-type]
         files = write_survey_outputs(res, out)
@@ -63,8 +71,8 @@ def estimate(
     for r in rows.to_dict("records"):
         ci = "suppressed" if r["suppressed"] else f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}"
         table.add_row(str(r["unit"]), str(r["measure"]), str(r["denominator"]), str(r["group"]), str(r["level"]),
-                      _pct(r["estimate"]), _pct(r["se"], 2), ci, str(r["n"]), f"{r['deff']:.2f}",
-                      f"{r['deff_kish']:.2f}")
+                      _pct(r["estimate"]), _pct(r["se"], 2), ci, str(r["n"]), _num(r["deff"]),
+                      _num(r["deff_kish"]))
     console.print(table)
     if res.rake_report is not None:
         console.print(res.rake_report.summary())
@@ -81,7 +89,7 @@ def assess(
                                          show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
         "expert-out"),
-    top: Annotated[int, typer.Option(help="Rows of the ratings table to print (0 = all).")] = 30,
+    top: Annotated[int, typer.Option(min=0, help="Rows of the ratings table to print (0 = all).")] = 30,
 ) -> None:
     """Rate centres from expert assessments and instrumental factors (an open GFCI reconstruction).
 

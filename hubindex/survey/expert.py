@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hubindex.errors import ComputeError, DataError, where
 
@@ -247,6 +247,18 @@ def validate_factors(df: pd.DataFrame, source: object = "<factors>", centre_colu
     return res
 
 
+def _mostly_numeric(s: pd.Series) -> bool:
+    """A factor column by default: numeric, or text whose non-empty cells are mostly numbers (a typo such as
+    'one' in a numeric column is then reported by :func:`validate_factors` instead of dropping the column)."""
+    if pd.api.types.is_bool_dtype(s):
+        return False
+    if pd.api.types.is_numeric_dtype(s):
+        return bool(s.notna().any())
+    text = s.dropna().astype("string").str.strip()
+    text = text[text != ""]
+    return len(text) > 0 and pd.to_numeric(text, errors="coerce").notna().mean() >= 0.5
+
+
 def read_factors(path: Path | str, centre_column: str = "centre", columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a centre × factor table (CSV/TSV/XLSX/Parquet) and validate it (see :func:`validate_factors`).
 
@@ -261,8 +273,7 @@ def read_factors(path: Path | str, centre_column: str = "centre", columns: Seque
         raise DataError(f"{where(path, None, centre_column)}the centre code column is missing; "
                         f"columns are {list(df.columns)}")
     if columns is None:
-        columns = [c for c in df.columns if c != centre_column and pd.api.types.is_numeric_dtype(df[c])
-                   and not pd.api.types.is_bool_dtype(df[c]) and df[c].notna().any()]
+        columns = [c for c in df.columns if c != centre_column and _mostly_numeric(df[c])]
     else:
         missing = [c for c in columns if c not in df.columns]
         if missing:
@@ -872,6 +883,14 @@ class AssessSpec(BaseModel):
     config: ExpertConfig = Field(default_factory=lambda: ExpertConfig())
     base_dir: Path = Field(default=Path("."), exclude=True)
 
+    @field_validator("reference_date", mode="before")
+    @classmethod
+    def _date_as_text(cls, v: Any) -> Any:
+        """YAML reads an unquoted 2026-06-30 as a date: keep it as its ISO text."""
+        import datetime as _dt
+
+        return v.isoformat() if isinstance(v, _dt.date) else v
+
     @model_validator(mode="after")
     def _one_factor_source(self) -> AssessSpec:
         if (self.factors is None) == (self.index_spec is None):
@@ -902,7 +921,8 @@ def load_assess_spec(path: Path | str) -> AssessSpec:
     try:
         return AssessSpec(**raw, base_dir=p.resolve().parent)
     except ValidationError as e:
-        msgs = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(spec)'}: {err['msg']}" for err in e.errors())
+        msgs = "; ".join((f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
+                         + err["msg"].removeprefix("Value error, ") for err in e.errors())
         raise SpecError(f"{p}: {msgs}") from None
     except TypeError as e:
         raise SpecError(f"{p}: {e}") from None

@@ -260,6 +260,18 @@ def load_survey_spec(path: str | Path) -> SurveySpec:
     return survey_spec_from_dict(read_yaml(p, "survey spec"), base_dir=p.resolve().parent, source=str(p))
 
 
+def _check_field_counts(path: Path, sep: str, n: int) -> None:
+    """Raise a DataError naming the first line whose number of fields differs from the header's ``n``."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f, delimiter=sep)
+        for row in reader:
+            if row and len(row) != n:
+                raise DataError(f"{path}: malformed CSV: line {reader.line_num} has {len(row)} fields; expected {n}, "
+                                "as many as the header (a stray delimiter, or a value that needs quotes?)")
+
+
 def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
     """Read a respondent file; return the frame and the file's value labels (SPSS/Stata), if any."""
     if not path.exists():
@@ -274,6 +286,8 @@ def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dic
             cols = [c for c in header if usecols is None or str(c).strip() in usecols]
             df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", usecols=cols, keep_default_na=False,
                              na_values=["", "NA", "NaN", "nan", "N/A", "#N/A", "."])
+            if usecols is not None:  # pandas does not check the field count of lines when reading a subset
+                _check_field_counts(path, "\t" if ext == ".tsv" else ",", len(header))
         elif ext in {".parquet", ".pq"}:
             import pyarrow.parquet as pq
 
@@ -293,7 +307,9 @@ def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dic
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; expected a header row and one row per respondent") from None
     except pd.errors.ParserError as e:
-        raise DataError(f"{path}: malformed CSV ({str(e).strip()})") from None
+        from hubindex.io import csv_parser_message
+
+        raise DataError(f"{path}: {csv_parser_message(e)}") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
     except Exception as e:  # pyreadstat/pyarrow raise their own types for corrupt files
