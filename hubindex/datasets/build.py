@@ -427,7 +427,13 @@ def gdp_per_capita(raw: Path, reg: Registry, year: int) -> pd.DataFrame:
     return _provenance(rows)
 
 
+def _parts(names: str) -> list[str]:
+    """Registry cells may name several source rows of one metro, separated by '|' (their values are summed)."""
+    return [n.strip() for n in names.split("|") if n.strip()]
+
+
 def metro_gdp(raw: Path, reg: Registry) -> pd.DataFrame:
+    """Brookings 2014 metro GDP (PPP); a metro made of several table rows gets their sum (e.g. SF-Oakland + San Jose)."""
     rel = "wikipedia_cities_by_gdp/list_of_cities_by_gdp.csv"
     w = _read(raw, rel, dtype=str, keep_default_na=False)
     w.columns = [re.sub(r"\s+", " ", c) for c in w.columns]
@@ -436,32 +442,39 @@ def metro_gdp(raw: Path, reg: Registry) -> pd.DataFrame:
     by_name = {r[name_col]: r for _, r in w.iterrows()}
     rows = []
     for _, c in reg.cities.iterrows():
-        r = by_name.get(c.wiki_gdp_name) if c.wiki_gdp_name else None
-        txt = r[col].strip() if r is not None else ""
-        num = re.match(r"^[\d,]+(\.\d+)?", txt)
-        val = float(num.group(0).replace(",", "")) if num else np.nan
+        names = _parts(c.wiki_gdp_name)
+        texts = [by_name[n][col].strip() if n in by_name else "" for n in names]
+        nums = [re.match(r"^[\d,]+(\.\d+)?", t) for t in texts]
+        ok = bool(names) and all(nums)
+        val = sum(float(m.group(0).replace(",", "")) for m in nums if m) if ok else np.nan
         rows.append(dict(unit=c.code, indicator="metro_gdp_ppp", value=val, source="Brookings Global Metro Monitor "
-                         "2014 via Wikipedia", source_file=rel, source_date="2014", original_value=txt,
-                         original_unit="US$ bn PPP", scope="city",
-                         derivation=f"row '{c.wiki_gdp_name}', column '{col}'" if num else
+                         "2014 via Wikipedia", source_file=rel, source_date="2014",
+                         original_value=" + ".join(texts) if ok else "", original_unit="US$ bn PPP", scope="city",
+                         derivation=(("sum of rows " if len(names) > 1 else "row ") + ", ".join(f"'{n}'" for n in names)
+                                     + f", column '{col}'") if ok else
                          f"no Brookings 2014 value for '{c.wiki_gdp_name or c['name']}' in the table"))
     return _provenance(rows)
 
 
 def metro_population(raw: Path, reg: Registry, year: int) -> pd.DataFrame:
+    """UN WUP agglomeration population (thousands); several agglomerations of one metro are summed."""
     rel = "un_wup2018/wup2018_f12_urban_agglomerations_300k.csv"
     d = _read(raw, rel)
     col = str(max(y for y in range(1950, 2036, 5) if y <= year))
     by = d.set_index(["Country Code", "Urban Agglomeration"])
     rows = []
     for _, c in reg.cities.iterrows():
-        key = (reg.isonumeric[c.country_iso2], c.wup_name)
-        ok = bool(c.wup_name) and key in by.index
-        v = float(by.loc[key, col]) if ok else np.nan
+        keys = [(reg.isonumeric[c.country_iso2], n) for n in _parts(c.wup_name)]
+        ok = bool(keys) and all(k in by.index for k in keys)
+        vals = [float(by.loc[k, col]) for k in keys] if ok else []
+        v = float(sum(vals)) if ok else np.nan
         rows.append(dict(unit=c.code, indicator="metro_population", value=v, source="UN World Urbanization "
-                         "Prospects 2018", source_file=rel, source_date=col, original_value=_fmt(v) if ok else "",
+                         "Prospects 2018", source_file=rel, source_date=col,
+                         original_value=" + ".join(_fmt(x) for x in vals) if ok else "",
                          original_unit="thousands", scope="city",
-                         derivation=f"agglomeration '{c.wup_name}', column {col}" if ok else "no agglomeration row"))
+                         derivation=(("sum of agglomerations " if len(keys) > 1 else "agglomeration ")
+                                     + ", ".join(f"'{k[1]}'" for k in keys) + f", column {col}")
+                         if ok else "no agglomeration row"))
     return _provenance(rows)
 
 
