@@ -466,7 +466,7 @@ def metro_population(raw: Path, reg: Registry, year: int) -> pd.DataFrame:
     for _, c in reg.cities.iterrows():
         keys = [(reg.isonumeric[c.country_iso2], n) for n in _parts(c.wup_name)]
         ok = bool(keys) and all(k in by.index for k in keys)
-        vals = [float(by.loc[k, col]) for k in keys] if ok else []
+        vals = [float(by.loc[k, col]) for k in keys] if ok else []  # type: ignore[arg-type]
         v = float(sum(vals)) if ok else np.nan
         rows.append(dict(unit=c.code, indicator="metro_population", value=v, source="UN World Urbanization "
                          "Prospects 2018", source_file=rel, source_date=col,
