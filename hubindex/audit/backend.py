@@ -9,6 +9,7 @@ at most ``window`` chunks in flight, so memory stays bounded for any number of c
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -52,7 +53,12 @@ def _dask_client(scheduler: str | None) -> Iterator[Any]:
         raise ComputeError("the dask backend needs the 'dask' extra: pip install 'hubindex[dask]'") from None
     own = None
     if scheduler is None:
-        own = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        # no dashboard; the scheduler's HTTP server (health checks) on a free loopback port, so a busy port 8787
+        # (another cluster, a notebook) does not print Dask's "Port 8787 is already in use" warning
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use", category=UserWarning)
+            own = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                               scheduler_kwargs={"dashboard": False})
         client = Client(own)
     else:
         try:

@@ -39,11 +39,22 @@ app = typer.Typer(name="audit", cls=_DefaultToAll, add_completion=False, pretty_
 
 SpecArg = Annotated[Path | None, typer.Argument(help="Index spec (YAML). Default: the shipped index.",
                                                 show_default=False)]
-NOpt = Annotated[int | None, typer.Option("--n", help="Replications (uncertainty) / base sample N (Sobol).")]
-SeedOpt = Annotated[int | None, typer.Option(help="Random seed (default: the spec's, else 0).")]
-BackendOpt = Annotated[str, typer.Option(help="'local' or 'dask' (a local 2-worker cluster unless --scheduler).")]
+# option ranges are checked by Click before anything runs: a bad value is a usage error (exit 2) naming the option
+NOpt = Annotated[int | None, typer.Option("--n", min=1, help="Replications (uncertainty) / base sample N (Sobol); "
+                                          "at least 1.", show_default=False)]
+SeedOpt = Annotated[int | None, typer.Option(min=0, help="Random seed, an integer >= 0 (default: the spec's, else 0).",
+                                             show_default=False)]
+
+
+class BackendChoice(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+BackendOpt = Annotated[BackendChoice, typer.Option(
+    help="'local' or 'dask' (a local 2-worker cluster unless --scheduler).")]
 SchedOpt = Annotated[str | None, typer.Option(help="Address of a running Dask scheduler (implies --backend dask).")]
-BootOpt = Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the Sobol intervals.")]
+BootOpt = Annotated[int, typer.Option("--boot", min=1, help="Bootstrap resamples for the Sobol intervals (at least 1).")]
 
 
 class KeepMode(StrEnum):
@@ -116,7 +127,7 @@ def _run_uncertainty(spec: Path | None, out: Path, n: int | None, seed: int | No
 
     m = model if model is not None else _model(spec, n, seed)
     with _bar("Monte Carlo") as bar:
-        r = run(model=m, backend="dask" if scheduler else backend, scheduler=scheduler, progress=bar,  # type: ignore[arg-type]
+        r = run(model=m, backend="dask" if scheduler else str(backend), scheduler=scheduler, progress=bar,  # type: ignore[arg-type]
                 keep=None if keep is None else keep.value)  # type: ignore[arg-type]
     files = r.write(out)
     s = r.summary()
@@ -133,21 +144,30 @@ def _run_uncertainty(spec: Path | None, out: Path, n: int | None, seed: int | No
     console.print(f"Wrote {', '.join(files)} to [bold]{shown or out}[/bold]/")
 
 
+def _num(x: float) -> str:
+    """Three decimals, '–' for a missing value (never 'nan')."""
+    return "–" if x != x else f"{x:.3f}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    return "–" if lo != lo or hi != hi else f"{lo:.3f}–{hi:.3f}"
+
+
 def _run_sensitivity(spec: Path | None, out: Path, n: int | None, seed: int | None, boot: int, backend: str,
                      scheduler: str | None, model: Any = None, shown: Path | None = None) -> None:
     from hubindex.audit.sensitivity import sensitivity as run
 
     m = model if model is not None else _model(spec, n, seed)
     with _bar("Sobol design") as bar:
-        r = run(model=m, n_boot=boot, backend="dask" if scheduler else backend, scheduler=scheduler,  # type: ignore[arg-type]
+        r = run(model=m, n_boot=boot, backend="dask" if scheduler else str(backend), scheduler=scheduler,  # type: ignore[arg-type]
                 progress=bar)
     files = r.write(out)
     t = Table(title=f"Sobol indices of the mean |rank change| of {r.target} ({r.runs} runs)", title_justify="left")
     for c in ("Factor", "S1", "S1 5–95 %", "ST", "ST 5–95 %"):
         t.add_column(c, justify="left" if c == "Factor" else "right")
     for f, row in r.indices.iterrows():
-        t.add_row(str(f), f"{row['S1']:.3f}", f"{row['S1_low']:.3f}–{row['S1_high']:.3f}", f"{row['ST']:.3f}",
-                  f"{row['ST_low']:.3f}–{row['ST_high']:.3f}")
+        t.add_row(str(f), _num(row["S1"]), _interval(row["S1_low"], row["S1_high"]), _num(row["ST"]),
+                  _interval(row["ST_low"], row["ST_high"]))
     console.print(t)
     console.print(f"Wrote {', '.join(files)} to [bold]{shown or out}[/bold]/")
 
@@ -162,7 +182,7 @@ def coherence_cmd(spec: SpecArg = None, out: OutOpt = Path("audit-coherence"),
 @app.command("uncertainty")
 def uncertainty_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
                     out: OutOpt = Path("audit-uncertainty"),
-                    backend: BackendOpt = "local", scheduler: SchedOpt = None, keep: KeepOpt = None) -> None:
+                    backend: BackendOpt = BackendChoice.local, scheduler: SchedOpt = None, keep: KeepOpt = None) -> None:
     """Monte Carlo over the spec's uncertain choices: nominal, median and 5–95 % rank of every unit (CSV)."""
     _run_uncertainty(spec, out, n, seed, backend, scheduler, keep=keep)
 
@@ -170,7 +190,7 @@ def uncertainty_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
 @app.command("sensitivity")
 def sensitivity_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
                     out: OutOpt = Path("audit-sensitivity"),
-                    boot: BootOpt = 1000, backend: BackendOpt = "local", scheduler: SchedOpt = None) -> None:
+                    boot: BootOpt = 1000, backend: BackendOpt = BackendChoice.local, scheduler: SchedOpt = None) -> None:
     """Saltelli design, first-order and total Sobol indices of the mean absolute rank change (CSV)."""
     _run_sensitivity(spec, out, n, seed, boot, backend, scheduler)
 
@@ -178,7 +198,7 @@ def sensitivity_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
 @app.command("all")
 def all_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
             out: OutOpt = Path("audit"),
-            boot: BootOpt = 1000, backend: BackendOpt = "local", scheduler: SchedOpt = None,
+            boot: BootOpt = 1000, backend: BackendOpt = BackendChoice.local, scheduler: SchedOpt = None,
             sobol: Annotated[bool, typer.Option(help="Also run the Sobol analysis.")] = True,
             keep: KeepOpt = None) -> None:
     """Everything: OUT/coherence, OUT/uncertainty and OUT/sensitivity (the folder is replaced atomically)."""

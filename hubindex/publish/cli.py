@@ -32,13 +32,19 @@ _Uncertainty = Annotated[
 
 
 def _load(spec: Path | None, provenance: Path | None, audit: Path | None, uncertainty: int):  # type: ignore[no-untyped-def]
-    from hubindex.api import as_spec
+    from hubindex.api import as_spec, default_spec_path
     from hubindex.api import build as build_index
     from hubindex.cli import console
-    from hubindex.errors import DataError
+    from hubindex.errors import DataError, SpecError
     from hubindex.publish.tables import find_provenance, read_provenance
 
     s = as_spec(spec)
+    src = spec if spec is not None else default_spec_path()
+    if audit is None and uncertainty and s.uncertainty is None:  # before the build, naming the spec file
+        raise SpecError(f"{src}: --uncertainty {uncertainty} needs the spec's 'uncertainty:' block (which choices "
+                        "are uncertain), and this spec has none; add one (e.g. `uncertainty: {weights: {noise: "
+                        "{2: 0.25}}}`), or run `hubindex audit uncertainty SPEC` (it assumes ±25 % weight noise) "
+                        "and pass its rank_intervals.csv with --audit")
     with console.status("Building…") as status:
         result = build_index(s, progress=lambda step: status.update(f"Building: {step}…"))
         prov_path = provenance or find_provenance(s)
@@ -53,7 +59,11 @@ def _load(spec: Path | None, provenance: Path | None, audit: Path | None, uncert
             except ImportError as e:  # pragma: no cover - the audit package ships with hubindex
                 raise DataError(f"--uncertainty: the audit package is not available ({e})") from None
             status.update(f"Uncertainty analysis: {uncertainty} replications…")
-            audit_df = run_uncertainty(s, n=uncertainty).summary()
+            try:
+                audit_df = run_uncertainty(s, n=uncertainty).summary()
+            except SpecError as e:  # the block's own mistakes: say which spec file they are in
+                msg = str(e).removeprefix("spec: ")
+                raise SpecError(msg if str(src) in msg else f"{src}: {msg}") from None
     return result, prov, audit_df, prov_path
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -178,9 +179,19 @@ def diff_cmd(a: str, b: str, store: StoreOpt = None,
         console.print(f"wrote {out}")
 
 
+class ExplainGroups(StrEnum):
+    """``--groups`` of ``hubindex edition explain`` (checked by Click: a typo is a usage error, exit 2)."""
+
+    auto = "auto"
+    indicator = "indicator"
+    pillar = "pillar"
+
+
 @edition_app.command("explain")
 def explain_cmd(a: str, b: str, unit: str, store: StoreOpt = None,
-                groups: Annotated[str, typer.Option(help="auto, indicator or pillar")] = "auto",
+                groups: Annotated[ExplainGroups, typer.Option(
+                    help="Factor groups: 'auto' (indicators, or the finest tree level with few enough groups), "
+                         "'indicator' or 'pillar'.")] = ExplainGroups.auto,
                 orders: Annotated[int, typer.Option(help="Sampled orders when there are many factors.")] = 64,
                 top: Annotated[int, typer.Option(min=0, help="Contributions to print.")] = 10) -> None:
     """Explain UNIT's change from A to B: Shapley contributions of each data change and the method change, and
@@ -188,7 +199,7 @@ def explain_cmd(a: str, b: str, unit: str, store: StoreOpt = None,
     from hubindex.store._explain import explain
 
     st = _open(store)
-    ex = explain(a, b, store=st, groups=groups, n_orders=orders)
+    ex = explain(a, b, store=st, groups=groups.value, n_orders=orders)
     u = unit
     if u not in ex.score.index:
         hits = [k for k, n in ex.names.items() if str(n).lower() == unit.lower()]

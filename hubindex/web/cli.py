@@ -9,6 +9,34 @@ from typing import Annotated
 import typer
 
 
+def _check_store(path: Path) -> None:
+    """Refuse a ``--store`` that is missing, a folder, or not a readable hubindex edition store (StoreError)."""
+    from hubindex.errors import StoreError
+    from hubindex.store import EditionStore
+
+    if path.is_dir():
+        raise StoreError(f"{path}: --store is a folder; expected an edition store file (DuckDB, e.g. "
+                         f"editions.duckdb)")
+    if not path.exists():
+        raise StoreError(f"{path}: --store: no edition store here; publish one with `hubindex edition publish "
+                         f"SPEC --label LABEL --store {path}`, or leave --store out to use the default editions")
+    try:
+        import duckdb
+
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception:  # noqa: BLE001 - not a DuckDB file (or locked): EditionStore below says which
+        pass
+    else:
+        try:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        finally:
+            con.close()
+        if "editions" not in tables:
+            raise StoreError(f"{path}: a DuckDB database but not a hubindex edition store (it has no 'editions' "
+                             f"table); choose another --store path")
+    EditionStore(path, read_only=True).list()  # a file that is not a store fails here, with the reason
+
+
 def register(app: typer.Typer) -> None:
     """Add the top-level ``serve`` command to the root Typer app."""
 
@@ -41,6 +69,8 @@ def register(app: typer.Typer) -> None:
         from hubindex.web.app import create_app
 
         s = as_spec(spec)
+        if store is not None:  # an explicit --store must be a readable edition store, checked before the build
+            _check_store(store)
         if survey_provenance is not None:  # a bad file fails before the build, with file/row/column
             from hubindex.web._view import read_survey_provenance
 

@@ -65,3 +65,31 @@ def test_unreachable_scheduler_is_a_clear_error(asem_dir) -> None:  # type: igno
     m = AuditModel(load_spec(asem_dir / "sensitivity.yaml"))
     with pytest.raises(ComputeError, match="cannot reach the Dask scheduler"):
         uncertainty(model=m, n=10, backend="dask", scheduler="tcp://127.0.0.1:1")
+
+
+def test_cli_dask_backend_is_quiet_when_the_dashboard_port_is_taken(asem_dir, tmp_path, capfd) -> None:  # type: ignore[no-untyped-def]
+    """`--backend dask` starts its own cluster without Dask's "Port 8787 is already in use. Perhaps you already
+    have a cluster running?" warning (no dashboard; a free loopback port for the scheduler's HTTP server)."""
+    import socket
+    import warnings
+
+    from hubindex.cli import main
+
+    blocker = socket.socket()
+    try:
+        blocker.bind(("0.0.0.0", 8787))
+        blocker.listen()
+    except OSError:  # already taken by someone else: just as good for this test
+        pass
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            code = main(["audit", "uncertainty", str(asem_dir / "sensitivity.yaml"), "--n", "8", "--backend", "dask",
+                         "--out", str(tmp_path / "u")])
+    finally:
+        blocker.close()
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert (tmp_path / "u" / "rank_intervals.csv").exists()
+    assert "already in use" not in out + err and "Perhaps you already have a cluster" not in out + err
+    assert not [w for w in seen if "already in use" in str(w.message)]

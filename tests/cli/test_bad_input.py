@@ -372,9 +372,11 @@ def one_edition(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
         (["what-it-takes", "XX", "--rank", "1", "--edition", "t1"], 2, ("XX",)),
         (["what-it-takes", "U3", "--rank", "0", "--edition", "t1"], 2, ("rank",)),
         (["what-it-takes", "U3", "--edition", "t1"], 2, ("--rank",)),
+        (["edition", "explain", "t1", "t1", "U1", "--groups", "foo"], 2,
+         ("--groups", "foo", "auto", "indicator", "pillar")),
     ],
     ids=["diff-unknown-label", "explain-unknown-label", "explain-unknown-unit", "show-unknown-label",
-         "history-unknown-unit", "wit-unknown-unit", "wit-rank-zero", "wit-no-goal"],
+         "history-unknown-unit", "wit-unknown-unit", "wit-rank-zero", "wit-no-goal", "explain-unknown-groups"],
 )
 def test_edition_bad_input(one_edition: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int,
                            needles: tuple[str, ...]) -> None:
@@ -563,3 +565,65 @@ def test_negative_row_counts_are_refused(tmp_path: Path, capsys: pytest.CaptureF
                           capsys)
     assert code == 2 and "--top" in err and "Traceback" not in out + err
     assert not (tmp_path / "s.duckdb").exists()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# audit options: checked before anything runs (no progress bar, no spec-block message), exit 2 naming the option
+# ------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["uncertainty", "--n", "0"], ("--n", "1")),
+        (["uncertainty", "--seed", "-1"], ("--seed", "0")),
+        (["uncertainty", "--backend", "foo"], ("--backend", "foo", "local", "dask")),
+        (["sensitivity", "--backend", "foo"], ("--backend", "foo")),
+        (["sensitivity", "--boot", "0"], ("--boot", "1")),
+        (["sensitivity", "--n", "-4"], ("--n",)),
+        (["all", "--n", "0"], ("--n",)),
+        (["all", "--boot", "0"], ("--boot",)),
+    ],
+    ids=["n-zero", "seed-negative", "unknown-backend", "sobol-unknown-backend", "boot-zero", "sobol-n-negative",
+         "all-n-zero", "all-boot-zero"],
+)
+def test_audit_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                           needles: tuple[str, ...]) -> None:
+    spec = write_index(tmp_path)
+    c, out, err = _run(["audit", argv[0], str(spec), *argv[1:], "--out", str(tmp_path / "out")], capsys)
+    check_failure(c, out, err, 2, needles)
+    assert "uncertainty' block" not in err  # an option, not the spec, is wrong
+    assert "Monte Carlo" not in out and "Sobol" not in out and "indicators:" not in out  # nothing ran
+    assert not (tmp_path / "out").exists() and no_leftovers(tmp_path) == []
+
+
+def test_audit_sensitivity_one_bootstrap_prints_numbers(asem_dir: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The smallest accepted --boot gives printable intervals, never 'nan–nan'."""
+    c, out, err = _run(["audit", "sensitivity", str(asem_dir / "sensitivity.yaml"), "--n", "8", "--boot", "1",
+                        "--out", str(tmp_path / "out")], capsys)
+    assert c == 0, err
+    assert "nan" not in out.lower() and "S1 5–95 %" in out
+
+
+@pytest.mark.parametrize("cmd", ["report", "export"])
+def test_uncertainty_without_block_names_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str], cmd: str
+                                                  ) -> None:
+    argv = next(mk for name, mk, _ in _index_cmds() if name == cmd)(write_index(tmp_path), tmp_path)
+    c, out, err = _run([*argv, "--uncertainty", "20"], capsys)
+    check_failure(c, out, err, 2, (str(tmp_path / "spec.yaml"), "--uncertainty", "'uncertainty:' block"))
+    assert not (tmp_path / "out").exists() and no_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("block", "needles"),
+    [("uncertainty: {n: 5}\n", ("nothing is uncertain",)),
+     ("uncertainty: {weights: {noise: {2: 3}}}\n", ("uncertainty.weights.noise", "[0, 1]"))],
+    ids=["nothing-uncertain", "invalid-block"],
+)
+def test_report_uncertainty_block_errors_name_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       block: str, needles: tuple[str, ...]) -> None:
+    spec = write_index(tmp_path, spec=HEAD + FRAMEWORK + PIPELINE + TAIL + block)
+    c, out, err = _run(["report", str(spec), "--out", str(tmp_path / "out"), "--no-pdf", "--uncertainty", "20"],
+                       capsys)
+    check_failure(c, out, err, 2, (str(spec), *needles))
+    assert "spec: " not in err.replace(str(spec), "")  # the file, not a generic 'spec:' prefix
+    assert not (tmp_path / "out").exists() and no_leftovers(tmp_path) == []
