@@ -20,13 +20,13 @@ report's audit chapter, ``GET /api/audit``):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hubindex._json import jsonable
 from hubindex.audit.coherence import Thresholds, coherence
 from hubindex.errors import SpecError
 
@@ -51,27 +51,11 @@ _IVL_COLS = ["unit", "name", "nominal_rank", "rank_median", "rank_p05", "rank_p9
 _SOBOL_COLS = ["factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]
 
 
-def _value(x: Any) -> Any:
-    """A JSON value: NumPy scalars → Python, NaN/inf → None, lists kept."""
-    if isinstance(x, list):
-        return [_value(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return f if math.isfinite(f) else None
-    if x is None or (not isinstance(x, str) and pd.isna(x)):
-        return None
-    return x
-
-
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     if df is None:
         return None
     cols = [str(c) for c in df.columns]
-    return [{c: _value(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False)]
+    return [{c: jsonable(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False)]
 
 
 @dataclass(frozen=True)
@@ -116,14 +100,14 @@ class AuditSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: thresholds, flag counts and labels, every table as a list of records, and the settings of
         the uncertainty and sensitivity runs."""
-        th = {k: _value(v) for k, v in self.thresholds.__dict__.items()}
+        th = {k: jsonable(v) for k, v in self.thresholds.__dict__.items()}
         th["alpha"] = ALPHA_MIN
         return {
             "index": self.index, "n_units": self.n_units, "thresholds": th, "counts": self.counts(),
             "flag_labels": dict(FLAG_LABELS),
             **{name: _records(getattr(self, name)) for name in TABLES},
-            "uncertainty": {k: _value(v) for k, v in self.uncertainty_info.items()} or None,
-            "sensitivity": {k: _value(v) for k, v in self.sensitivity_info.items()} or None,
+            "uncertainty": {k: jsonable(v) for k, v in self.uncertainty_info.items()} or None,
+            "sensitivity": {k: jsonable(v) for k, v in self.sensitivity_info.items()} or None,
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hubindex._json import jsonable
 from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine.result import Result
 from hubindex.errors import DataError, HubindexError, SpecError, where
@@ -30,25 +31,6 @@ _LAT = ("lat", "latitude", "Latitude", "LAT")
 _LON = ("lon", "lng", "long", "longitude", "Longitude", "LON")
 _COUNTRY = ("country", "country_name", "Country", "nation")
 _REGION = ("region", "Region", "continent", "EurAsia_group")
-
-
-def jsonable(x: Any) -> Any:
-    """Turn NumPy/pandas scalars into JSON values; NaN/NA → ``None``."""
-    if x is None:
-        return None
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return None if math.isnan(f) or math.isinf(f) else f
-    try:
-        if pd.isna(x):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(x) if not isinstance(x, (str, list, dict)) else x
 
 
 SURVEY_PROVENANCE_COLUMNS = ("unit", "indicator", "value", "se", "ci_low", "ci_high", "n", "deff", "source",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web_helpers import serve
 
 from hubindex.api import build
 
@@ -33,32 +31,13 @@ def client(asem_result):  # type: ignore[no-untyped-def]
     return TestClient(create_app(asem_result))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(asem_result) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A real uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    import uvicorn
-
     from hubindex.web import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(asem_result), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not server.started:
-        if time.time() > deadline:
-            raise RuntimeError("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(timeout=10)
+    with serve(create_app(asem_result)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -136,20 +115,8 @@ def fclient(fintech_app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def fintech_server(fintech_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fintech_app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not server.started:
-        if time.time() > deadline:
-            raise RuntimeError("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(timeout=10)
+    with serve(fintech_app) as url:
+        yield url
 
 
 @pytest.fixture()

@@ -5,9 +5,6 @@ and n (auto-detected next to the data file, or from `--survey-provenance FILE`);
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from web_helpers import serve
 
 from hubindex.api import build
 from hubindex.cli import main
@@ -24,12 +22,6 @@ from hubindex.web import create_app
 from hubindex.web._view import read_survey_provenance
 
 SHOTS = Path("/tmp/web-shots")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -128,22 +120,17 @@ def test_explicit_file_and_bad_files(survey_index, tmp_path, monkeypatch, capsys
 
 @pytest.mark.browser
 def test_city_page_shows_survey_value(browser, survey_app, survey_index) -> None:
-    import uvicorn
+    with serve(survey_app) as url:
+        _check_city_page(browser, url, survey_index)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(survey_app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not server.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+
+def _check_city_page(browser, url: str, survey_index) -> None:  # type: ignore[no-untyped-def]
     ctx = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True)
     try:
         page = ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"http://127.0.0.1:{port}/#/city/U3")
+        page.goto(f"{url}/#/city/U3")
         page.wait_for_selector('#profile-table tr[data-code="adopt"]')
         prov = pd.read_csv(survey_index[1] / "indicator_provenance.csv").set_index(["unit", "indicator"])
         w = prov.loc[("U3", "adopt")]
@@ -164,5 +151,3 @@ def test_city_page_shows_survey_value(browser, survey_app, survey_index) -> None
         assert errors == []
     finally:
         ctx.close()
-        server.should_exit = True
-        th.join(timeout=10)
