@@ -25,13 +25,15 @@ _Audit = Annotated[
                  "`hubindex audit`).", show_default=False),
 ]
 _Uncertainty = Annotated[
-    int,
+    int | None,
     typer.Option("--uncertainty", min=0, help="Run the spec's uncertainty analysis with this many replications "
-                 "and include the rank intervals (0 = off)."),
+                 "and include the rank intervals (0 = off; default: the spec's own n when it declares an "
+                 "'uncertainty:' block, else off).", show_default=False),
 ]
 
 
-def _load(spec: Path | None, provenance: Path | None, audit: Path | None, uncertainty: int):  # type: ignore[no-untyped-def]
+def _load(spec: Path | None, provenance: Path | None, audit: Path | None,  # type: ignore[no-untyped-def]
+          uncertainty: int | None):
     from hubindex.api import as_spec, default_spec_path
     from hubindex.api import build as build_index
     from hubindex.cli import console
@@ -40,6 +42,8 @@ def _load(spec: Path | None, provenance: Path | None, audit: Path | None, uncert
 
     s = as_spec(spec)
     src = spec if spec is not None else default_spec_path()
+    if uncertainty is None:  # default: the rank intervals the spec itself declares
+        uncertainty = int((s.uncertainty or {}).get("n", 1000)) if s.uncertainty else 0
     if audit is None and uncertainty and s.uncertainty is None:  # before the build, naming the spec file
         raise SpecError(f"{src}: --uncertainty {uncertainty} needs the spec's 'uncertainty:' block (which choices "
                         "are uncertain), and this spec has none; add one (e.g. `uncertainty: {weights: {noise: "
@@ -109,7 +113,7 @@ def report(
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print the report to PDF (needs chromium or "
                                       "weasyprint).")] = True,
     audit: _Audit = None,
-    uncertainty: _Uncertainty = 0,
+    uncertainty: _Uncertainty = None,
     provenance: _Provenance = None,
 ) -> None:
     """Write a self-contained static HTML report (opens offline from disk) and a PDF of it to OUT."""
@@ -136,7 +140,7 @@ def export(
         "hubindex-export"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: xlsx, csv, json.")] = "xlsx,csv,json",
     audit: _Audit = None,
-    uncertainty: _Uncertainty = 0,
+    uncertainty: _Uncertainty = None,
     provenance: _Provenance = None,
 ) -> None:
     """Write the index as an Excel workbook (Ranking, long-format Scores, Framework, Weights, Notes), CSV and JSON."""
