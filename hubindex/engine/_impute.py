@@ -10,9 +10,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from hubindex.engine._parallel import over_chunks
 from hubindex.errors import ComputeError
 
-__all__ = ["impute", "impute_column", "impute_group", "impute_row_mean", "impute_iterative"]
+__all__ = ["impute", "impute_column", "nanmedian_columns", "impute_group", "impute_row_mean", "impute_iterative"]
 
 
 def _fill(X: np.ndarray, fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,10 +40,40 @@ def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tu
     ``i_median``). All-missing columns stay missing."""
     X = _matrix(X)
     _stat(stat)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        s = np.nanmean(X, axis=0) if stat == "mean" else np.nanmedian(X, axis=0)
+    if stat == "median":
+        s = nanmedian_columns(X)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            s = np.nanmean(X, axis=0)
     return _fill(X, np.broadcast_to(s, np.shape(X)))
+
+
+def nanmedian_columns(X: np.ndarray) -> np.ndarray:
+    """Median of each column's non-missing values, equal to ``np.nanmedian(X, axis=0)`` (NaN for an all-missing
+    column): with n_j values sorted, x_((n−1)/2) if n_j is odd, else (x_(n/2−1) + x_(n/2))/2.
+
+    Vectorised: missing → +inf (sorts last), and the columns with the same n_j share one ``np.partition`` at
+    those positions; large matrices are split over threads by columns.
+    """
+    X = _matrix(X)
+    K = X.T.copy()  # one row per column (a copy: missing cells are overwritten below)
+    nan = np.isnan(K)
+    K[nan] = np.inf
+    n = K.shape[1] - nan.sum(axis=1)
+    out = np.full(K.shape[0], np.nan)
+
+    def part(sl: slice) -> None:
+        nk = n[sl]
+        for v in np.unique(nk[nk > 0]):
+            rows = sl.start + np.flatnonzero(nk == v)
+            k1, k2 = (v - 1) // 2, v // 2
+            P = np.partition(K[rows], [k1, k2] if k1 != k2 else k1, axis=-1)
+            with np.errstate(invalid="ignore"):  # −inf and +inf in the middle: NaN, as np.nanmedian
+                out[rows] = P[:, k1] if k1 == k2 else (P[:, k1] + P[:, k2]) / 2
+
+    over_chunks(K.shape[0], part, K.size)
+    return out
 
 
 def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "median"] = "mean"

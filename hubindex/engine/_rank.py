@@ -7,35 +7,60 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from hubindex.engine._parallel import over_chunks
 from hubindex.errors import ComputeError
 
 __all__ = ["rank_desc", "tiers_by_rank", "tiers_by_score", "group_ranks"]
 
 
+def _rank_rows(K: np.ndarray, out: np.ndarray) -> None:
+    """Min-tie ranks of each row of K (ascending keys, no NaN) into ``out``, both C-contiguous (m, n).
+
+    One argsort per row; the rows are laid out as one flat array, each run of equal sorted keys takes the flat
+    position of its first member (``np.repeat`` of the run starts), and the ranks go back to the unsorted
+    positions by one fancy assignment (the inverse permutation).
+    """
+    m, n = K.shape
+    order = np.argsort(K, axis=-1)
+    row0 = np.arange(m, dtype=np.intp) * n
+    flat = (order + row0[:, None]).ravel()  # flat positions, in sorted order
+    sk = K.ravel()[flat].reshape(m, n)
+    starts = np.empty((m, n), dtype=bool)
+    starts[:, 0] = True  # a row starts a new run
+    np.not_equal(sk[:, 1:], sk[:, :-1], out=starts[:, 1:])
+    st = np.flatnonzero(starts)
+    first = np.repeat(st % n + 1.0, np.diff(st, append=m * n))  # 1 + the run's start within its row
+    out.reshape(-1)[flat] = first
+
+
+def _rank_rows_parallel(K: np.ndarray) -> np.ndarray:
+    """``_rank_rows`` with large arrays split by rows over threads (each row's ranks are the same however the
+    rows are split)."""
+    out = np.empty(K.shape)
+    over_chunks(K.shape[0], lambda sl: _rank_rows(K[sl], out[sl]), K.size)
+    return out
+
+
 def rank_desc(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     """r_i = 1 + #{j: s_j > s_i} along ``axis`` ("min" ties, as COINr); NaN scores get NaN ranks.
 
-    One argsort per row: sort descending (NaN last), each run of equal scores takes the position of its first
-    member (so the sort needs no stability).
+    One argsort per row of keys −s (NaN → +inf, last): each run of equal scores takes the position of its first
+    member, so the sort needs no stability (see ``_rank_rows``).
     """
     s = np.asarray(scores, dtype=float)
     if s.ndim == 0:
         raise ComputeError("rank_desc needs an array of scores, got a scalar")
-    moved = np.ascontiguousarray(np.moveaxis(s, axis, -1))
-    if moved.shape[-1] == 0:
+    moved = np.moveaxis(s, axis, -1)
+    shape = moved.shape
+    n = shape[-1]
+    if moved.size == 0:
         return s.copy()
-    nan = np.isnan(moved)
-    key = np.where(nan, np.inf, -moved)
-    order = np.argsort(key, axis=-1)
-    sk = np.take_along_axis(key, order, -1)
-    new = np.ones(sk.shape, dtype=bool)
-    new[..., 1:] = sk[..., 1:] != sk[..., :-1]
-    pos = np.broadcast_to(np.arange(sk.shape[-1]), sk.shape)
-    first = np.maximum.accumulate(np.where(new, pos, 0), axis=-1)
-    r = np.empty(sk.shape)
-    np.put_along_axis(r, order, first + 1.0, -1)
+    K = np.negative(moved.reshape(-1, n))  # a C-contiguous (rows, n) copy: key = −score
+    nan = np.isnan(K)
+    K[nan] = np.inf
+    r = _rank_rows_parallel(K)
     r[nan] = np.nan
-    return np.moveaxis(r, -1, axis)
+    return np.moveaxis(r.reshape(shape), -1, axis)
 
 
 def tiers_by_rank(ranks: np.ndarray, cutoffs: Sequence[int], labels: Sequence[str]) -> np.ndarray:

@@ -13,11 +13,46 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
-from hubindex.engine._stats import _g1, _g2, skew_kurt
+from hubindex.engine._stats import _g1, _g2, power_sums, skew_kurt, skew_kurt_from_sums
 from hubindex.errors import ComputeError
 
 __all__ = ["TreatOutcome", "coinr_default_treat", "coinr_treat_matrix", "winsorise", "log_transform", "box_cox", "treat_columns",
-           "passes_outlier_check"]
+           "passes_outlier_check", "FLAG_LABELS", "flag_labels", "treat_columns_coded"]
+
+FLAG_LABELS: tuple[str, ...] = ("", "winhi", "winlo", "log_CT", "boxcox")
+"""Every treatment flag; code c (uint8) in a coded flag matrix stands for FLAG_LABELS[c] (0: not treated)."""
+_CODE = {lab: np.uint8(c) for c, lab in enumerate(FLAG_LABELS)}
+
+
+def flag_labels(codes: np.ndarray) -> np.ndarray:
+    """Object array of flag strings: FLAG_LABELS[codes], built as '' everywhere and the labels set only where
+    a code is non-zero (much cheaper than a per-cell lookup on large matrices)."""
+    codes = np.asarray(codes)
+    out = np.empty(codes.shape, dtype=object)
+    out.fill("")
+    nz = codes != 0
+    if nz.any():
+        for c in np.unique(codes[nz]):
+            if c >= len(FLAG_LABELS):
+                raise ComputeError(f"unknown treatment flag code {int(c)}")
+            out[codes == c] = FLAG_LABELS[c]
+    return out
+
+
+def _flag_codes(flags: np.ndarray) -> np.ndarray:
+    """Inverse of ``flag_labels``: uint8 codes of an object array of flag strings."""
+    flags = np.asarray(flags, dtype=object)
+    codes = np.zeros(flags.shape, dtype=np.uint8)
+    marked = flags != ""
+    if not marked.any():
+        return codes
+    for lab, c in _CODE.items():
+        if lab:
+            codes[marked & (flags == lab)] = c
+    unknown = marked & (codes == 0)
+    if unknown.any():
+        raise ComputeError(f"unknown treatment flag {flags[unknown][0]!r}; expected one of {FLAG_LABELS[1:]}")
+    return codes
 
 
 @dataclass(frozen=True)
@@ -121,7 +156,8 @@ def _tail_levels(F: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
     return dv, cnt
 
 
-def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh: float
+def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh: float,
+                     sums: tuple[np.ndarray, np.ndarray] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """COINr's winsorisation loop for many long columns, without a full pass per step.
 
@@ -130,15 +166,16 @@ def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh
     original mean, S_r = Σ(x − c)^r, corrected for the moved points: with δ = S1/n,
     m2 = S2/n − δ², m3 = S3/n − 3δS2/n + 2δ³, m4 = S4/n − 4δS3/n + 6δ²S2/n − 3δ⁴.
     Only columns whose two tails are disjoint are handled (``done``); the others go to ``_winsorise_full``.
+    ``sums``: (c, S) of X from ``power_sums`` when the caller has them already.
     """
     n, p = X.shape
     K = winmax + 1
-    ok = ~np.isnan(X)
-    nn = ok.sum(0).astype(float)
-    c = np.where(ok, X, 0).sum(0) / nn
-    d = np.where(ok, X - c, 0.0)
-    d2 = d * d
-    S = np.stack([d.sum(0), d2.sum(0), (d2 * d).sum(0), (d2 * d2).sum(0)])  # (4, p)
+    if sums is None:
+        nn, c, S, ok = power_sums(X)
+    else:
+        c, S = sums
+        ok = ~np.isnan(X)
+        nn = ok.sum(0).astype(float)
     dvh, cnth = _tail_levels(np.where(ok, X, -np.inf), K)
     dvl, cntl = _tail_levels(np.where(ok, -X, -np.inf), K)
     dvl = -dvl
@@ -212,17 +249,27 @@ def coinr_treat_matrix(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
     return _coinr_arrays(X, winmax, skew_thresh, kurt_thresh)[2]
 
 
-def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt_thresh: float = 3.5
-                  ) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
-    """``coinr_treat_matrix`` returning also the treated values and flags as (units, indicators) matrices."""
+def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt_thresh: float = 3.5, *,
+                  coded: bool = False) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
+    """``coinr_treat_matrix`` returning also the treated values and flags as (units, indicators) matrices.
+
+    With ``coded`` the flags (the matrix and each outcome's ``flags``) are uint8 codes into ``FLAG_LABELS``.
+    """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ComputeError(f"treatment needs a (units, indicators) matrix, got shape {X.shape}")
     if winmax < 0:
         raise ComputeError(f"winmax must be >= 0, got {winmax}")
     n, p = X.shape
-    ok = ~np.isnan(X)
-    s0, k0 = skew_kurt(X)
+    # column sums of an F-ordered X do not depend on the other columns (each column is one contiguous
+    # reduction), so the power sums of X serve the winsorisation of any subset of columns too
+    share = X.flags.f_contiguous
+    if share:
+        nn0, c0, S0, ok = power_sums(X)
+        s0, k0 = skew_kurt_from_sums(nn0, S0)
+    else:
+        ok = ~np.isnan(X)
+        s0, k0 = skew_kurt(X)
     with np.errstate(invalid="ignore"):
         degenerate = np.isnan(s0) | (np.isnan(k0) & ~(np.abs(s0) < skew_thresh))
     passed0 = _passes(s0, k0, skew_thresh, kurt_thresh) & ~degenerate
@@ -233,7 +280,8 @@ def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt
     n_ok = ok.sum(0)
     K = winmax + 1
     big = todo[n_ok[todo] >= 4 * K + 4]
-    fast = _winsorise_tails(X[:, big], winmax, skew_thresh, kurt_thresh) if big.size else None
+    fast = (_winsorise_tails(X[:, big], winmax, skew_thresh, kurt_thresh,
+                             sums=(c0[big], S0[:, big]) if share else None) if big.size else None)
     if fast is not None:
         done, Vb, hib, lob = fast
         V[:, big[done]], hi[:, big[done]], lo[:, big[done]] = Vb, hib, lob
@@ -251,10 +299,11 @@ def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt
     use_log = ~degenerate & ~passed0 & ~win_ok
     use_win = ~degenerate & ~passed0 & win_ok
     out = np.where(use_log, L, np.where(use_win, V, X))
-    flags = np.full(X.shape, "", dtype=object)
-    flags[hi & use_win] = "winhi"
-    flags[lo & use_win] = "winlo"
-    flags[ok & use_log] = "log_CT"
+    codes = np.zeros(X.shape, dtype=np.uint8)  # indices into FLAG_LABELS
+    codes[hi & use_win] = _CODE["winhi"]
+    codes[lo & use_win] = _CODE["winlo"]
+    codes[ok & use_log] = _CODE["log_CT"]
+    flags = codes if coded else flag_labels(codes)
     nwin = (hi | lo).sum(0)
     outs: list[TreatOutcome] = []
     for j in range(p):  # per-column outcomes are views into the result matrices (no work over units here)
@@ -341,6 +390,21 @@ def box_cox(x: np.ndarray, lmbda: float | None = None) -> TreatOutcome:
     s1, k1 = _sk(t)
     return TreatOutcome(vals, flags, "boxcox", 0, s0, k0, s1, k1, passes_outlier_check(s0, k0),
                         passes_outlier_check(s1, k1), f"lambda={float(lam):.6g}, shift={shift:g}")
+
+
+def treat_columns_coded(X: np.ndarray, method: str = "coinr", **params: Any
+                        ) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
+    """``treat_columns`` with the flag matrix as uint8 codes into ``FLAG_LABELS`` (no per-cell strings: the
+    pipeline keeps codes and turns them into labels once, in ``flag_labels``). For ``coinr`` the outcomes'
+    ``flags`` are codes too; for the other methods they are the per-column strings."""
+    X = np.asarray(X, dtype=float)
+    if method == "coinr":
+        if X.ndim != 2:
+            raise ComputeError(f"treatment needs a (units, indicators) matrix, got shape {X.shape}")
+        return _coinr_arrays(X, **params, coded=True)
+    vals, flags, outs = treat_columns(X, method, **params)
+    codes = np.zeros(flags.shape, dtype=np.uint8) if method == "none" else _flag_codes(flags)
+    return vals, codes, outs
 
 
 def treat_columns(X: np.ndarray, method: str = "coinr", **params: Any

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hubindex.engine._parallel import over_chunks
 from hubindex.errors import ComputeError
 
 __all__ = ["rescale_within_parents", "equal_weights", "effective_weights", "unit_effective_weights",
@@ -99,14 +100,21 @@ def unit_effective_weights(available: np.ndarray, weights: np.ndarray, parent: n
         raise ComputeError(f"available must be (units, {len(w)} nodes), got shape {A.shape}")
     if np.any(w < 0):
         raise ComputeError("weights must be >= 0")
-    WA = np.where(A, w, 0.0).T  # (nodes, units)
-    r = A.T.astype(float)
-    for p in np.unique(parent[parent >= 0]):  # one vectorised pass per aggregate
-        kids = np.flatnonzero(parent == p)
-        den = WA[kids].sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r[kids] = np.where(den > 0, WA[kids] / np.where(den > 0, den, 1), 0.0)
-    return _path_product(r.T, parent)
+    out = np.empty(A.shape[::-1]).T  # nodes-first memory, as _path_product returns it (later reductions see it)
+    groups = [np.flatnonzero(parent == p) for p in np.unique(parent[parent >= 0])]
+
+    def part(sl: slice) -> None:  # units are independent: large inputs are split by units over threads
+        WA = np.where(A[sl], w, 0.0).T  # (nodes, units)
+        r = A[sl].T.astype(float)
+        for kids in groups:  # one vectorised pass per aggregate
+            wk = WA[kids]
+            den = wk.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r[kids] = np.where(den > 0, wk / np.where(den > 0, den, 1), 0.0)
+        out[sl] = _path_product(r.T, parent)
+
+    over_chunks(A.shape[0], part, A.size)
+    return out
 
 
 def pca_weights(X: np.ndarray) -> np.ndarray:
@@ -144,16 +152,23 @@ def importance(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ComputeError(f"importance needs X (units, k) and y (units,), got shapes {X.shape} and {y.shape}")
-    ok = ~np.isnan(X) & ~np.isnan(y)[:, None]
-    n = ok.sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mx = np.where(ok, X, 0).sum(0) / n
-        Y = np.broadcast_to(y[:, None], X.shape)
-        my = np.where(ok, Y, 0).sum(0) / n
-        dx = np.where(ok, X - mx, 0.0)
-        dy = np.where(ok, Y - my, 0.0)
-        sxy = (dx * dy).sum(0)
-        sxx = (dx**2).sum(0)
-        syy = (dy**2).sum(0)
-        r2 = sxy**2 / (sxx * syy)
-    return np.where((n >= 3) & (sxx > 0) & (syy > 0), np.minimum(r2, 1.0), np.nan)
+    out = np.empty(X.shape[1])
+
+    def part(sl: slice) -> None:  # columns are independent: large inputs are split by columns over threads
+        Xc = X[:, sl]
+        ok = ~np.isnan(Xc) & ~np.isnan(y)[:, None]
+        n = ok.sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mx = np.where(ok, Xc, 0).sum(0) / n
+            Y = np.broadcast_to(y[:, None], Xc.shape)
+            my = np.where(ok, Y, 0).sum(0) / n
+            dx = np.where(ok, Xc - mx, 0.0)
+            dy = np.where(ok, Y - my, 0.0)
+            sxy = (dx * dy).sum(0)
+            sxx = (dx * dx).sum(0)
+            syy = (dy * dy).sum(0)
+            r2 = sxy**2 / (sxx * syy)
+        out[sl] = np.where((n >= 3) & (sxx > 0) & (syy > 0), np.minimum(r2, 1.0), np.nan)
+
+    over_chunks(X.shape[1], part, X.size)  # chunks of ≥ 2 columns sum each column as the whole array does
+    return out

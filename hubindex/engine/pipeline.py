@@ -20,7 +20,7 @@ from hubindex.engine._impute import impute as _impute
 from hubindex.engine._normalise import normalise as _normalise
 from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine._screen import screen_units
-from hubindex.engine._treat import treat_columns
+from hubindex.engine._treat import flag_labels, treat_columns, treat_columns_coded  # noqa: F401 (treat_columns: used via this module)
 from hubindex.engine._weights import effective_weights, importance, pca_weights, unit_effective_weights
 from hubindex.engine.data import IndexData
 from hubindex.engine.framework import Framework
@@ -77,7 +77,7 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
     X = np.array(data.X, dtype=float)
     cur = data
     imputed = np.zeros(X.shape, dtype=bool)
-    flags = np.full(X.shape, "", dtype=object)
+    flags = np.zeros(X.shape, dtype=np.uint8)  # treatment flags as codes into FLAG_LABELS (labels at the end)
     datasets: dict[str, pd.DataFrame] = {"Raw": _frame(X, data.units, inds)}
     reports: dict[str, pd.DataFrame] = {}
     excluded: list[str] = []
@@ -201,7 +201,7 @@ def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = N
         unit_names=pd.Series(cur.names, index=scores.index, name="name"),
         groups=pd.DataFrame({g: v for g, v in cur.groups.items()}, index=scores.index),
         datasets=datasets, scores=scores, ranks=ranks, tiers=tiers, subranks=sub,
-        imputed=_frame(imputed, cur.units, inds), treat_flags=_frame(flags, cur.units, inds),
+        imputed=_frame(imputed, cur.units, inds), treat_flags=_frame(flag_labels(flags), cur.units, inds),
         reports=reports, excluded=tuple(excluded), weights=weights, run_record=record,
     )
 
@@ -222,8 +222,6 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]) -
     unknown = [c for c in [*(step.indicators or []), *step.overrides] if c not in inds]
     if unknown:
         raise SpecError(f"treat: unknown indicator(s) {unknown}; indicators are {list(inds)}")
-    X = X.copy()
-    flags = flags.copy()
     targets = set(step.indicators) if step.indicators is not None else set(inds)
     # columns sharing the same method and parameters are treated together (vectorised over columns)
     batches: dict[str, tuple[str, dict[str, Any], list[int]]] = {}
@@ -236,10 +234,21 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]) -
         key = repr((method, sorted(kw.items())))
         batches.setdefault(key, (method, kw, []))[2].append(j)
     by_col: dict[int, tuple[str, Any]] = {}
+    if len(batches) == 1:  # one batch of all columns in order (the usual case): no scatter back
+        method, kw, cols = next(iter(batches.values()))
+        # X[:, cols] (an F-ordered copy) as in the general case below: reductions, and so results, depend on layout
+        vals, fl, outcomes = treat_columns_coded(X[:, cols], method=method, **kw)
+        X = np.ascontiguousarray(vals)  # C order, as the general case leaves it
+        flags = np.where(fl != 0, fl, flags)
+        by_col.update({j: (method, o) for j, o in enumerate(outcomes)})
+        batches = {}
+    else:
+        X = X.copy()
+        flags = flags.copy()
     for method, kw, cols in batches.values():
-        vals, fl, outcomes = treat_columns(X[:, cols], method=method, **kw)
+        vals, fl, outcomes = treat_columns_coded(X[:, cols], method=method, **kw)
         X[:, cols] = vals
-        flags[:, cols] = np.where(fl != "", fl, flags[:, cols])
+        flags[:, cols] = np.where(fl != 0, fl, flags[:, cols])
         by_col.update({j: (method, o) for j, o in zip(cols, outcomes, strict=True)})
     rows = []
     for j, c in enumerate(inds):
@@ -269,7 +278,16 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
                     cur: IndexData) -> np.ndarray:
     m = step.method
     direction = np.array([nodes[c].direction for c in inds], dtype=float)
-    for j, c in enumerate(inds):
+    # vectorised screen for the two errors below; the exact per-column check (and message) runs on suspects only
+    present = ~np.isnan(X)
+    bad = ~present.any(axis=0)
+    if m in _SPREAD_METHODS:
+        with np.errstate(invalid="ignore"):
+            hi = np.where(present, X, -np.inf).max(axis=0)
+            lo = np.where(present, X, np.inf).min(axis=0)
+        bad |= hi == lo
+    for j in np.flatnonzero(bad):
+        c = inds[j]
         col = X[:, j][~np.isnan(X[:, j])]
         if col.size == 0:
             raise ComputeError(f"normalise: indicator '{c}' has no values left (all units missing)")
@@ -313,7 +331,8 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
 
 def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    values: dict[str, np.ndarray] = {c: Xn[:, j] for j, c in enumerate(fw.indicators)}
+    XnT = np.ascontiguousarray(Xn.T)  # each indicator's values contiguous: stacking children reads rows
+    values: dict[str, np.ndarray] = {c: XnT[j] for j, c in enumerate(fw.indicators)}
     w = fw.weight.copy()
     for code in fw.aggregates:
         i = fw.index_of(code)
