@@ -22,7 +22,7 @@ from hubindex.errors import DataError, OutputError, where
 from hubindex.spec import IndexSpec
 
 __all__ = ["read_table", "load_data", "file_sha256", "atomic_dir", "atomic_write_text", "check_output_dir",
-           "csv_parser_message"]
+           "csv_parser_message", "reader_errors"]
 
 _CSV = {".csv", ".txt", ".tsv"}
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
@@ -37,23 +37,18 @@ def read_table(path: Path, sheet: str | int | None = None, text_columns: tuple[s
         raise DataError(f"{path}: is a folder; expected a CSV, XLSX or Parquet file")
     ext = path.suffix.lower()
     try:
-        if ext in _CSV:
-            df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", dtype=dict.fromkeys(text_columns, str),
-                             keep_default_na=False, na_values=["", "NA", "NaN", "nan", "N/A", "#N/A"])
-        elif ext in _EXCEL:
-            df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
-        elif ext in _PARQUET:
-            df = pd.read_parquet(path)
-        else:
-            raise DataError(f"{path}: unsupported file type '{ext}'; expected .csv, .tsv, .xlsx or .parquet")
+        with reader_errors(path, "unit"):
+            if ext in _CSV:
+                df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", dtype=dict.fromkeys(text_columns, str),
+                                 keep_default_na=False, na_values=["", "NA", "NaN", "nan", "N/A", "#N/A"])
+            elif ext in _EXCEL:
+                df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
+            elif ext in _PARQUET:
+                df = pd.read_parquet(path)
+            else:
+                raise DataError(f"{path}: unsupported file type '{ext}'; expected .csv, .tsv, .xlsx or .parquet")
     except DataError:
         raise
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; expected a header row and one row per unit") from None
-    except pd.errors.ParserError as e:
-        raise DataError(f"{path}: {csv_parser_message(e)}") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
     except (ValueError, OSError, KeyError) as e:
         raise DataError(f"{path}: cannot be read ({e})") from None
     if df.shape[1] == 0:
@@ -63,6 +58,20 @@ def read_table(path: Path, sheet: str | int | None = None, text_columns: tuple[s
     if dup:
         raise DataError(f"{path}: column name(s) {dup} appear more than once in the header")
     return df
+
+
+@contextmanager
+def reader_errors(path: Path, rows: str) -> Iterator[None]:
+    """Turn a pandas reader's failures into one :class:`DataError` naming the file: an empty file, a malformed CSV
+    (line and field counts), text that is not UTF-8. ``rows`` says what one row is ("unit", "respondent", …)."""
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected a header row and one row per {rows}") from None
+    except pd.errors.ParserError as e:
+        raise DataError(f"{path}: {csv_parser_message(e)}") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
 
 
 def csv_parser_message(e: Exception) -> str:

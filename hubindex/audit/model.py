@@ -366,3 +366,21 @@ class AuditModel:
             "audit": {c: float(x) for c, x in zip(self.framework.codes, w, strict=True) if c not in drop}}}
         d["uncertainty"] = None
         return IndexSpec.model_validate(d)
+
+
+def resolve_model(spec: Any, config: UncertaintyConfig | dict[str, Any] | None, model: AuditModel | None,
+                  over: dict[str, Any]) -> tuple[AuditModel, UncertaintyConfig]:
+    """The audit model to run and the run's config. A new model is prepared from the spec (its ``uncertainty``
+    block unless ``config`` is given); a prepared model keeps its variants and weight sets. ``over`` (n, seed, …)
+    changes only the replications."""
+    if model is None:
+        from hubindex.api import as_spec
+
+        s = as_spec(spec)
+        cfg = config if isinstance(config, UncertaintyConfig) else parse_uncertainty(
+            config if config is not None else s.uncertainty)
+        if over:
+            cfg = parse_uncertainty({**cfg.model_dump(), **over})
+        return AuditModel(s, cfg), cfg
+    cfg = model.config
+    return model, (parse_uncertainty({**cfg.model_dump(), **over}) if over else cfg)

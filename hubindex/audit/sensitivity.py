@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from hubindex.audit.backend import Backend, run_chunks
-from hubindex.audit.config import UncertaintyConfig, parse_uncertainty
-from hubindex.audit.model import AuditModel
+from hubindex.audit.config import UncertaintyConfig
+from hubindex.audit.model import AuditModel, resolve_model
 from hubindex.errors import ComputeError
 from hubindex.io import atomic_dir
 
@@ -137,19 +137,8 @@ def sensitivity(spec: Any = None, config: UncertaintyConfig | dict[str, Any] | N
                 progress: Callable[[int, int], None] | None = None) -> SensitivityResult:
     """Sobol sensitivity of the target's ranks to each uncertain factor: N(d + 2) runs (N = ``n`` or the
     block's ``n``), output = mean absolute rank change versus nominal."""
-    from hubindex.api import as_spec
-
     over = {k: v for k, v in (("n", n), ("seed", seed)) if v is not None}
-    if model is None:
-        s = as_spec(spec)
-        cfg = config if isinstance(config, UncertaintyConfig) else parse_uncertainty(
-            config if config is not None else s.uncertainty)
-        if over:
-            cfg = parse_uncertainty({**cfg.model_dump(), **over})
-        model = AuditModel(s, cfg)
-    cfg = model.config
-    if over:
-        cfg = parse_uncertainty({**cfg.model_dump(), **over})
+    model, cfg = resolve_model(spec, config, model, over)
     cols, groups = [], []
     for f in model.factors:
         for j in range(f.ncols):

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from hubindex.audit.backend import Backend, mc_design_chunk, reduce_chunks, run_chunks
-from hubindex.audit.config import UncertaintyConfig, parse_uncertainty
-from hubindex.audit.model import AuditModel
+from hubindex.audit.config import UncertaintyConfig
+from hubindex.audit.model import AuditModel, resolve_model
 from hubindex.audit.streaming import QUANTILES, StreamSummary, rank_count_matrix
 from hubindex.io import atomic_dir
 
@@ -203,19 +203,8 @@ def uncertainty(spec: Any = None, config: UncertaintyConfig | dict[str, Any] | N
     2-worker cluster or on ``scheduler``; the result is identical to the local backend. ``progress(done,
     total)`` reports replications.
     """
-    from hubindex.api import as_spec
-
     over = {k: v for k, v in (("n", n), ("seed", seed), ("keep", keep), ("score_bins", bins)) if v is not None}
-    if model is None:
-        s = as_spec(spec)
-        cfg = config if isinstance(config, UncertaintyConfig) else parse_uncertainty(
-            config if config is not None else s.uncertainty)
-        if over:
-            cfg = parse_uncertainty({**cfg.model_dump(), **over})
-        model = AuditModel(s, cfg)
-    cfg = model.config
-    if over:  # a prepared model keeps its weight sets; only the replications change
-        cfg = parse_uncertainty({**cfg.model_dump(), **over})
+    model, cfg = resolve_model(spec, config, model, over)
     N, chunk = cfg.n, cfg.chunk
     mode = cfg.keep if cfg.keep != "auto" else ("all" if N <= AUTO_KEEP_ALL_MAX_N else "summary")
     sizes = [(c, min(chunk, N - c * chunk)) for c in range(math.ceil(N / chunk))]

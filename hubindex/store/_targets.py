@@ -57,16 +57,10 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
         raise DataError(f"{p}: targets file not found")
     if p.is_dir():
         raise DataError(f"{p}: is a folder; expected a targets CSV file")
-    try:
-        t = pd.read_csv(p, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{p}: the file is empty; expected a header row and one row per target") from None
-    except pd.errors.ParserError as e:
-        from hubindex.io import csv_parser_message
+    from hubindex.io import reader_errors
 
-        raise DataError(f"{p}: {csv_parser_message(e)}") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{p}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
+    with reader_errors(p, "target"):
+        t = pd.read_csv(p, dtype=str, keep_default_na=False)
     t.columns = [c.strip() for c in t.columns]
     missing = [c for c in _REQUIRED if c not in t.columns]
     if missing:

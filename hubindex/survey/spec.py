@@ -42,6 +42,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubindex.errors import DataError, SpecError, where
+from hubindex.io import reader_errors
 from hubindex.yamlio import read_yaml
 
 __all__ = [
@@ -281,37 +282,30 @@ def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dic
     ext = path.suffix.lower()
     labels: dict[str, dict[Any, str]] = {}
     try:
-        if ext in {".csv", ".txt", ".tsv"}:
-            header = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", nrows=0).columns
-            cols = [c for c in header if usecols is None or str(c).strip() in usecols]
-            df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", usecols=cols, keep_default_na=False,
-                             na_values=["", "NA", "NaN", "nan", "N/A", "#N/A", "."])
-            if usecols is not None:  # pandas does not check the field count of lines when reading a subset
-                _check_field_counts(path, "\t" if ext == ".tsv" else ",", len(header))
-        elif ext in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
+        with reader_errors(path, "respondent"):
+            if ext in {".csv", ".txt", ".tsv"}:
+                header = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", nrows=0).columns
+                cols = [c for c in header if usecols is None or str(c).strip() in usecols]
+                df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", usecols=cols, keep_default_na=False,
+                                 na_values=["", "NA", "NaN", "nan", "N/A", "#N/A", "."])
+                if usecols is not None:  # pandas does not check the field count of lines when reading a subset
+                    _check_field_counts(path, "\t" if ext == ".tsv" else ",", len(header))
+            elif ext in {".parquet", ".pq"}:
+                import pyarrow.parquet as pq
 
-            names = pq.read_schema(path).names
-            df = pd.read_parquet(path, columns=[c for c in names if usecols is None or c.strip() in usecols])
-        elif ext in {".sav", ".zsav", ".dta"}:
-            import pyreadstat
+                names = pq.read_schema(path).names
+                df = pd.read_parquet(path, columns=[c for c in names if usecols is None or c.strip() in usecols])
+            elif ext in {".sav", ".zsav", ".dta"}:
+                import pyreadstat
 
-            reader = pyreadstat.read_dta if ext == ".dta" else pyreadstat.read_sav
-            df, meta = reader(str(path), usecols=usecols)
-            labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items()}
-        else:
-            raise DataError(f"{path}: unsupported respondent file type '{ext}'; expected .csv, .tsv, .parquet, "
-                            f".sav or .dta")
+                reader = pyreadstat.read_dta if ext == ".dta" else pyreadstat.read_sav
+                df, meta = reader(str(path), usecols=usecols)
+                labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items()}
+            else:
+                raise DataError(f"{path}: unsupported respondent file type '{ext}'; expected .csv, .tsv, .parquet, "
+                                f".sav or .dta")
     except DataError:
         raise
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; expected a header row and one row per respondent") from None
-    except pd.errors.ParserError as e:
-        from hubindex.io import csv_parser_message
-
-        raise DataError(f"{path}: {csv_parser_message(e)}") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); expected a UTF-8 CSV") from None
     except Exception as e:  # pyreadstat/pyarrow raise their own types for corrupt files
         raise DataError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     df.columns = [str(c).strip() for c in df.columns]
