@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
@@ -126,13 +126,25 @@ def test_months_before_hand_cases():
 @settings(max_examples=200, deadline=None)
 @given(st.dates(min_value=pd.Timestamp("2000-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()),
        st.dates(min_value=pd.Timestamp("2000-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()))
+@example(d=pd.Timestamp("2000-01-30").date(), ref=pd.Timestamp("2000-02-29").date())  # month-end clamping case
 def test_months_before_agrees_with_dateutil(d, ref):
+    """Completed months = the largest m with (month of d + m, day of d) <= (month of ref, day of ref), counted by
+    brute force; it equals dateutil's count except where dateutil clamps to a shorter month's end (31 Dec + 6
+    months = 30 Jun for dateutil; not yet 6 completed months here)."""
+    import calendar
+
     from dateutil.relativedelta import relativedelta
 
     if d > ref:
         d, ref = ref, d
+    got = months_before(pd.to_datetime([d]), pd.Timestamp(ref)).tolist()
+    m = 0
+    while ((d.year * 12 + d.month - 1 + m + 1), d.day) <= ((ref.year * 12 + ref.month - 1), ref.day):
+        m += 1
+    assert got == [m]
     rd = relativedelta(ref, d)
-    assert months_before(pd.to_datetime([d]), pd.Timestamp(ref)).tolist() == [12 * rd.years + rd.months]
+    if d.day <= calendar.monthrange(ref.year, ref.month)[1]:  # no end-of-month clamping involved
+        assert got == [12 * rd.years + rd.months]
 
 
 def test_time_weights_hand_case():
