@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible by default (same examples on every run, so CI cannot turn red by chance);
+# `HYPOTHESIS_PROFILE=explore pytest` draws fresh random examples to hunt for new counterexamples.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 ASEM = REPO / "examples" / "asem"
