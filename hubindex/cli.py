@@ -125,6 +125,7 @@ _SUBCOMMANDS = (
     ("hubindex.store.cli", "edition", None),
     ("hubindex.publish.cli", "publish", None),
     ("hubindex.web.cli", "serve", None),
+    ("hubindex.audit.published_cli", "compare-published", None),
 )
 _mounted = False
 

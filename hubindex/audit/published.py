@@ -31,11 +31,18 @@ contribution relative to the overlap is
 
     Δ_ui = C_ui − mean_{j ∈ O} C_ji,
 
-so Σ_k Δ_uk = score_u − mean_{j ∈ O} score_j (plus ``residual_u``, which is 0 up to rounding for arithmetic
-aggregation and is reported for other aggregation rules, where the decomposition is only a first-order
-attribution). For a city we place lower than the list (g > 0) the pillars and indicators with the most negative
-Δ are what hold it back; for one we place higher (g < 0), the most positive Δ push it up. ``swapped_with``
-names the overlap cities whose order we reverse: j with (p'_j − p'_c)(r'_j − r'_c) < 0.
+so Σ_k Δ_uk = score_u − mean_{j ∈ O} score_j − (residual_u − mean_{j ∈ O} residual_j), where
+residual_u = score_u − Σ_k C_uk is 0 up to rounding for arithmetic aggregation (it is reported for other
+aggregation rules, where the decomposition is only a first-order attribution).
+
+The cities a gap is about are the ones whose order we reverse, ``swapped_with``: W_u = {j ∈ O :
+(p'_j − p'_u)(r'_j − r'_u) < 0}. The same decomposition against them,
+
+    Δ^W_ui = C_ui − mean_{j ∈ W_u} C_ji,   Σ_k Δ^W_uk = score_u − mean_{j ∈ W_u} score_j (arithmetic),
+
+answers "why do we put u below (or above) those cities": for a city we place lower than the list (g > 0) every
+j in W_u has a higher score, and the pillars and indicators with the most negative Δ^W hold u back; for g < 0
+the most positive Δ^W push it up. Pillars and indicators are ordered by Δ^W (by Δ when W_u is empty).
 
 Nothing here depends on particular indicator codes: pillars are the children of the framework's root.
 """
@@ -147,13 +154,13 @@ def name_lookup(registry: Path = REGISTRY_DIR, aliases: Path | None = None) -> d
     for _, r in reg_alias.iterrows():
         if r["code"] in iso:
             out.setdefault((iso[r["code"]], _norm(r["alias"])), (r["code"], "registry alias"))
-    for i, r in pub_alias.iterrows():
+    for pos, (_, r) in enumerate(pub_alias.iterrows()):
         if r["code"] not in iso:
-            raise DataError(f"{aliases or PUBLISHED_DIR / 'name_aliases.csv'}, row {i + 2}, column 'code': "
+            raise DataError(f"{aliases or PUBLISHED_DIR / 'name_aliases.csv'}, row {pos + 2}, column 'code': "
                             f"unknown city code {r['code']!r} (expected a code of registry/cities.csv)")
         key = (r["country_iso2"], _norm(r["alias"]))
         if out.get(key, (r["code"],))[0] != r["code"]:
-            raise DataError(f"{aliases or PUBLISHED_DIR / 'name_aliases.csv'}, row {i + 2}: {r['alias']!r} "
+            raise DataError(f"{aliases or PUBLISHED_DIR / 'name_aliases.csv'}, row {pos + 2}: {r['alias']!r} "
                             f"({r['country_iso2']}) maps to {r['code']} but the registry maps it to {out[key][0]}")
         out.setdefault(key, (r["code"], "published alias"))
     return out
@@ -275,8 +282,9 @@ class PublishedComparison:
 METHOD = ("Overlap O = the list's cities that we rank. Within O both rankings are re-ranked 1..n (ties "
           "averaged); gap = our rank in O - published rank in O (positive: we place the city lower). "
           "Spearman's rho on O (n >= 3). A city's contribution from node i is E_i * s_i (realised effective "
-          "weight x score); its difference from the mean over O explains the gap: pillar differences add up to "
-          "the city's score minus the overlap's mean score (exactly, for arithmetic aggregation).")
+          "weight x score). delta = contribution minus its mean over O; delta_swapped = contribution minus its "
+          "mean over the cities whose order we reverse (swapped_with). Pillar deltas add up to the city's score "
+          "minus the matching mean score (exactly, for arithmetic aggregation).")
 
 
 def _num(x: Any) -> float | None:
@@ -288,9 +296,9 @@ def _num(x: Any) -> float | None:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for rec in df.to_dict(orient="records"):
-        out.append({k: (_num(v) if isinstance(v, float | np.floating) else
+        out.append({str(k): (_num(v) if isinstance(v, float | np.floating) else
                         int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()})
     return out
 
@@ -332,7 +340,7 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
     fw = result.framework
     root = fw.root
     first = rows.iloc[0]
-    meta = {f: str(first[f]) for f in LIST_FIELDS}
+    meta: dict[str, Any] = {f: str(first[f]) for f in LIST_FIELDS}
     meta["sources"] = list(dict.fromkeys(rows["source_url"]))
     ranks = result.ranks[root]
     names = result.unit_names
@@ -343,10 +351,10 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
     not_ranked = [{"unit": r["code"], "name": r["city_name_as_published"], "published_rank": int(r["rank"]),
                    "why": "screened out or missing from our index" if r["code"] not in ranks.index
                    else "no index score"} for _, r in matched.drop(ranked.index).iterrows()]
-    O = ranked.sort_values("rank", kind="stable")
-    units = O["code"].tolist()
+    ov = ranked.sort_values("rank", kind="stable")  # the overlap O, by published rank
+    units = ov["code"].tolist()
     n = len(units)
-    p = O["rank"].to_numpy(dtype=float)
+    p = ov["rank"].to_numpy(dtype=float)
     r = ranks.reindex(units).to_numpy(dtype=float)
     pp, rr = rankdata(p), rankdata(r)
     gap = rr - pp
@@ -368,7 +376,7 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
     scores = result.scores[root]
     cities = pd.DataFrame({
         "unit": units, "name": [str(names.get(u, u)) for u in units],
-        "published_name": O["city_name_as_published"].tolist(), "published_rank": p.astype(int),
+        "published_name": ov["city_name_as_published"].tolist(), "published_rank": p.astype(int),
         "our_rank": r, "published_rank_in_overlap": pp, "our_rank_in_overlap": rr, "gap": gap,
         "score": scores.reindex(units).to_numpy(dtype=float)})
 
@@ -390,28 +398,36 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
             sign = 1.0 if gap[i] > 0 else -1.0  # > 0: we rank lower; the most negative deltas explain it
             swapped = [units[j] for j in range(n) if (pp[j] - pp[i]) * (rr[j] - rr[i]) < 0]
             swapped.sort(key=lambda x: float(ranks[x]))
+            DW = Co.loc[u] - Co.loc[swapped].mean(axis=0) if swapped else D.loc[u]
             prow = [{"code": k, "name": fw.names[fw.index_of(k)],
                      "score": _num(result.scores.at[u, k]),
                      "overlap_mean_score": _num(result.scores.loc[units, k].mean()),
-                     "contribution": _num(Co.at[u, k]), "delta": _num(D.at[u, k])} for k in pillars]
-            prow.sort(key=lambda d: sign * (d["delta"] or 0.0))
-            d_ind = D.loc[u, inds]
-            pick = (d_ind.sort_values(ascending=sign > 0, kind="stable")).index[:n_indicators]
+                     "swapped_mean_score": _num(result.scores.loc[swapped, k].mean()) if swapped else None,
+                     "contribution": _num(Co.at[u, k]), "delta": _num(D.at[u, k]),
+                     "delta_swapped": _num(DW[k]) if swapped else None} for k in pillars]
+            order_p = {k: sign * float(DW[k]) for k in pillars}
+            prow.sort(key=lambda d: order_p[str(d["code"])])
+            pick = DW[inds].sort_values(ascending=sign > 0, kind="stable").index[:n_indicators]
             irow = []
             for k in pick:
                 v = result.scores.at[u, k]
+                has_raw = raw is not None and k in raw.columns
                 irow.append({"code": k, "name": fw.names[fw.index_of(k)], "pillar": pillar_of[k],
-                             "value": _num(raw.at[u, k]) if raw is not None and k in raw.columns else None,
-                             "overlap_mean_value": (_num(raw.loc[units, k].mean())
-                                                    if raw is not None and k in raw.columns else None),
+                             "value": _num(raw.at[u, k]) if has_raw else None,
+                             "overlap_mean_value": _num(raw.loc[units, k].mean()) if has_raw else None,
+                             "swapped_mean_value": (_num(raw.loc[swapped, k].mean())
+                                                    if has_raw and swapped else None),
                              "score": _num(v), "overlap_mean_score": _num(result.scores.loc[units, k].mean()),
-                             "delta": _num(D.at[u, k]), "missing": bool(pd.isna(v))})
+                             "swapped_mean_score": _num(result.scores.loc[swapped, k].mean()) if swapped else None,
+                             "delta": _num(D.at[u, k]), "delta_swapped": _num(DW[k]) if swapped else None,
+                             "missing": bool(pd.isna(v))})
             differences.append({
-                "unit": u, "name": str(names.get(u, u)), "published_name": str(O["city_name_as_published"].iloc[i]),
+                "unit": u, "name": str(names.get(u, u)), "published_name": str(ov["city_name_as_published"].iloc[i]),
                 "published_rank": int(p[i]), "our_rank": int(r[i]),
                 "published_rank_in_overlap": float(pp[i]), "our_rank_in_overlap": float(rr[i]),
                 "gap": float(gap[i]), "direction": "we rank lower" if gap[i] > 0 else "we rank higher",
                 "score": _num(scores[u]), "overlap_mean_score": _num(mean_score),
+                "swapped_mean_score": _num(scores[swapped].mean()) if swapped else None,
                 "residual": _num(residual[u]), "swapped_with": swapped,
                 "swapped_with_names": [str(names.get(x, x)) for x in swapped],
                 "pillars": prow, "indicators": irow})
