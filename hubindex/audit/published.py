@@ -35,14 +35,17 @@ so Σ_k Δ_uk = score_u − mean_{j ∈ O} score_j − (residual_u − mean_{j �
 residual_u = score_u − Σ_k C_uk is 0 up to rounding for arithmetic aggregation (it is reported for other
 aggregation rules, where the decomposition is only a first-order attribution).
 
-The cities a gap is about are the ones whose order we reverse, ``swapped_with``: W_u = {j ∈ O :
-(p'_j − p'_u)(r'_j − r'_u) < 0}. The same decomposition against them,
+The cities a gap is about, ``swapped_with``, are the ones we order the other way *in the gap's direction*:
+for g_u > 0, W_u = {j ∈ O : p'_j > p'_u and r'_j < r'_u} (the list puts them below u, we put them above);
+for g_u < 0, W_u = {j ∈ O : p'_j < p'_u and r'_j > r'_u}. W_u is never empty when the ranks are distinct (of
+the n − p'_u cities the list puts below u, at most n − r'_u < n − p'_u fit below u in our order). The same
+decomposition against them,
 
     Δ^W_ui = C_ui − mean_{j ∈ W_u} C_ji,   Σ_k Δ^W_uk = score_u − mean_{j ∈ W_u} score_j (arithmetic),
 
-answers "why do we put u below (or above) those cities": for a city we place lower than the list (g > 0) every
-j in W_u has a higher score, and the pillars and indicators with the most negative Δ^W hold u back; for g < 0
-the most positive Δ^W push it up. Pillars and indicators are ordered by Δ^W (by Δ when W_u is empty).
+answers "why do we put u below (or above) those cities": for g > 0 every j in W_u scores at least as high as u,
+and the pillars and indicators with the most negative Δ^W hold u back; for g < 0 the most positive Δ^W push it
+up. Pillars and indicators are ordered by Δ^W (by Δ when W_u is empty, which only ties can cause).
 
 Nothing here depends on particular indicator codes: pillars are the children of the framework's root.
 """
@@ -78,15 +81,16 @@ RANK_BASES = ("stated", "listed order")
 
 
 def _norm(s: object) -> str:
-    """The registry's spelling key (case, accents, punctuation, spaces ignored); names in scripts without an
-    ASCII transliteration (Chinese, …) keep their letters: NFKC, case-folded, spaces collapsed."""
+    """The registry's spelling key (case, accents, punctuation, spaces ignored) for names in Latin script;
+    names with letters of other scripts (Chinese, Greek, …), which that key would erase, keep their letters:
+    NFKC, case-folded, spaces collapsed."""
     import re
     import unicodedata
 
     from hubindex.datasets.build import norm_name
 
     t = str(s)
-    if any(unicodedata.category(ch) == "Lo" for ch in t):
+    if any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in t):
         return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", t).casefold()).strip()
     return norm_name(t)
 
@@ -283,7 +287,7 @@ METHOD = ("Overlap O = the list's cities that we rank. Within O both rankings ar
           "averaged); gap = our rank in O - published rank in O (positive: we place the city lower). "
           "Spearman's rho on O (n >= 3). A city's contribution from node i is E_i * s_i (realised effective "
           "weight x score). delta = contribution minus its mean over O; delta_swapped = contribution minus its "
-          "mean over the cities whose order we reverse (swapped_with). Pillar deltas add up to the city's score "
+          "mean over the cities we order the other way in the gap's direction (swapped_with). Pillar deltas add up to the city's score "
           "minus the matching mean score (exactly, for arithmetic aggregation).")
 
 
@@ -396,7 +400,8 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
                 break
             u = units[i]
             sign = 1.0 if gap[i] > 0 else -1.0  # > 0: we rank lower; the most negative deltas explain it
-            swapped = [units[j] for j in range(n) if (pp[j] - pp[i]) * (rr[j] - rr[i]) < 0]
+            swapped = [units[j] for j in range(n)
+                       if sign * (pp[j] - pp[i]) > 0 and sign * (rr[j] - rr[i]) < 0]
             swapped.sort(key=lambda x: float(ranks[x]))
             DW = Co.loc[u] - Co.loc[swapped].mean(axis=0) if swapped else D.loc[u]
             prow = [{"code": k, "name": fw.names[fw.index_of(k)],
