@@ -546,6 +546,35 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                             media_type="application/json")
         return _table_response(rows, fmt, name, state.view.meta, about=about)
 
+    # -- compare with published rankings (hubindex.audit.published; self-contained block) ----------------
+    published_cache: dict[tuple[str | None, int], tuple[Any, bytes]] = {}  # (list, top) -> (view, JSON)
+
+    @app.get("/api/compare-published", tags=["audit"])
+    def compare_published_api(
+            list_id: Annotated[str | None, Query(alias="list", max_length=100,
+                                                 description="one published list id (default: all)")] = None,
+            top: Annotated[int, Query(ge=0, le=20, description="cities with the largest gaps explained")] = 5,
+    ) -> Response:
+        """Our ranking against published fintech-city rankings (GFHR, GFCI FinTech, Findexable, StartupBlink):
+        per list its source URLs and edition, the cities in both, their published ranks and ours, Spearman's rho
+        on the overlap (with n and a note when n is small), and the cities with the largest rank gaps explained
+        by pillar and indicator contributions. Reported, never used to choose indicators or weights."""
+        from hubindex.audit.published import compare_published, load_published
+
+        view = state.view
+        hit = published_cache.get((list_id, top))
+        if hit is not None and hit[0] is view:
+            return Response(hit[1], media_type="application/json")
+        pub = load_published()
+        if list_id is not None and list_id not in pub.ids:
+            raise HTTPException(404, f"unknown published list '{list_id}'; valid ids: {', '.join(pub.ids)}")
+        cmp = compare_published(view.result, pub, lists=[list_id] if list_id else None, top=top)
+        body = _json_bytes(cmp.to_dict())
+        if len(published_cache) >= 64:  # bounded: (lists + 1) × 21 values of top at most
+            published_cache.clear()
+        published_cache[(list_id, top)] = (view, body)
+        return Response(body, media_type="application/json")
+
     # -- editions ---------------------------------------------------------------------------------------
     def editions_or_404() -> EditionHistory:
         e = state.editions
