@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -336,8 +337,41 @@ def _pillar_of(fw: Any) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Arrays:
+    """Everything the explanations read, as arrays aligned on (units, framework nodes)."""
+
+    upos: dict[str, int]
+    col: dict[str, int]
+    S: np.ndarray  # scores
+    C: np.ndarray  # contributions E · s
+    R: np.ndarray  # raw values (indicator columns; NaN elsewhere)
+    residual: np.ndarray
+    pillars: list[str]
+    inds: list[str]
+    pillar_of: dict[str, str]
+    node_names: dict[str, str]
+
+    @classmethod
+    def of(cls, result: Any) -> _Arrays:
+        fw = result.framework
+        codes = list(fw.codes)
+        C, residual = contributions(result)
+        raw = result.datasets.get("Raw")
+        R = np.full((len(result.scores), len(codes)), np.nan)
+        if raw is not None:
+            for j, c in enumerate(codes):
+                if c in raw.columns:
+                    R[:, j] = pd.to_numeric(raw[c].reindex(result.scores.index), errors="coerce").to_numpy(float)
+        return cls(upos={str(u): i for i, u in enumerate(result.scores.index)}, col={c: j for j, c in enumerate(codes)},
+                   S=result.scores[codes].to_numpy(dtype=float), C=C[codes].to_numpy(dtype=float), R=R,
+                   residual=residual.to_numpy(dtype=float), pillars=list(fw.children(fw.root)),
+                   inds=list(fw.indicators), pillar_of=_pillar_of(fw),
+                   node_names=dict(zip(codes, fw.names, strict=True)))
+
+
 def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: int = 3,
-                contrib: tuple[pd.DataFrame, pd.Series] | None = None) -> ListComparison:
+                arrays: _Arrays | None = None) -> ListComparison:
     """Compare ``result`` with one published list (``rows``: that list's rows of :class:`PublishedLists`)."""
     from scipy.stats import rankdata, spearmanr
 
@@ -386,56 +420,58 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
 
     differences: list[dict[str, Any]] = []
     if n >= 2:
-        C, residual = contrib if contrib is not None else contributions(result)
-        Co = C.loc[units]
+        a = arrays if arrays is not None else _Arrays.of(result)
+        rows_o = np.array([a.upos[u] for u in units])
+        Co = a.C[rows_o]  # overlap × nodes
+        So, Ro = a.S[rows_o], a.R[rows_o]
         D = Co - Co.mean(axis=0)
-        pillars = list(fw.children(root))
-        pillar_of = _pillar_of(fw)
-        inds = list(fw.indicators)
-        raw = result.datasets.get("Raw")
+        kp = np.array([a.col[k] for k in a.pillars])
+        ki = np.array([a.col[k] for k in a.inds])
         mean_score = float(np.nanmean(cities["score"]))
         order = np.argsort(-np.abs(gap), kind="stable")
-        for i in order[:top]:
-            if gap[i] == 0:
-                break
-            u = units[i]
-            sign = 1.0 if gap[i] > 0 else -1.0  # > 0: we rank lower; the most negative deltas explain it
-            swapped = [units[j] for j in range(n)
-                       if sign * (pp[j] - pp[i]) > 0 and sign * (rr[j] - rr[i]) < 0]
-            swapped.sort(key=lambda x: float(ranks[x]))
-            DW = Co.loc[u] - Co.loc[swapped].mean(axis=0) if swapped else D.loc[u]
-            prow = [{"code": k, "name": fw.names[fw.index_of(k)],
-                     "score": _num(result.scores.at[u, k]),
-                     "overlap_mean_score": _num(result.scores.loc[units, k].mean()),
-                     "swapped_mean_score": _num(result.scores.loc[swapped, k].mean()) if swapped else None,
-                     "contribution": _num(Co.at[u, k]), "delta": _num(D.at[u, k]),
-                     "delta_swapped": _num(DW[k]) if swapped else None} for k in pillars]
-            order_p = {k: sign * float(DW[k]) for k in pillars}
-            prow.sort(key=lambda d: order_p[str(d["code"])])
-            pick = DW[inds].sort_values(ascending=sign > 0, kind="stable").index[:n_indicators]
-            irow = []
-            for k in pick:
-                v = result.scores.at[u, k]
-                has_raw = raw is not None and k in raw.columns
-                irow.append({"code": k, "name": fw.names[fw.index_of(k)], "pillar": pillar_of[k],
-                             "value": _num(raw.at[u, k]) if has_raw else None,
-                             "overlap_mean_value": _num(raw.loc[units, k].mean()) if has_raw else None,
-                             "swapped_mean_value": (_num(raw.loc[swapped, k].mean())
-                                                    if has_raw and swapped else None),
-                             "score": _num(v), "overlap_mean_score": _num(result.scores.loc[units, k].mean()),
-                             "swapped_mean_score": _num(result.scores.loc[swapped, k].mean()) if swapped else None,
-                             "delta": _num(D.at[u, k]), "delta_swapped": _num(DW[k]) if swapped else None,
-                             "missing": bool(pd.isna(v))})
-            differences.append({
-                "unit": u, "name": str(names.get(u, u)), "published_name": str(ov["city_name_as_published"].iloc[i]),
-                "published_rank": int(p[i]), "our_rank": int(r[i]),
-                "published_rank_in_overlap": float(pp[i]), "our_rank_in_overlap": float(rr[i]),
-                "gap": float(gap[i]), "direction": "we rank lower" if gap[i] > 0 else "we rank higher",
-                "score": _num(scores[u]), "overlap_mean_score": _num(mean_score),
-                "swapped_mean_score": _num(scores[swapped].mean()) if swapped else None,
-                "residual": _num(residual[u]), "swapped_with": swapped,
-                "swapped_with_names": [str(names.get(x, x)) for x in swapped],
-                "pillars": prow, "indicators": irow})
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)  # all-missing columns: mean is NaN
+            mS, mR = np.nanmean(So, axis=0), np.nanmean(Ro, axis=0)
+            for i in order[:top]:
+                if gap[i] == 0:
+                    break
+                u = units[i]
+                sign = 1.0 if gap[i] > 0 else -1.0  # > 0: we rank lower; the most negative deltas explain it
+                js = [j for j in range(n) if sign * (pp[j] - pp[i]) > 0 and sign * (rr[j] - rr[i]) < 0]
+                js.sort(key=lambda j: (r[j], units[j]))
+                swapped = [units[j] for j in js]
+                DW = Co[i] - Co[js].mean(axis=0) if js else D[i]
+                wS = np.nanmean(So[js], axis=0) if js else None
+                wR = np.nanmean(Ro[js], axis=0) if js else None
+                prow = [{"code": k, "name": a.node_names[k], "score": _num(So[i, c]),
+                         "overlap_mean_score": _num(mS[c]),
+                         "swapped_mean_score": _num(wS[c]) if wS is not None else None,
+                         "contribution": _num(Co[i, c]), "delta": _num(D[i, c]),
+                         "delta_swapped": _num(DW[c]) if js else None}
+                        for k, c in zip(a.pillars, kp, strict=True)]
+                prow = [prow[t] for t in np.argsort(sign * DW[kp], kind="stable")]
+                irow = []
+                for t in np.argsort(sign * DW[ki], kind="stable")[:n_indicators]:
+                    k, c = a.inds[t], ki[t]
+                    irow.append({"code": k, "name": a.node_names[k], "pillar": a.pillar_of[k],
+                                 "value": _num(Ro[i, c]), "overlap_mean_value": _num(mR[c]),
+                                 "swapped_mean_value": _num(wR[c]) if wR is not None else None,
+                                 "score": _num(So[i, c]), "overlap_mean_score": _num(mS[c]),
+                                 "swapped_mean_score": _num(wS[c]) if wS is not None else None,
+                                 "delta": _num(D[i, c]), "delta_swapped": _num(DW[c]) if js else None,
+                                 "missing": bool(np.isnan(So[i, c]))})
+                sc = cities["score"].to_numpy(dtype=float)
+                differences.append({
+                    "unit": u, "name": str(names.get(u, u)),
+                    "published_name": str(ov["city_name_as_published"].iloc[i]),
+                    "published_rank": int(p[i]), "our_rank": int(r[i]),
+                    "published_rank_in_overlap": float(pp[i]), "our_rank_in_overlap": float(rr[i]),
+                    "gap": float(gap[i]), "direction": "we rank lower" if gap[i] > 0 else "we rank higher",
+                    "score": _num(sc[i]), "overlap_mean_score": _num(mean_score),
+                    "swapped_mean_score": _num(sc[js].mean()) if js else None,
+                    "residual": _num(a.residual[a.upos[u]]), "swapped_with": swapped,
+                    "swapped_with_names": [str(names.get(x, x)) for x in swapped],
+                    "pillars": prow, "indicators": irow})
     return ListComparison(
         list_id=str(first["list_id"]), meta=meta, n_published=len(rows), n_overlap=n, rho=rho, p_value=pval,
         note="; ".join(notes), max_published_rank=max_rank, in_our_top=in_top, cities=cities,
@@ -450,13 +486,13 @@ def compare_published(result: Any, published: PublishedLists | None = None, *, l
     Unknown list ids raise :class:`KeyError` naming the valid ones.
     """
     pub = (published or load_published()).select(list(lists) if lists is not None else None)
-    contrib = contributions(result)
+    arrays = _Arrays.of(result)
     spec = result.spec
     index = {"name": getattr(spec, "name", None), "version": getattr(spec, "version", None),
              "n_units": int(result.ranks[result.framework.root].notna().sum()),
              "pillars": list(result.framework.children(result.framework.root)),
              "aggregation": _aggregation(spec)}
-    out = [compare_one(result, g, top=top, n_indicators=n_indicators, contrib=contrib)
+    out = [compare_one(result, g, top=top, n_indicators=n_indicators, arrays=arrays)
            for _, g in pub.table.groupby("list_id", sort=False)]
     return PublishedComparison(index=index, lists=out)
 
