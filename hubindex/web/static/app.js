@@ -1036,6 +1036,7 @@ PAGES.methodology = (main) => {
     el("p", { class: "muted" }, "Coverage below 65 % (the JRC rule of thumb) is shown in red."),
     downloadBar("indicators", () => inds, () => cols));
   auditSection(main);
+  publishedSection(main);  // compare-published block below
 };
 
 // --------------------------------------------------------------------------- Methodology → Audit (GET /api/audit)
@@ -1143,5 +1144,53 @@ function auditSection(main) {
     if (parseHash().params.get("section") === "audit") sec.scrollIntoView();
   }).catch((e) => { if (gen === ROUTE_GEN) { const s = sec.querySelector("#audit-status"); if (s) s.textContent = `Audit unavailable: ${e.message || e}`; } });
 }
+
+// ====================================================================================================
+// BEGIN compare-published block: Methodology → "How our ranking compares with published rankings"
+// (GET /api/compare-published; self-contained: one render function, called at the end of the Methodology page)
+// ====================================================================================================
+function publishedSection(main) {
+  const gen = ROUTE_GEN;
+  const sec = el("section", { id: "published", "aria-labelledby": "published-h" },
+    el("h2", { id: "published-h" }, "How our ranking compares with published rankings"),
+    el("p", { class: "muted", id: "published-status" }, "Loading the comparison…"));
+  main.append(sec);
+  fetch("/api/compare-published?top=3").then(async (res) => {
+    const P = await res.json();
+    if (!res.ok) throw new Error(P.detail || res.status);
+    if (gen !== ROUTE_GEN) return;
+    const L = P.lists;
+    sec.querySelector("#published-status").replaceWith(
+      el("p", { id: "published-rule" }, el("strong", {}, P.rule), " The published ranks are quoted, with their source and edition, from the lists below; " +
+        "only the cities and ranks a source states are used, and partial lists (a top 10, a top 5) are compared as such."),
+      el("p", { class: "muted" }, "Within the cities both rankings contain (the overlap), each ranking is re-ranked 1…n; the gap is our place minus the published place. " +
+        "Spearman's ρ is the rank correlation on the overlap (below 10 cities it is very uncertain). A city's gap is explained by its pillar and indicator contributions " +
+        "(effective weight × score) minus those of the cities we order the other way; for arithmetic aggregation the pillar differences add up to the score difference exactly."));
+    sec.append(auditTable("published-summary", "Published rankings and ours", ["List", "Edition", "Coverage", "Cities in both#", "Spearman ρ#", "In our top N#", "Source"], L,
+      (c) => el("tr", { "data-list": c.list_id }, el("td", {}, c.list_name), el("td", {}, c.edition), el("td", {}, c.coverage),
+        el("td", { class: "num" }, c.n_overlap), el("td", { class: "num", title: c.note }, c.spearman === null ? "–" : fmt(c.spearman, 2) + (c.n_overlap < 10 ? " *" : "")),
+        el("td", { class: "num" }, `${c.in_our_top} of ${c.n_overlap} (N = ${c.max_published_rank})`),
+        el("td", {}, c.sources.map((u, i) => el("a", { href: u, rel: "noopener noreferrer", target: "_blank" }, `[${i + 1}]`)).reduce((a, x) => a.concat([x, " "]), [])))),
+      el("p", { class: "muted" }, "* fewer than 10 cities in common: read the ranks, not ρ. \"In our top N\": how many of the list's cities we also place within our top N, N being the list's lowest published rank."));
+    for (const c of L) {
+      if (!c.differences.length && !c.unmatched.length) continue;
+      const d = el("details", { "data-list": c.list_id }, el("summary", {}, `${c.list_name}: largest differences`));
+      if (c.differences.length) d.append(auditTable(`published-${c.list_id}`, `${c.list_name} (${c.edition}) vs ours`, ["City", "Published#", "Ours#", "Gap in overlap#", "Ordered the other way than", "Pillars (points vs them)", "Indicators (points)"], c.differences,
+        (x) => {
+          const k = x.swapped_with.length ? "delta_swapped" : "delta";
+          return el("tr", { "data-unit": x.unit }, el("td", {}, x.name), el("td", { class: "num" }, x.published_rank), el("td", { class: "num" }, x.our_rank),
+            el("td", { class: "num" }, (x.gap > 0 ? "+" : "") + fmt(x.gap, 1)), el("td", {}, x.swapped_with_names.slice(0, 5).join(", ") + (x.swapped_with_names.length > 5 ? ` +${x.swapped_with_names.length - 5} more` : "") || "(overlap mean)"),
+            el("td", {}, x.pillars.map((p) => `${p.name} ${p[k] > 0 ? "+" : ""}${fmt(p[k], 1)}`).join(", ")),
+            el("td", {}, x.indicators.map((i) => `${i.name} ${i[k] > 0 ? "+" : ""}${fmt(i[k], 1)}${i.missing ? " (missing)" : ""}`).join(", ")));
+        }));
+      if (c.unmatched.length) d.append(el("p", { class: "muted" }, "Not among our cities: " + c.unmatched.map((u) => `${u.name} (${u.published_rank})`).join(", ") + "."));
+      sec.append(d);
+    }
+    sec.append(el("p", {}, "JSON: ", el("a", { href: "/api/compare-published" }, "/api/compare-published"), " · command line: ", el("code", {}, "hubindex compare-published")));
+  }).catch((e) => { if (gen === ROUTE_GEN) { const s = sec.querySelector("#published-status"); if (s) s.textContent = `Comparison unavailable: ${e.message || e}`; } });
+}
+// ====================================================================================================
+// END compare-published block
+// ====================================================================================================
 
 document.addEventListener("DOMContentLoaded", () => { init().catch((e) => { document.getElementById("main").textContent = "Could not load the index: " + e; }); });
