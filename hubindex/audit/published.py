@@ -45,7 +45,9 @@ decomposition against them,
 
 answers "why do we put u below (or above) those cities": for g > 0 every j in W_u scores at least as high as u,
 and the pillars and indicators with the most negative Δ^W hold u back; for g < 0 the most positive Δ^W push it
-up. Pillars and indicators are ordered by Δ^W (by Δ when W_u is empty, which only ties can cause).
+up. Pillars and indicators are ordered by Δ^W (by Δ when W_u is empty, which only ties can cause). The cities
+explained are the ``top`` with the largest |g|, ties broken by the larger |r − p| (our rank among all our units
+against the published rank), then by published rank.
 
 Nothing here depends on particular indicator codes: pillars are the children of the framework's root.
 """
@@ -428,7 +430,7 @@ def compare_one(result: Any, rows: pd.DataFrame, *, top: int = 5, n_indicators: 
         kp = np.array([a.col[k] for k in a.pillars])
         ki = np.array([a.col[k] for k in a.inds])
         mean_score = float(np.nanmean(cities["score"]))
-        order = np.argsort(-np.abs(gap), kind="stable")
+        order = np.lexsort((-np.abs(r - p), -np.abs(gap)))  # |gap|, then |our rank - published rank|; stable
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)  # all-missing columns: mean is NaN
             mS, mR = np.nanmean(So, axis=0), np.nanmean(Ro, axis=0)
