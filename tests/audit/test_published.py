@@ -220,3 +220,62 @@ def test_default_index_decomposition_adds_up() -> None:
                     assert (row["published_rank"] > p0 and row["our_rank"] < r0) if d["gap"] > 0 else \
                         (row["published_rank"] < p0 and row["our_rank"] > r0)
             assert d["swapped_with"], f"{c.list_id}: {d['unit']} has a gap but nobody it is swapped with"
+
+
+# -------------------------------------------------------------------------------- invariants (Hypothesis)
+
+def _random_case(tmp: Path, values: list[list[float]], order: list[int]) -> tuple[Path, Path, Path, Path]:
+    codes = [f"U{i}" for i in range(len(values))]
+    lines = ["code,name,a,b,c"] + [f"{c},{c},{v[0]},{v[1]},{v[2]}" for c, v in zip(codes, values, strict=True)]
+    (tmp / "data.csv").write_text("\n".join(lines) + "\n")
+    (tmp / "spec.yaml").write_text(
+        "name: R\ndata: {path: data.csv, unit_code: code, unit_name: name}\n"
+        "framework:\n  - {code: IDX}\n  - {code: P1, parent: IDX, weight: 2}\n  - {code: P2, parent: IDX, weight: 1}\n"
+        "  - {code: a, parent: P1}\n  - {code: b, parent: P1, weight: 3}\n  - {code: c, parent: P2}\n"
+        "pipeline:\n  - {step: normalise, method: min_max, l: 0, u: 100}\n  - {step: aggregate, method: arithmetic}\n")
+    reg = tmp / "registry"
+    reg.mkdir(exist_ok=True)
+    (reg / "cities.csv").write_text("code,name,country_iso2,geonames_name,wup_name,wiki_gdp_name,cn_region\n"
+                                    + "".join(f"{c},{c},XX,,,,\n" for c in codes))
+    (reg / "aliases.csv").write_text("code,alias,kind\n")
+    (tmp / "al.csv").write_text("alias,country_iso2,code,note\n")
+    (tmp / "pub.csv").write_text("\n".join([HEADER] + [_row("h", codes[j], k + 1) for k, j in enumerate(order)]) + "\n")
+    return tmp / "spec.yaml", tmp / "pub.csv", tmp / "al.csv", reg
+
+
+def test_invariants_on_random_indexes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    vals = st.lists(st.lists(st.integers(0, 100).map(float), min_size=3, max_size=3), min_size=6, max_size=6,
+                    unique_by=lambda v: tuple(v))
+
+    @settings(max_examples=25, deadline=None)
+    @given(values=vals, order=st.permutations(list(range(6))), k=st.integers(3, 6))
+    def check(values: list[list[float]], order: list[int], k: int) -> None:
+        tmp = tmp_path_factory.mktemp("h")
+        spec, pubf, al, reg = _random_case(tmp, values, order[:k])
+        result = build(spec)
+        (c,) = compare_published(result, load_published(pubf, aliases=al, registry=reg), top=6).lists
+        assert c.n_overlap == k
+        if not np.isnan(c.rho):
+            assert c.rho == pytest.approx(spearmanr(c.cities["published_rank"], c.cities["our_rank"]).statistic)
+        cities = c.cities.set_index("unit")
+        for d in c.differences:
+            total = sum(p["delta"] for p in d["pillars"])
+            assert total == pytest.approx(d["score"] - d["overlap_mean_score"], abs=1e-9)
+            if d["swapped_with"]:
+                tw = sum(p["delta_swapped"] for p in d["pillars"])
+                assert tw == pytest.approx(d["score"] - d["swapped_mean_score"], abs=1e-9)
+                assert tw <= 1e-9 if d["gap"] > 0 else tw >= -1e-9
+            for j in d["swapped_with"]:
+                pj, rj = cities.loc[j, "published_rank_in_overlap"], cities.loc[j, "our_rank_in_overlap"]
+                if d["gap"] > 0:
+                    assert pj > d["published_rank_in_overlap"] and rj < d["our_rank_in_overlap"]
+                else:
+                    assert pj < d["published_rank_in_overlap"] and rj > d["our_rank_in_overlap"]
+        # with distinct ranks every non-zero gap has someone it is swapped with
+        if cities["our_rank_in_overlap"].is_unique:
+            assert all(d["swapped_with"] for d in c.differences)
+
+    check()
