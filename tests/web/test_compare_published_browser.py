@@ -64,3 +64,21 @@ def test_methodology_section(browser, server: str) -> None:  # type: ignore[no-u
         assert outside == [], outside
     finally:
         ctx.close()
+
+
+def test_other_indexes_say_there_is_nothing_to_compare(browser) -> None:  # type: ignore[no-untyped-def]
+    from hubindex.web import create_app
+
+    asem = Path(__file__).resolve().parents[2] / "examples" / "asem" / "default.yaml"
+    with serve(create_app(build(asem), uncertainty_reps=0, editions=False)) as url:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(f"{url}/#/methodology")
+            page.wait_for_selector("#published-none", timeout=20_000)
+            assert "shares a unit with this index" in page.text_content("#published-none")
+            assert page.locator("#published-summary").count() == 0 and errors == []
+        finally:
+            ctx.close()

@@ -1160,6 +1160,11 @@ function publishedSection(main) {
     if (!res.ok) throw new Error(P.detail || res.status);
     if (gen !== ROUTE_GEN) return;
     const L = P.lists;
+    if (!L.some((c) => c.n_overlap > 0)) {  // an index of other units (countries, …): nothing to compare
+      sec.querySelector("#published-status").replaceWith(el("p", { id: "published-none" },
+        `None of the ${L.length} published fintech-city rankings shares a unit with this index. `, el("strong", {}, P.rule)));
+      return;
+    }
     sec.querySelector("#published-status").replaceWith(
       el("p", { id: "published-rule" }, el("strong", {}, P.rule), " The published ranks are quoted, with their source and edition, from the lists below; " +
         "only the cities and ranks a source states are used, and partial lists (a top 10, a top 5) are compared as such."),
