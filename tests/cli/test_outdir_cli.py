@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_bad_input import _run, check_failure, write_assess, write_index, write_survey
 
+from hubindex.cli import main
 from hubindex.outdir import MANIFEST
 
 Argv = Callable[[Path, Path], list[str]]  # (tmp, out) -> argv
@@ -177,3 +181,46 @@ def test_disk_full_is_a_clear_error_and_keeps_the_previous_outputs(tmp_path: Pat
     code, out, err = _run(COMMANDS[cmd](tmp_path, fresh), capsys)
     check_failure(code, out, err, 6, ("fresh", "No space left on device", "nothing was written"))
     assert not fresh.exists() and [n for n in os.listdir(tmp_path) if n.startswith(".fresh.")] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# property: a random tree with at least one entry hubindex did not write is refused by every command, unchanged
+# ---------------------------------------------------------------------------------------------------------------
+NAMES = st.sampled_from(["run.json", "config.json", "scores.csv", "ranking.csv", ".git", "reports", "a", "notes"])
+PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ours=st.booleans(), foreign=st.lists(st.tuples(PATHS, st.sampled_from(["file", "file", "dir", "link"])),
+                                            min_size=1, max_size=4))
+def test_property_every_command_refuses_any_foreign_tree(ours: bool, foreign: list[tuple[str, str]]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        base = Path(d)
+        write_index(base), write_survey(base), write_assess(base)
+        (base / "outside").mkdir()
+        out = base / "out"
+        if ours:
+            assert main(COMMANDS["build"](base, out)) == 0
+        out.mkdir(exist_ok=True)
+        planted = False
+        for rel, kind in foreign:
+            p = out / rel
+            if any((out / q).is_symlink() or (out / q).is_file() for q in Path(rel).parents if str(q) != "."):
+                continue  # cannot put anything below a file or a link
+            if os.path.lexists(p) and (kind != "file" or p.is_dir() or p.is_symlink()):
+                continue
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "file":
+                p.write_bytes(b"the user's own " + rel.encode())  # never what hubindex wrote there
+            elif kind == "dir":
+                p.mkdir()
+            else:
+                p.symlink_to(base / "outside", target_is_directory=True)
+            planted = True
+        if not planted:
+            return
+        before = snapshot(base)
+        for name, argv in COMMANDS.items():
+            code = main(argv(base, out))
+            assert code == 6, f"{name} exited {code} on a folder with a foreign entry"
+            assert snapshot(base) == before, name
