@@ -25,7 +25,7 @@ code 6) naming the folder, the first few entries in the way and how many there a
 Writing (:func:`atomic_dir`): a temporary sibling ``.NAME.tmp-PID-XXXX`` gets a provisional marker first, the
 command writes into it, the final manifest (every file and folder in it, hashed) replaces the marker, the
 folder is re-checked, then ``NAME`` is renamed to ``.NAME.old-PID-XXXX``, the temporary folder renamed to
-``NAME``, and the old folder removed file by file, deleting only what its manifest lists. A failure at any
+``NAME``, and the old folder removed file by file, deleting only the unchanged files its manifest lists. A failure at any
 point (an exception, an interrupt, ``No space left on device``) removes the temporary folder and leaves
 ``NAME`` as it was; an OS error becomes an :class:`OutputError` naming the folder and the cause.
 
@@ -117,9 +117,9 @@ def _valid_rel(p: object) -> bool:
 
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (a symbolic link is not followed: OSError)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
@@ -342,8 +342,8 @@ def _check(out: Path) -> Manifest | None:
 # removing
 # ---------------------------------------------------------------------------------------------------------------
 def remove_owned(folder: Path) -> bool:
-    """Delete what ``folder``'s manifest lists (regular files of the recorded size), then the folders left
-    empty, then the manifest and ``folder`` if nothing else remains. Returns True when ``folder`` is gone.
+    """Delete what ``folder``'s manifest lists (regular files of the recorded size and SHA-256), then the folders
+    left empty, then the manifest and ``folder`` if nothing else remains. Returns True when ``folder`` is gone.
 
     Nothing unlisted is touched and no symbolic link is followed; without a valid manifest nothing is deleted.
     """
@@ -354,13 +354,12 @@ def remove_owned(folder: Path) -> bool:
         return False
     if m is None:
         return False
-    for rel, (size, _) in m.files.items():
+    for rel, (size, digest) in m.files.items():
         p = folder / rel
         try:
             if not _inside(folder, rel):
                 continue  # below a symbolic link: the file is not in the folder
-            st = os.lstat(p)
-            if stat.S_ISREG(st.st_mode) and st.st_size == size:
+            if _same(str(p), size, digest, os.lstat(p)):  # changed since hubindex wrote it: the user's, kept
                 os.unlink(p)
         except OSError:
             continue

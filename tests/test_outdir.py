@@ -362,9 +362,10 @@ def test_stale_folders_are_removed_only_when_ours_and_abandoned(tmp_path: Path) 
     (t3 / MANIFEST).write_text(json.dumps(marker))
     # an old (backup) folder of a dead run holding a file of the user's beside ours: only ours removed
     o1 = tmp_path / f".out.old-{dead}-dddd"
-    write_hub(tmp_path / "scratch", {"run.json": "{}"})
+    write_hub(tmp_path / "scratch", {"run.json": "{}", "b.csv": "b"})
     os.replace(tmp_path / "scratch", o1)
     (o1 / "diary.txt").write_text("user")
+    (o1 / "b.csv").write_text("B")  # listed but edited since (same size): the user's, kept
     # a temp folder with a marker written on another machine (shared disk): kept
     t4 = tmp_path / f".out.tmp-{dead}-eeee"
     t4.mkdir()
@@ -376,7 +377,7 @@ def test_stale_folders_are_removed_only_when_ours_and_abandoned(tmp_path: Path) 
     write_hub(out)
     assert not t1.exists()
     assert tree(t2) == {"photo.jpg": b"user"} and t3.exists() and t4.exists() and o2.exists()
-    assert tree(o1) == {MANIFEST: (o1 / MANIFEST).read_bytes(), "diary.txt": b"user"}
+    assert tree(o1) == {MANIFEST: (o1 / MANIFEST).read_bytes(), "diary.txt": b"user", "b.csv": b"B"}
 
 
 def test_leftovers_never_make_the_target_ours(tmp_path: Path) -> None:
