@@ -25,9 +25,9 @@ code 6) naming the folder, the first few entries in the way and how many there a
 Writing (:func:`atomic_dir`): a temporary sibling ``.NAME.tmp-PID-XXXX`` gets a provisional marker first, the
 command writes into it, the final manifest (every file and folder in it, hashed) replaces the marker, the
 folder is re-checked, then ``NAME`` is renamed to ``.NAME.old-PID-XXXX``, the temporary folder renamed to
-``NAME``, and the old folder removed file by file, deleting only the unchanged files its manifest lists. A failure at any
-point (an exception, an interrupt, ``No space left on device``) removes the temporary folder and leaves
-``NAME`` as it was; an OS error becomes an :class:`OutputError` naming the folder and the cause.
+``NAME``, and the old folder removed file by file, deleting only the unchanged files its manifest lists.
+A failure at any point (an exception, an interrupt, ``No space left on device``) removes the temporary folder
+and leaves ``NAME`` as it was; an OS error becomes an :class:`OutputError` naming the folder and the cause.
 
 Leftover ``.NAME.tmp-*``/``.NAME.old-*`` siblings of a killed run are removed on the next write to ``NAME``
 when they carry hubindex's marker or manifest and the process that made them is gone (only what the
