@@ -313,11 +313,12 @@ def _owner(out: Path, top: list[str]) -> Manifest:
                           f"({_names(s.foreign, s.n_foreign, s.truncated)}). Move them away or choose another "
                           "folder for --out.")
     if s.n_modified:
+        it = "it" if s.n_modified == 1 else "them"
         raise OutputError(f"{out}: refusing to replace this folder: {s.n_modified} "
                           f"{'file' if s.n_modified == 1 else 'files'} hubindex wrote "
                           f"{'was' if s.n_modified == 1 else 'were'} changed since "
-                          f"({_names(s.modified, s.n_modified)}). Move them away to keep your changes (or delete "
-                          "them), or choose another folder for --out.")
+                          f"({_names(s.modified, s.n_modified)}). Move {it} away to keep your changes (or delete "
+                          f"{it}), or choose another folder for --out.")
     return m
 
 

@@ -181,7 +181,7 @@ def test_a_listed_file_the_user_edited_is_the_users_now(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_hub(out)
     (out / "scores.csv").write_text("unit,x\nA,2\n")  # same size, other bytes: only the hash sees it
-    refused(out, "1 file hubindex wrote was changed since", "scores.csv", "Move them away")
+    refused(out, "1 file hubindex wrote was changed since", "scores.csv", "Move it away")
     (out / "scores.csv").write_text("unit,x\nA,1\n")  # put back: ours again
     write_hub(out)
 
