@@ -90,7 +90,7 @@ def build(
     """Build an index from SPEC and write scores.csv, ranks.csv, ranking.csv, run.json and step reports to OUT."""
     from hubindex.api import as_spec
     from hubindex.api import build as build_index
-    from hubindex.io import check_output_dir
+    from hubindex.outdir import check_output_dir
     from hubindex.outputs import write_build_outputs
 
     check_output_dir(out)  # fail before building, not after

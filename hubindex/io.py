@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -201,87 +200,8 @@ def _leaves(spec: IndexSpec) -> list[bool]:
     return [n.code not in parents for n in spec.framework]
 
 
-#: Files hubindex writes at the top of an output folder (or of one of its sub-folders, e.g. ``audit all``);
-#: a non-empty folder holding none of them was not written by hubindex and is never replaced.
-OUTPUT_SIGNS = frozenset({
-    "run.json", "config.json", "build_info.json", ".hubindex-publish", "scores.csv", "ranking.csv", "stats.csv",
-    "estimates.csv", "ratings.csv", "rank_intervals.csv", "sobol_indices.csv",
-})
-
-
-def _written_by_hubindex(folder: Path) -> bool:
-    """True for an empty folder or one holding a hubindex output file (at the top or one level down)."""
-    entries = list(folder.iterdir())
-    if not entries or any(e.name in OUTPUT_SIGNS for e in entries):
-        return True
-    return any(e.is_dir() and not e.is_symlink() and any(c.name in OUTPUT_SIGNS for c in e.iterdir())
-               for e in entries)
-
-
-def check_output_dir(out: Path) -> None:
-    """Raise :class:`OutputError` unless ``out`` can be (re)placed: absent, empty, or an earlier hubindex output."""
-    out = Path(out)
-    try:
-        if out.exists() and not out.is_dir():
-            raise OutputError(f"{out}: exists and is not a folder; expected a folder for the outputs "
-                              "(choose another --out)")
-        if out.is_dir() and not _written_by_hubindex(out):
-            raise OutputError(f"{out}: folder is not empty and holds no hubindex outputs; refusing to replace it "
-                              "(choose a new or empty folder for --out)")
-        for parent in out.parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    raise OutputError(f"{out}: cannot create the output folder: {parent} is a file, not a folder")
-                break
-    except PermissionError as e:
-        raise OutputError(f"{out}: cannot be used as the output folder (permission denied: {e.filename})") from None
-
-
-@contextmanager
-def atomic_dir(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder next to ``out``; on success it replaces ``out`` in one rename.
-
-    On any error the temporary folder is removed and ``out`` is left as it was. Refuses (:class:`OutputError`)
-    to replace a file or a non-empty folder that hubindex did not write; an OS error while creating or writing
-    the folder (permissions, a file in the way, a full disk) also becomes an :class:`OutputError`.
-    """
-    out = Path(os.path.abspath(out))  # '.' or 'x/..' have no usable name/parent
-    check_output_dir(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes 0700; the outputs get the user's usual permissions
-    except OSError as e:
-        raise OutputError(f"{out}: cannot create the output folder ({e.strerror or e})") from None
-    try:
-        yield tmp
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if e.filename is not None and str(e.filename).startswith(str(tmp)):
-            raise OutputError(f"{out}: writing the outputs failed ({e.strerror or e}); the folder is unchanged"
-                              ) from None
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    backup = None
-    try:
-        if out.exists():
-            backup = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, backup)
-        os.replace(tmp, out)
-    except BaseException as e:
-        if backup is not None and not out.exists():
-            os.replace(backup, out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise OutputError(f"{out}: cannot replace the output folder ({e.strerror or e}); it is unchanged"
-                              ) from None
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+# Output folders live in hubindex.outdir (manifest-based ownership); re-exported here for existing imports.
+from hubindex.outdir import atomic_dir, check_output_dir  # noqa: E402,F401
 
 
 def atomic_write_text(path: Path, text: str) -> None:

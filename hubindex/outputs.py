@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hubindex.engine.result import Result
-from hubindex.io import atomic_dir
+from hubindex.outdir import atomic_dir
 
 __all__ = ["write_build_outputs"]
 
@@ -20,7 +20,7 @@ def write_build_outputs(result: Result, out: Path, extra_files: Mapping[str, Pat
     (normalised value for indicators, aggregated score for aggregates). Returns the written file names.
     """
     written: list[str] = []
-    with atomic_dir(Path(out)) as tmp:
+    with atomic_dir(Path(out), "build") as tmp:
         def csv(df, name: str, index: bool = True) -> None:  # type: ignore[no-untyped-def]
             df.to_csv(tmp / name, index=index)
             written.append(name)

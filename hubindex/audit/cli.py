@@ -172,10 +172,18 @@ def _run_sensitivity(spec: Path | None, out: Path, n: int | None, seed: int | No
     console.print(f"Wrote {', '.join(files)} to [bold]{shown or out}[/bold]/")
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an unusable --out before the (possibly long) audit runs."""
+    from hubindex.outdir import check_output_dir
+
+    check_output_dir(out)
+
+
 @app.command("coherence")
 def coherence_cmd(spec: SpecArg = None, out: OutOpt = Path("audit-coherence"),
                   dataset: Annotated[str, typer.Option(help="Dataset for indicator statistics.")] = "Raw") -> None:
     """Indicator statistics and flags, unit availability, correlations, PCA and Cronbach's alpha (CSV)."""
+    _check_out(out)
     _run_coherence(spec, out, dataset)
 
 
@@ -184,6 +192,7 @@ def uncertainty_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
                     out: OutOpt = Path("audit-uncertainty"),
                     backend: BackendOpt = BackendChoice.local, scheduler: SchedOpt = None, keep: KeepOpt = None) -> None:
     """Monte Carlo over the spec's uncertain choices: nominal, median and 5–95 % rank of every unit (CSV)."""
+    _check_out(out)
     _run_uncertainty(spec, out, n, seed, backend, scheduler, keep=keep)
 
 
@@ -192,6 +201,7 @@ def sensitivity_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
                     out: OutOpt = Path("audit-sensitivity"),
                     boot: BootOpt = 1000, backend: BackendOpt = BackendChoice.local, scheduler: SchedOpt = None) -> None:
     """Saltelli design, first-order and total Sobol indices of the mean absolute rank change (CSV)."""
+    _check_out(out)
     _run_sensitivity(spec, out, n, seed, boot, backend, scheduler)
 
 
@@ -202,9 +212,10 @@ def all_cmd(spec: SpecArg = None, n: NOpt = None, seed: SeedOpt = None,
             sobol: Annotated[bool, typer.Option(help="Also run the Sobol analysis.")] = True,
             keep: KeepOpt = None) -> None:
     """Everything: OUT/coherence, OUT/uncertainty and OUT/sensitivity (the folder is replaced atomically)."""
-    from hubindex.io import atomic_dir
+    from hubindex.outdir import atomic_dir
 
-    with atomic_dir(out) as tmp:
+    _check_out(out)
+    with atomic_dir(out, "audit all") as tmp:
         _run_coherence(spec, tmp / "coherence", "Raw", shown=out / "coherence")
         m = _model(spec, n, seed)
         _run_uncertainty(spec, tmp / "uncertainty", n, seed, backend, scheduler, model=m, shown=out / "uncertainty",

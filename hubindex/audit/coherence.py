@@ -15,7 +15,7 @@ import pandas as pd
 
 from hubindex.engine._stats import kurtosis, skewness
 from hubindex.errors import SpecError
-from hubindex.io import atomic_dir
+from hubindex.outdir import atomic_dir
 
 __all__ = ["Thresholds", "indicator_stats", "unit_availability", "correlations", "pca_by_group",
            "cronbach_alpha", "CoherenceReport", "coherence"]
@@ -191,7 +191,7 @@ class CoherenceReport:
         files = {"stats.csv": self.stats, "unit_availability.csv": self.unit_availability,
                  "correlations.csv": self.correlations, "pca.csv": self.pca, "pca_loadings.csv": self.pca_loadings,
                  "cronbach_alpha.csv": self.alpha.to_frame(), "flags.csv": self.flags}
-        with atomic_dir(Path(out)) as tmp:
+        with atomic_dir(Path(out), "audit coherence") as tmp:
             for name, df in files.items():
                 df.to_csv(tmp / name, index=not isinstance(df.index, pd.RangeIndex))
         return list(files)

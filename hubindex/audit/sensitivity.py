@@ -26,7 +26,7 @@ from hubindex.audit.backend import Backend, run_chunks
 from hubindex.audit.config import UncertaintyConfig
 from hubindex.audit.model import AuditModel, resolve_model
 from hubindex.errors import ComputeError
-from hubindex.io import atomic_dir
+from hubindex.outdir import atomic_dir
 
 __all__ = ["saltelli_design", "sobol_indices", "split_design_output", "SensitivityResult", "sensitivity",
            "mean_abs_rank_change"]
@@ -121,7 +121,7 @@ class SensitivityResult:
 
     def write(self, out: Path) -> list[str]:
         """sobol_indices.csv, outputs.csv (design row → y) and config.json into ``out``, replaced atomically."""
-        with atomic_dir(Path(out)) as tmp:
+        with atomic_dir(Path(out), "audit sensitivity") as tmp:
             self.indices.to_csv(tmp / "sobol_indices.csv")
             pd.DataFrame({"mean_abs_rank_change": self.y}).rename_axis("run").to_csv(tmp / "outputs.csv")
             (tmp / "config.json").write_text(json.dumps(

@@ -33,7 +33,7 @@ from hubindex.audit.backend import Backend, mc_design_chunk, reduce_chunks, run_
 from hubindex.audit.config import UncertaintyConfig
 from hubindex.audit.model import AuditModel, resolve_model
 from hubindex.audit.streaming import QUANTILES, StreamSummary, rank_count_matrix
-from hubindex.io import atomic_dir
+from hubindex.outdir import atomic_dir
 
 __all__ = ["UncertaintyResult", "uncertainty", "summarise", "AUTO_KEEP_ALL_MAX_N", "Keep"]
 
@@ -153,7 +153,7 @@ class UncertaintyResult:
         plus with every replication kept choices.csv (the alternatives of each replication) and ranks.csv
         (replications × units); replaced atomically."""
         files = ["rank_intervals.csv", "rank_counts.csv", "choice_counts.csv"]
-        with atomic_dir(Path(out)) as tmp:
+        with atomic_dir(Path(out), "audit uncertainty") as tmp:
             self.summary().to_csv(tmp / "rank_intervals.csv")
             self.rank_counts().to_csv(tmp / "rank_counts.csv")
             self.choice_counts().to_csv(tmp / "choice_counts.csv", index=False)

@@ -30,7 +30,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from hubindex.errors import DataError
-from hubindex.io import atomic_dir
+from hubindex.outdir import atomic_dir
 
 REGISTRY = Path(__file__).resolve().parent / "registry"
 
@@ -616,7 +616,7 @@ def raw_hashes(raw: Path) -> dict[str, str]:
 def write_dataset(raw: Path, out: Path) -> dict[str, pd.DataFrame]:
     """Build and write every table atomically into ``out`` (replaced as a whole, never half-written)."""
     tables = build_dataset(raw)
-    with atomic_dir(Path(out)) as tmp:
+    with atomic_dir(Path(out), "data build") as tmp:
         for name, t in tables.items():
             t.to_csv(tmp / name, index=False, lineterminator="\n", float_format=None)
         info = {"editions": list(EDITIONS), "raw_files_sha256": raw_hashes(Path(raw))}

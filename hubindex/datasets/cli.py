@@ -25,7 +25,9 @@ def build_cmd(raw: Path = typer.Option(..., "--raw", help=RAW_HELP),
               ) -> None:
     """Regenerate the dataset tables from the raw sources (deterministic)."""
     from hubindex.datasets.build import write_dataset
+    from hubindex.outdir import check_output_dir
 
+    check_output_dir(out)  # before the build
     with console.status("building the dataset from the raw sources…"):
         tables = write_dataset(raw, out)
     n_unmatched = len(tables["unmatched.csv"])
@@ -37,11 +39,14 @@ def build_cmd(raw: Path = typer.Option(..., "--raw", help=RAW_HELP),
 def check_cmd(raw: Path = typer.Option(..., "--raw", help=RAW_HELP)) -> None:
     """Rebuild into a temporary folder and compare with the shipped tables, file by file."""
     from hubindex.datasets.build import write_dataset
+    from hubindex.outdir import MANIFEST
 
     with tempfile.TemporaryDirectory() as tmp:
         write_dataset(raw, Path(tmp) / "data")
         diffs = []
         for p in sorted((Path(tmp) / "data").iterdir()):
+            if p.name == MANIFEST:  # records the hubindex version: not part of the data
+                continue
             shipped = DATA_DIR / p.name
             if not shipped.exists() or shipped.read_bytes() != p.read_bytes():
                 diffs.append(p.name)

@@ -118,7 +118,7 @@ def report(
 ) -> None:
     """Write a self-contained static HTML report (opens offline from disk) and a PDF of it to OUT."""
     from hubindex.cli import console, err_console
-    from hubindex.io import check_output_dir
+    from hubindex.outdir import check_output_dir
     from hubindex.publish.report import write_report
 
     check_output_dir(out)  # before building
@@ -145,7 +145,7 @@ def export(
 ) -> None:
     """Write the index as an Excel workbook (Ranking, long-format Scores, Framework, Weights, Notes), CSV and JSON."""
     from hubindex.cli import console
-    from hubindex.io import check_output_dir
+    from hubindex.outdir import check_output_dir
     from hubindex.publish.export import export as do_export
     from hubindex.publish.export import parse_formats
 

@@ -94,7 +94,7 @@ def export(result: Result, out_dir: str | Path, formats: Iterable[str] | str = F
     tabs = export_tables(result, provenance, audit)
     out_dir = Path(out_dir)
     written: list[str] = []
-    with publish_dir(out_dir, _owned()) as tmp:
+    with publish_dir(out_dir, _owned(), "export") as tmp:
         if "xlsx" in fmts:
             write_xlsx(tabs, tmp / XLSX_NAME, result)
             written.append(XLSX_NAME)

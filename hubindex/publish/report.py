@@ -644,7 +644,7 @@ def write_report(result: Result, out_dir: str | Path, audit: pd.DataFrame | None
     produces = [HTML_NAME, PDF_NAME]  # a PDF of an earlier report would no longer match the HTML
     msg = "PDF not requested"
     made_pdf = False
-    with publish_dir(out_dir, produces) as tmp:
+    with publish_dir(out_dir, produces, "report") as tmp:
         (tmp / HTML_NAME).write_text(html, encoding="utf-8")
         if pdf:
             made_pdf, msg = html_to_pdf(tmp / HTML_NAME, tmp / PDF_NAME, timeout=pdf_timeout)

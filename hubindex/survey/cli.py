@@ -54,7 +54,7 @@ def estimate(
         backend = "dask"
     if backend not in ("memory", "dask"):
         raise SpecError(f"--backend {backend!r}: expected 'memory' or 'dask'")
-    from hubindex.io import check_output_dir
+    from hubindex.outdir import check_output_dir
 
     check_output_dir(out)  # before the (possibly long) estimation
     with console.status(f"Reading respondents, weighting, estimating ({backend})…"):
@@ -98,8 +98,10 @@ def assess(
     import pandas as pd
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from hubindex.outdir import check_output_dir
     from hubindex.survey.expert import run_assess, write_expert_outputs
 
+    check_output_dir(out)  # before the assessment runs
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True) as prog:
         task = prog.add_task("Expert assessments…")

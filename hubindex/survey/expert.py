@@ -958,11 +958,11 @@ def write_expert_outputs(result: ExpertResult, out: Path | str, spec: AssessSpec
     and ``run.json`` (config, metrics, spec) into ``out`` atomically."""
     import json
 
-    from hubindex.io import atomic_dir
+    from hubindex.outdir import atomic_dir
 
     out = Path(out)
     names = ["ratings.csv", "sub_ratings.csv", "indicator.csv", "run.json"]
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "survey assess") as tmp:
         result.ratings.reset_index().to_csv(tmp / names[0], index=False, float_format="%.10g")
         result.sub_ratings.to_csv(tmp / names[1], index=False, float_format="%.10g")
         result.indicator().reset_index().to_csv(tmp / names[2], index=False, float_format="%.10g")

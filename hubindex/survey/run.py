@@ -326,11 +326,11 @@ def indicator_tables(res: SurveyResult) -> tuple[pd.DataFrame, pd.DataFrame]:
 def write_survey_outputs(res: SurveyResult, out: Path | str) -> list[Path]:
     """Write ``estimates.csv``, ``indicators.csv``, ``indicator_provenance.csv``, ``weights.csv`` and
     ``run.json`` (spec + raking report) into ``out`` atomically (nothing is left half-written on an error)."""
-    from hubindex.io import atomic_dir
+    from hubindex.outdir import atomic_dir
 
     out = Path(out)
     wide, long = indicator_tables(res)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "survey estimate") as tmp:
         res.estimates.to_csv(tmp / "estimates.csv", index=False, float_format="%.10g")
         wide.to_csv(tmp / "indicators.csv", index=False, float_format="%.10g")
         long.to_csv(tmp / "indicator_provenance.csv", index=False, float_format="%.10g")

@@ -19,7 +19,7 @@ def test_audit_commands(asem_dir, tmp_path, capsys) -> None:  # type: ignore[no-
     assert list(si.index) == ["treat", "normalise", "aggregate", "weights"]
     # `hubindex audit SPEC` runs everything into one folder
     assert main(["audit", spec, "--n", "16", "--boot", "10", "--out", str(tmp_path / "all")]) == 0
-    assert {p.name for p in (tmp_path / "all").iterdir()} == {"coherence", "uncertainty", "sensitivity"}
+    assert {p.name for p in (tmp_path / "all").iterdir()} == {"coherence", "uncertainty", "sensitivity", ".hubindex-manifest.json"}
     out = capsys.readouterr().out
     assert "Germany" in out and "Sobol" in out
 
@@ -42,7 +42,7 @@ def test_audit_keep_summary(asem_dir, tmp_path, capsys) -> None:  # type: ignore
     spec = str(asem_dir / "sensitivity.yaml")
     assert main(["audit", "uncertainty", spec, "--n", "64", "--keep", "summary", "--out", str(tmp_path / "s")]) == 0
     files = {p.name for p in (tmp_path / "s").iterdir()}
-    assert files == {"rank_intervals.csv", "rank_counts.csv", "choice_counts.csv", "config.json"}
+    assert files == {"rank_intervals.csv", "rank_counts.csv", "choice_counts.csv", "config.json", ".hubindex-manifest.json"}
     assert "score quantiles within" in capsys.readouterr().out
     assert main(["audit", "uncertainty", spec, "--n", "64", "--keep", "all", "--out", str(tmp_path / "a")]) == 0
     a = pd.read_csv(tmp_path / "a" / "rank_intervals.csv", index_col=0)

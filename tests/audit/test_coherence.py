@@ -135,7 +135,7 @@ def test_coherence_report_and_write(asem, tmp_path) -> None:  # type: ignore[no-
     g = "ConEcFin"
     assert rep.alpha[g] == pytest.approx(cronbach_alpha(asem.scores[list(asem.framework.children(g))]))
     files = rep.write(tmp_path / "coh")
-    assert sorted(p.name for p in (tmp_path / "coh").iterdir()) == sorted(files)
+    assert sorted(p.name for p in (tmp_path / "coh").iterdir()) == sorted([*files, ".hubindex-manifest.json"])
     back = pd.read_csv(tmp_path / "coh" / "stats.csv", index_col=0)
     assert back.loc["LPI", "mean"] == pytest.approx(rep.stats.loc["LPI", "mean"])
     assert set(rep.flags["flag"]) >= {"skew_kurt", "negative"}

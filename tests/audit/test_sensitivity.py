@@ -96,4 +96,4 @@ def test_asem_sensitivity(asem_dir, tmp_path) -> None:  # type: ignore[no-untype
     assert ix["ST"].idxmax() in ("normalise", "aggregate")
     r2 = sensitivity(model=m, n=256, n_boot=200)
     np.testing.assert_array_equal(r.y, r2.y)
-    assert sorted(r.write(tmp_path / "sa")) == sorted(p.name for p in (tmp_path / "sa").iterdir())
+    assert sorted([*r.write(tmp_path / "sa"), ".hubindex-manifest.json"]) == sorted(p.name for p in (tmp_path / "sa").iterdir())

@@ -199,7 +199,7 @@ def test_summary_mode_write_and_audit_summary(asem_dir, asem_spec, tmp_path) -> 
     r = uncertainty(model=m, n=500, seed=0, keep="summary", progress=lambda d, t: seen.append(d))
     assert seen[-1] == 500
     files = r.write(tmp_path / "u")
-    assert sorted(files) == sorted(p.name for p in (tmp_path / "u").iterdir())
+    assert sorted([*files, ".hubindex-manifest.json"]) == sorted(p.name for p in (tmp_path / "u").iterdir())
     assert "ranks.csv" not in files
     cfg = json.loads((tmp_path / "u" / "config.json").read_text())
     assert cfg["keep"] == "summary" and cfg["n"] == 500 and cfg["score_quantile_error"] == r.score_quantile_error

@@ -119,7 +119,7 @@ def test_summarise_ignores_missing() -> None:
 def test_seed_zero_and_write(asem_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = uncertainty(model=asem_model, n=50, seed=0)
     files = r.write(tmp_path / "ua")
-    assert sorted(files) == sorted(p.name for p in (tmp_path / "ua").iterdir())
+    assert sorted([*files, ".hubindex-manifest.json"]) == sorted(p.name for p in (tmp_path / "ua").iterdir())
     import pandas as pd
 
     back = pd.read_csv(tmp_path / "ua" / "rank_intervals.csv", index_col=0)

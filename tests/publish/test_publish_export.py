@@ -212,11 +212,17 @@ def test_failure_mid_write_leaves_output_unchanged(tiny: Result, tmp_path: Path,
 
 def test_export_keeps_other_outputs_and_refuses_foreign_folders(tiny: Result, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    from hubindex.publish.report import write_report
+
     export(tiny, out, ("json",))
-    (out / "report.html").write_text("<html></html>")
+    write_report(tiny, out, pdf=False)
     export(tiny, out, ("csv",))
     names = sorted(p.name for p in out.iterdir())
     assert "report.html" in names and "csv" in names and "index.json" not in names  # json not requested now
+    (out / "notes.txt").write_text("mine")  # a file hubindex did not write: the folder is the user's now
+    with pytest.raises(HubindexError, match="notes.txt"):
+        export(tiny, out, ("csv",))
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report.html").exists()
     foreign = tmp_path / "home"
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
