@@ -139,7 +139,7 @@ def _write(cmp: Any, pub: Any, result: Any, out: Path) -> None:
            "spec_hash": result.run_record.get("spec_hash"), "hubindex_version":
            result.run_record.get("hubindex_version"), "lists": [c.list_id for c in cmp.lists],
            "published_table": str(pub.path)}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, command="compare-published") as tmp:
         cmp.summary().to_csv(tmp / "summary.csv", index=False)
         cities.to_csv(tmp / "cities.csv", index=False)
         pd.DataFrame(rows).to_csv(tmp / "differences.csv", index=False)

@@ -60,7 +60,7 @@ def test_out_writes_tables_and_replaces_only_its_own(tmp_path: Path, capsys: pyt
     code, _, err = run_cli(["compare-published", "--list", "gfhr2025", "--out", str(o)], capsys)
     assert code == 0, err
     assert {p.name for p in o.iterdir()} == {"summary.csv", "cities.csv", "differences.csv", "unmatched.csv",
-                                            "comparison.json", "run.json"}
+                                            "comparison.json", "run.json", ".hubindex-manifest.json"}
     s = pd.read_csv(o / "summary.csv")
     assert s["list_id"].tolist() == ["gfhr2025"] and s["n_overlap"].iloc[0] == 10
     cities = pd.read_csv(o / "cities.csv")

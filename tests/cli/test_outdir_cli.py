@@ -33,6 +33,7 @@ COMMANDS: dict[str, Argv] = {
     "survey-estimate": lambda d, out: ["survey", "estimate", str(write_survey(d)), "--out", str(out)],
     "survey-assess": lambda d, out: ["survey", "assess", str(write_assess(d)), "--out", str(out)],
     "data-build": lambda d, out: ["data", "build", "--raw", str(d / "raw"), "--out", str(out)],
+    "compare-published": lambda d, out: ["compare-published", "--list", "gfhr2025", "--out", str(out)],
 }
 # these can run for real on the tiny inputs (sensitivity needs two uncertain factors; data build the raw sources)
 RUNNABLE = ["build", "audit", "audit-coherence", "audit-uncertainty", "report", "export", "survey-estimate",
