@@ -3,12 +3,15 @@
 Read-only by default. Endpoints that change state (``/api/admin/*``: reload from disk, upload a dataset) need a
 bearer token given at start-up (``create_app(..., token=...)`` / ``hubindex serve --token``); without one they
 answer 403. Request bodies are bounded (:data:`MAX_BODY`, :data:`MAX_UPLOAD`). Nothing is fetched from the
-network: the Swagger UI of ``/docs`` comes from the ``swagger-ui-bundle`` package, Plotly from the ``plotly``
-package and the world map from a TopoJSON file shipped in ``hubindex/web/static/geo``.
+network: the Swagger UI of ``/docs`` is vendored in ``hubindex/web/static/vendor/swagger-ui`` (swagger-ui-dist 5, reads
+OpenAPI 3.1), Plotly comes from the ``plotly`` package and the world map from a TopoJSON file shipped in
+``hubindex/web/static/geo``. Responses are gzip-compressed when the browser accepts it (JSON and small files on the
+fly; Plotly and the Swagger UI bundle compressed once and kept in memory).
 """
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import io
 import json
@@ -24,9 +27,9 @@ import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hubindex.engine.result import Result
@@ -215,13 +218,23 @@ def _plotly_js() -> Path | None:
         return None
 
 
-def _swagger_dir() -> Path | None:
-    try:
-        import swagger_ui_bundle
+class _Precompressed:
+    """Large static files (Plotly, the Swagger UI bundle) gzip-compressed once, on first request, and kept in
+    memory; served compressed when the request accepts gzip, else as the plain file."""
 
-        return Path(swagger_ui_bundle.swagger_ui_path)
-    except ImportError:
-        return None
+    def __init__(self) -> None:
+        self._gz: dict[Path, bytes] = {}
+        self._lock = threading.Lock()
+
+    def response(self, path: Path, media_type: str, request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+        if "gzip" not in request.headers.get("accept-encoding", "").lower():
+            return FileResponse(path, media_type=media_type, headers=headers)
+        with self._lock:
+            body = self._gz.get(path)
+            if body is None:
+                body = self._gz[path] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        return Response(body, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
 
 
 def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mapping[str, Any],
@@ -312,6 +325,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     )
     app.state.index = state
     app.add_middleware(_BodyLimit)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)  # JSON, pages, app.js, CSV
 
     # -- errors ---------------------------------------------------------------------------------------
     @app.exception_handler(HubindexError)
@@ -733,29 +747,25 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return {"status": "replaced", "n_units": len(new.units)}
 
     # -- docs, static pages -----------------------------------------------------------------------------
-    sw = _swagger_dir()
+    swagger = STATIC / "vendor" / "swagger-ui"
+    pre = _Precompressed()
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        if sw is None:
-            return HTMLResponse("<p>Swagger UI is not installed (pip install swagger-ui-bundle); the OpenAPI "
-                                "schema is at <a href='/openapi.json'>/openapi.json</a>.</p>")
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title,
-                                   swagger_js_url="/_swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/_swagger/swagger-ui.css",
-                                   swagger_favicon_url="/_swagger/favicon-32x32.png")
+    def docs() -> FileResponse:
+        """The vendored Swagger UI (reads OpenAPI 3.1; no inline script, nothing fetched from outside)."""
+        return FileResponse(swagger / "docs.html", media_type="text/html")
 
-    if sw is not None:
-        app.mount("/_swagger", StaticFiles(directory=sw), name="swagger")
+    @app.get("/static/vendor/swagger-ui/swagger-ui-bundle.js", include_in_schema=False)
+    def swagger_bundle(request: Request) -> Response:
+        return pre.response(swagger / "swagger-ui-bundle.js", "text/javascript", request)
 
     plotly_js = _plotly_js()
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_min() -> FileResponse:
+    def plotly_min(request: Request) -> Response:
         if plotly_js is None:
             raise HTTPException(404, "plotly is not installed (pip install plotly); charts are unavailable")
-        return FileResponse(plotly_js, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return pre.response(plotly_js, "text/javascript", request)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
