@@ -745,7 +745,7 @@ function targetItem(t) {
     const o = relatedObservation(t);
     kids.push(el("p", { class: "target-plain" }, t.relation === "status"
       ? "A qualitative goal: there is no number to measure it by, and the index does not score it."
-      : `The index does not measure ${words(t.measure)}, and ${t.city} has published no figure for it since the target was set.`));
+      : `The index does not measure ${words(t.measure)}, and no published figure for it is on record.`));
     if (o) kids.push(el("p", { class: "muted target-related" }, `Closest related figure (a different measure, so no gap is computed): ${words(o.measure)} ${o.relation && o.relation !== "=" ? (REL_TEXT[o.relation] || o.relation) + " " : ""}${fmtRaw(o.value)} ${o.unit || ""} (${o.year}).`));
   }
   kids.push(el("details", {}, el("summary", { class: "muted" }, `Source: ${t.source}`), el("p", {}, `“${t.quote}”`)));
