@@ -341,7 +341,8 @@ async function init() {
   D.meta.name = readable(D.meta.name); D.meta.citation = readable(D.meta.citation);
   IX.search = Object.fromEntries(D.ranking.map((x) => [x.unit, [x.unit, x.name, ...(D.aliases && D.aliases[x.unit] || [])].map(fold).filter(Boolean)]));
   document.getElementById("title").textContent = D.meta.name;
-  document.getElementById("subtitle").textContent = `${D.meta.n_units} cities`;
+  IX.noun = D.units.length && D.units.every((u) => /^[A-Z]{3}$/.test(u.unit)) ? ["country", "countries"] : ["city", "cities"];   // ISO-3 codes: a country index
+  document.getElementById("subtitle").textContent = `${D.meta.n_units} ${IX.noun[1]}`;
   document.getElementById("footer").append(
     el("div", {}, "Cite as: ", D.meta.citation), el("div", {}, "Licence: ", D.meta.licence),
     el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")),
@@ -431,7 +432,7 @@ PAGES.ranking = (main, r) => {
   controls.append(el("label", { for: "f-within" }, "Sub-ranking", withinSel));
   const count = el("p", { class: "muted", id: "count", "aria-live": "polite" });
   const table = el("table", { id: "ranking-table" });
-  const nomatch = el("div", { class: "nomatch", id: "no-match", hidden: true }, el("p", {}, "No city matches — clear filters to see the whole ranking."),
+  const nomatch = el("div", { class: "nomatch", id: "no-match", hidden: true }, el("p", {}, `No ${IX.noun[0]} matches — clear filters to see the whole ranking.`),
     el("button", { type: "button", id: "clear-filters", class: "primary" }, "Clear filters"));
   nomatch.querySelector("button").addEventListener("click", () => {
     Object.assign(state, { q: "", region: "", country: "", tier: "", within: "" });
@@ -473,7 +474,7 @@ PAGES.ranking = (main, r) => {
       return (typeof va === "number" ? va - vb : String(va).localeCompare(String(vb))) * dir || (a.rank ?? 1e9) - (b.rank ?? 1e9);
     });
     currentRows = rows.map((x) => withinRank ? Object.assign({}, x, { rank_within: withinRank[x.unit] }) : x);
-    count.textContent = `${rows.length} of ${D.ranking.length} cities` + (state.within ? ` — ranked within ${groupLabel(state.within.split("=")[0])}: ${state.within.split("=").slice(1).join("=")}` : "");
+    count.textContent = `${rows.length} of ${D.ranking.length} ${IX.noun[1]}` + (state.within ? ` — ranked within ${groupLabel(state.within.split("=")[0])}: ${state.within.split("=").slice(1).join("=")}` : "");
     nomatch.hidden = rows.length > 0; table.hidden = rows.length === 0;
     // a sub-rank column only where it says something for the rows shown (no column of "–" for London)
     const shown = cols.filter(([c]) => !c.startsWith("rank_in_") || (rows.length && rows.every((x) => x[c] !== null && x[c] !== undefined)));
@@ -506,6 +507,7 @@ PAGES.ranking = (main, r) => {
     table.replaceChildren(el("caption", { class: "sr-only" }, `${D.meta.name}: ranking table, sorted by ${state.sort}`), thead, tbody);
   }
   draw();
+  if (!performance.getEntriesByName("hubindex:table").length) performance.mark("hubindex:table");   // first table on screen
 };
 
 // ------------------------------------------------------------------------------------------- City profile
@@ -608,6 +610,7 @@ PAGES.city = async (main, r) => {
       survey_estimate: pv.estimate ?? null, se: pv.se ?? null, ci_low: pv.ci_low ?? null, ci_high: pv.ci_high ?? null, n: pv.n ?? null, deff: pv.deff ?? null, weighting: pv.weighting ?? null }; }),
       () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation",
         ...(rows.some((n) => n.provenance && n.provenance.survey) ? ["survey_estimate", "se", "ci_low", "ci_high", "n", "deff", "weighting"] : [])]));
+  if (!performance.getEntriesByName("hubindex:table").length) performance.mark("hubindex:table");
   cityExtras(main, p);
 };
 /** City page sections that come from the editions and hubindex.store: rank history, best/worst attainable rank,
