@@ -16,7 +16,7 @@ function el(tag, attrs, ...kids) {
     else if (k === "html") e.innerHTML = v;
     else e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
+  for (const c of kids.flat(Infinity)) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
   return e;
 }
 const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toFixed(nd);
