@@ -316,7 +316,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                    survey_provenance=survey_provenance)
     busy = threading.BoundedSemaphore(2)  # at most two Monte Carlo runs at a time
     app = FastAPI(
-        title=f"hubindex API — {state.view.meta['name']}",
+        title=f"hubindex API — {str(state.view.meta['name']).replace(' (hubindex default)', '')}",
         description="Read-only JSON API over a built hubindex composite index. State-changing endpoints "
                     "(/api/admin/*) need `Authorization: Bearer <token>` and are disabled unless the server was "
                     "started with a token.",

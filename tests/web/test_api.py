@@ -216,6 +216,24 @@ def test_docs_are_offline(client) -> None:
     assert client.get("/redoc").status_code == 404
 
 
+def test_compression(client) -> None:
+    """gzip for pages, JSON and scripts when the browser accepts it; Plotly compressed once and kept in memory."""
+    gz = {"Accept-Encoding": "gzip"}
+    for path in ("/api/bootstrap", "/static/app.js", "/api/ranking", "/vendor/plotly.min.js",
+                 "/static/vendor/swagger-ui/swagger-ui-bundle.js"):
+        r = client.get(path, headers=gz)
+        assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip", path
+        raw = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert raw.headers.get("content-encoding") is None and r.content == raw.content, path  # same bytes decoded
+    plain = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert int(plain.headers["content-length"]) > 3_000_000
+    import gzip as _gz
+
+    with client.stream("GET", "/vendor/plotly.min.js", headers=gz) as s:
+        wire = b"".join(s.iter_raw())
+    assert len(wire) < 0.35 * len(plain.content) and _gz.decompress(wire) == plain.content
+
+
 def test_static_assets(client) -> None:
     page = client.get("/").text
     assert "/static/app.js" in page and "http" not in page.replace("http-equiv", "")
