@@ -130,7 +130,7 @@ def main() -> None:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
                 for cond in ("loopback", "throttled"):
-                    for label, url in [("before", u_before), ("after", u_after)]:
+                    for url in (u_before, u_after):
                         _load(browser, url, cond == "throttled")  # warm the server (first-request caches)
                     for _ in range(args.runs):
                         for label, url in [("before", u_before), ("after", u_after)]:
