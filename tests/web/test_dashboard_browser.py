@@ -195,6 +195,15 @@ def test_rank_history_axis_integers_best_on_top(spage, unit: str) -> None:
     _clean(page)
 
 
+def test_slope_chart_rank_axis_has_no_zero(spage) -> None:
+    page = spage
+    page.goto(f"{page.base}/#/editions?a=2024&b=2025")
+    page.wait_for_selector("#slope-chart .main-svg .ytick text")
+    labels = page.eval_on_selector_all("#slope-chart .ytick text", "ts => ts.map(t => t.textContent)")
+    assert labels and all(re.fullmatch(r"[1-9]\d*", v) for v in labels), labels
+    _clean(page)
+
+
 # -- 6. what it takes -------------------------------------------------------------------------------------------
 
 

@@ -939,7 +939,7 @@ PAGES.editions = async (main, r) => {
     let lo = Math.min(...allY), hi = Math.max(...allY);
     const pad = Math.max((hi - lo) * 0.04, metric === "rank" ? 0.6 : 0.5);
     lo -= pad; hi += pad;
-    const range = metric === "rank" ? [hi, lo] : [lo, hi];   // [bottom, top]
+    const range = metric === "rank" ? [hi, Math.max(0.4, lo)] : [lo, hi];   // [bottom, top]; a rank axis never shows 0
     const toPx = (y) => (range[1] - y) / (range[1] - range[0]) * plotH;   // from the top of the plot area
     const LINE_PX = 14;   // 11 px font + gap
     const ann = [];
@@ -955,7 +955,8 @@ PAGES.editions = async (main, r) => {
           ax: side ? 14 : -14, ay: placed[i] - ys[i] });
       });
     }
-    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: { range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+      metric === "rank" ? (({ tickmode, tick0, dtick, tickformat }) => ({ tickmode, tick0, dtick, tickformat }))(rankAxis(allY)) : {}),
       annotations: ann, margin: M }, { displaylogo: false, responsive: true });
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   });
