@@ -242,6 +242,8 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
     """A table as JSON (rows + citation/licence), CSV (with ``#`` citation/licence lines, read back with
     ``pandas.read_csv(comment='#')``) or XLSX (the table + a README sheet with citation, licence, spec hash)."""
     about = dict(about or {})
+    # words for readers: the shipped spec's internal suffix is not part of the index's name or citation
+    meta = {**meta, **{k: str(meta[k]).replace(" (hubindex default)", "") for k in ("name", "citation") if meta.get(k)}}
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "table"
     if fmt == "json":
         return Response(_json_bytes({"citation": meta["citation"], "licence": meta["licence"],

@@ -216,6 +216,12 @@ def test_docs_are_offline(client) -> None:
     assert client.get("/redoc").status_code == 404
 
 
+def test_downloads_without_internal_suffix(fclient) -> None:
+    """The shipped spec's "(hubindex default)" is not in downloaded files' name or citation lines."""
+    for fmt in ("csv", "json"):
+        assert "hubindex default" not in fclient.get(f"/api/ranking?format={fmt}").text, fmt
+
+
 def test_compression(client) -> None:
     """gzip for pages, JSON and scripts when the browser accepts it; Plotly compressed once and kept in memory."""
     gz = {"Accept-Encoding": "gzip"}

@@ -563,7 +563,7 @@ PAGES.city = async (main, r) => {
     Plotly.newPlot(radar, [
       { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
       { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
-      { polar: { radialaxis: { range: [0, 100] } }, margin: { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
+      { polar: { radialaxis: { range: [0, 100] } }, margin: radar.clientWidth < 480 ? { t: 30, b: 30, l: 75, r: 75 } : { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
       { displaylogo: false, responsive: true });
   });
   // node table
