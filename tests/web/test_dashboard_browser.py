@@ -86,6 +86,23 @@ def test_no_horizontal_overflow(spage, name: str) -> None:
     _clean(page)
 
 
+def test_no_horizontal_overflow_tablet_widths(browser, fintech_server) -> None:
+    """Between phone and desktop too: at 768 and 1024 px no page is wider than the window."""
+    ctx = browser.new_context(viewport={"width": 768, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        for w in (768, 1024):
+            page.set_viewport_size({"width": w, "height": 900})
+            for name in PAGES:
+                page.goto(f"{fintech_server}/{PAGES[name]}")
+                page.wait_for_selector(READY[name])
+                width = page.evaluate("document.scrollingElement.scrollWidth")
+                assert width <= w, f"{name}: {width} px at {w} px"
+    finally:
+        ctx.close()
+
+
 def test_phone_ranking_columns_pillars_sliders_menu(spage) -> None:
     page = spage
     _open(page, "ranking")

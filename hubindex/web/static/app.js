@@ -478,7 +478,8 @@ PAGES.ranking = (main, r) => {
     nomatch.hidden = rows.length > 0; table.hidden = rows.length === 0;
     // a sub-rank column only where it says something for the rows shown (no column of "–" for London)
     const shown = cols.filter(([c]) => !c.startsWith("rank_in_") || (rows.length && rows.every((x) => x[c] !== null && x[c] !== undefined)));
-    const cls = (c, num) => [num ? "num" : "", KEEP_ON_PHONE.has(c) ? "" : "opt"].filter(Boolean).join(" ") || null;
+    const md = (c) => (c === "interval" || c.startsWith("rank_in_") ? "md1" : (c === roles.region || c === roles.country ? "md2" : ""));
+    const cls = (c, num) => [num ? "num" : "", KEEP_ON_PHONE.has(c) ? "" : "opt", md(c)].filter(Boolean).join(" ") || null;
     const thead = el("thead", {}, el("tr", {}, shown.map(([c, label, num]) => {
       const sorted = state.sort === c;
       return el("th", { class: cls(c, num), scope: "col", "aria-sort": sorted ? (state.dir === "asc" ? "ascending" : "descending") : "none" },
@@ -498,7 +499,7 @@ PAGES.ranking = (main, r) => {
       if (c === "rank") return el("td", { class: "num" }, withinRank ? `${withinRank[x.unit] ?? "–"}` : (x.rank ?? "–"), withinRank ? el("small", { class: "muted" }, ` (${x.rank})`) : null);
       if (c === "name") return el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name || x.unit), phonePillars(x));
       if (c === "tier") return el("td", { class: k }, x.tier ? el("span", { class: "tier" }, x.tier) : "–");
-      if (c === "interval") return el("td", { class: "ivl-td opt" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, D.ranking.length));
+      if (c === "interval") return el("td", { class: "ivl-td opt md1" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, D.ranking.length));
       if (c === "change") return el("td", { class: k, title: x.prev_rank ? `rank ${x.prev_rank} in ${D.meta.editions.previous}` : "not ranked in the previous edition" }, fmtChange(x.change));
       if (D.pillars.includes(c)) return el("td", { class: k, style: heat(x[c]) }, fmt(x[c]));
       if (c === "score") return el("td", { class: "num" }, el("strong", {}, fmt(x[c])));
