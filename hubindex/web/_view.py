@@ -441,7 +441,26 @@ class IndexView:
             "imputed": {"columns": list(self.result.imputed.columns),
                         "data": self.result.imputed.reindex(self.result.units).to_numpy(dtype=bool).tolist()},
             "ranking": self.ranking(),
+            "aliases": self.aliases(),
         }
+
+    def aliases(self) -> dict[str, list[str]]:
+        """Other names of the served units for search and links: unit code → aliases (spelling variants,
+        boroughs, former names) from the dataset registry's ``aliases.csv``, for the units of this index only
+        (``{}`` when the registry is absent or names none of them)."""
+        path = Path(__file__).resolve().parents[1] / "datasets" / "registry" / "aliases.csv"
+        if not path.exists():
+            return {}
+        try:
+            t = pd.read_csv(path, keep_default_na=False, dtype=str, usecols=["code", "alias"])
+        except (ValueError, OSError):
+            return {}
+        served = {str(u) for u in self.result.units}
+        out: dict[str, list[str]] = {}
+        for code, alias in zip(t["code"], t["alias"], strict=True):
+            if code in served and alias:
+                out.setdefault(code, []).append(alias)
+        return out
 
     # -- re-scoring -----------------------------------------------------------------------------------
     def rescore(self, weights: Mapping[str, float]) -> dict[str, Any]:

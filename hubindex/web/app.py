@@ -3,12 +3,15 @@
 Read-only by default. Endpoints that change state (``/api/admin/*``: reload from disk, upload a dataset) need a
 bearer token given at start-up (``create_app(..., token=...)`` / ``hubindex serve --token``); without one they
 answer 403. Request bodies are bounded (:data:`MAX_BODY`, :data:`MAX_UPLOAD`). Nothing is fetched from the
-network: the Swagger UI of ``/docs`` comes from the ``swagger-ui-bundle`` package, Plotly from the ``plotly``
-package and the world map from a TopoJSON file shipped in ``hubindex/web/static/geo``.
+network: the Swagger UI of ``/docs`` is vendored in ``hubindex/web/static/vendor/swagger-ui`` (swagger-ui-dist 5, reads
+OpenAPI 3.1), Plotly comes from the ``plotly`` package and the world map from a TopoJSON file shipped in
+``hubindex/web/static/geo``. Responses are gzip-compressed when the browser accepts it (JSON and small files on the
+fly; Plotly and the Swagger UI bundle compressed once and kept in memory).
 """
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import io
 import json
@@ -24,10 +27,10 @@ import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.middleware.gzip import GZipMiddleware
 
 from hubindex.engine.result import Result
 from hubindex.errors import HubindexError
@@ -215,13 +218,23 @@ def _plotly_js() -> Path | None:
         return None
 
 
-def _swagger_dir() -> Path | None:
-    try:
-        import swagger_ui_bundle
+class _Precompressed:
+    """Large static files (Plotly, the Swagger UI bundle) gzip-compressed once, on first request, and kept in
+    memory; served compressed when the request accepts gzip, else as the plain file."""
 
-        return Path(swagger_ui_bundle.swagger_ui_path)
-    except ImportError:
-        return None
+    def __init__(self) -> None:
+        self._gz: dict[Path, bytes] = {}
+        self._lock = threading.Lock()
+
+    def response(self, path: Path, media_type: str, request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+        if "gzip" not in request.headers.get("accept-encoding", "").lower():
+            return FileResponse(path, media_type=media_type, headers=headers)
+        with self._lock:
+            body = self._gz.get(path)
+            if body is None:
+                body = self._gz[path] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        return Response(body, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
 
 
 def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mapping[str, Any],
@@ -229,6 +242,8 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
     """A table as JSON (rows + citation/licence), CSV (with ``#`` citation/licence lines, read back with
     ``pandas.read_csv(comment='#')``) or XLSX (the table + a README sheet with citation, licence, spec hash)."""
     about = dict(about or {})
+    # words for readers: the shipped spec's internal suffix is not part of the index's name or citation
+    meta = {**meta, **{k: str(meta[k]).replace(" (hubindex default)", "") for k in ("name", "citation") if meta.get(k)}}
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "table"
     if fmt == "json":
         return Response(_json_bytes({"citation": meta["citation"], "licence": meta["licence"],
@@ -303,7 +318,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                    survey_provenance=survey_provenance)
     busy = threading.BoundedSemaphore(2)  # at most two Monte Carlo runs at a time
     app = FastAPI(
-        title=f"hubindex API — {state.view.meta['name']}",
+        title=f"hubindex API — {str(state.view.meta['name']).replace(' (hubindex default)', '')}",
         description="Read-only JSON API over a built hubindex composite index. State-changing endpoints "
                     "(/api/admin/*) need `Authorization: Bearer <token>` and are disabled unless the server was "
                     "started with a token.",
@@ -312,6 +327,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     )
     app.state.index = state
     app.add_middleware(_BodyLimit)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)  # JSON, pages, app.js, CSV
 
     # -- errors ---------------------------------------------------------------------------------------
     @app.exception_handler(HubindexError)
@@ -762,29 +778,25 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return {"status": "replaced", "n_units": len(new.units)}
 
     # -- docs, static pages -----------------------------------------------------------------------------
-    sw = _swagger_dir()
+    swagger = STATIC / "vendor" / "swagger-ui"
+    pre = _Precompressed()
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        if sw is None:
-            return HTMLResponse("<p>Swagger UI is not installed (pip install swagger-ui-bundle); the OpenAPI "
-                                "schema is at <a href='/openapi.json'>/openapi.json</a>.</p>")
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title,
-                                   swagger_js_url="/_swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/_swagger/swagger-ui.css",
-                                   swagger_favicon_url="/_swagger/favicon-32x32.png")
+    def docs() -> FileResponse:
+        """The vendored Swagger UI (reads OpenAPI 3.1; no inline script, nothing fetched from outside)."""
+        return FileResponse(swagger / "docs.html", media_type="text/html")
 
-    if sw is not None:
-        app.mount("/_swagger", StaticFiles(directory=sw), name="swagger")
+    @app.get("/static/vendor/swagger-ui/swagger-ui-bundle.js", include_in_schema=False)
+    def swagger_bundle(request: Request) -> Response:
+        return pre.response(swagger / "swagger-ui-bundle.js", "text/javascript", request)
 
     plotly_js = _plotly_js()
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_min() -> FileResponse:
+    def plotly_min(request: Request) -> Response:
         if plotly_js is None:
             raise HTTPException(404, "plotly is not installed (pip install plotly); charts are unavailable")
-        return FileResponse(plotly_js, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return pre.response(plotly_js, "text/javascript", request)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -203,13 +203,41 @@ def test_audit_endpoint_with_summary(asem_result, monkeypatch) -> None:
 
 def test_docs_are_offline(client) -> None:
     html = client.get("/docs").text
-    assert "/_swagger/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
-    assert client.get("/_swagger/swagger-ui-bundle.js").status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+    assert "<script>" not in html  # no inline script: a strict Content-Security-Policy can allow it
+    for f in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js", "LICENSE.txt"):
+        assert client.get(f"/static/vendor/swagger-ui/{f}").status_code == 200, f
+    # the bundle is Swagger UI 5 (reads OpenAPI 3.1, which FastAPI emits)
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
     spec = client.get("/openapi.json").json()
     for path in ("/api/units", "/api/units/{unit}", "/api/indicators", "/api/framework", "/api/scores",
                  "/api/ranks", "/api/ranking", "/api/score", "/api/audit", "/api/admin/reload"):
         assert path in spec["paths"], path
     assert client.get("/redoc").status_code == 404
+
+
+def test_downloads_without_internal_suffix(fclient) -> None:
+    """The shipped spec's "(hubindex default)" is not in downloaded files' name or citation lines."""
+    for fmt in ("csv", "json"):
+        assert "hubindex default" not in fclient.get(f"/api/ranking?format={fmt}").text, fmt
+
+
+def test_compression(client) -> None:
+    """gzip for pages, JSON and scripts when the browser accepts it; Plotly compressed once and kept in memory."""
+    gz = {"Accept-Encoding": "gzip"}
+    for path in ("/api/bootstrap", "/static/app.js", "/api/ranking", "/vendor/plotly.min.js",
+                 "/static/vendor/swagger-ui/swagger-ui-bundle.js"):
+        r = client.get(path, headers=gz)
+        assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip", path
+        raw = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert raw.headers.get("content-encoding") is None and r.content == raw.content, path  # same bytes decoded
+    plain = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert int(plain.headers["content-length"]) > 3_000_000
+    import gzip as _gz
+
+    with client.stream("GET", "/vendor/plotly.min.js", headers=gz) as s:
+        wire = b"".join(s.iter_raw())
+    assert len(wire) < 0.35 * len(plain.content) and _gz.decompress(wire) == plain.content
 
 
 def test_static_assets(client) -> None:

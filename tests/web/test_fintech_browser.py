@@ -71,7 +71,7 @@ def test_city_page_provenance_history_whatif(fpage) -> None:
     page.wait_for_selector("#best-rank")
     rr = _get(page, "/api/units/CN-HGH/rank-range")
     assert page.text_content("#best-rank") == str(rr["best_rank"]) and page.text_content("#worst-rank") == str(rr["worst_rank"])
-    page.wait_for_selector("#targets-table tbody tr")
+    page.wait_for_selector("#targets-list .target")
     # what it takes: rank 40
     page.select_option("#goal-kind", "rank")
     page.fill("#goal-rank", "40")

@@ -16,12 +16,44 @@ function el(tag, attrs, ...kids) {
     else if (k === "html") e.innerHTML = v;
     else e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
+  for (const c of kids.flat(Infinity)) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
   return e;
 }
 const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toFixed(nd);
 const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 1000 ? Number(x).toLocaleString("en", {maximumFractionDigits: 0}) : Number(x).toPrecision(4).replace(/\.?0+$/, ""));
 const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
+/** Words for readers: the spec's internal suffix "(hubindex default)" is not part of the index's name. */
+const readable = (s) => (s === null || s === undefined) ? s : String(s).replace(/\s*\(hubindex default\)/gi, "");
+const GROUP_LABEL = { country: "Country", region: "Region", cn_region: "Region of China" };
+/** A group column's name for readers ("cn_region" → "Region of China", "EurAsia_group" → "EurAsia group"). */
+const groupLabel = (g) => GROUP_LABEL[g] || (g.charAt(0).toUpperCase() + g.slice(1)).replace(/_/g, " ");
+/** An outlier-treatment flag in words. */
+const TREAT_TEXT = { winhi: "value capped at the outlier limit", winlo: "value raised to the lower outlier limit", log_CT: "log-transformed (skewed indicator)", boxcox: "Box–Cox transformed (skewed indicator)" };
+const treatText = (f) => TREAT_TEXT[f] || f;
+/** Search key: lower case, accents and punctuation removed ("São Paulo" → "saopaulo"). */
+const fold = (s) => String(s ?? "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "");
+/** A table inside a box that scrolls sideways on a narrow screen (the page itself never does). */
+const wrap = (t) => el("div", { class: "table-wrap" }, t);
+
+/* Plotly (4.8 MB) is loaded only on pages that draw a chart, and only once their table is on screen: the first
+ * call inserts <script src="/vendor/plotly.min.js">; every chart waits for it. A chart whose page was left
+ * meanwhile (its div no longer in the document) is not drawn. */
+let PLOTLY = null;
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!PLOTLY) PLOTLY = new Promise((resolve, reject) => {
+    const sc = document.createElement("script");
+    sc.src = "/vendor/plotly.min.js"; sc.async = true;
+    sc.addEventListener("load", () => resolve(window.Plotly));
+    sc.addEventListener("error", () => { PLOTLY = null; reject(new Error("the chart library could not be loaded")); });
+    document.head.append(sc);
+  });
+  return PLOTLY;
+}
+function withPlotly(div, draw) {
+  requestAnimationFrame(() => loadPlotly().then(() => { if (div.isConnected) draw(); })
+    .catch((e) => { if (div.isConnected) div.replaceChildren(el("p", { class: "muted" }, `Chart unavailable: ${e.message}. The table and text give the same numbers.`)); }));
+}
 const unitName = (u) => (IX.unit[u] && IX.unit[u].name) || u;
 
 function parseHash() {
@@ -52,7 +84,15 @@ function heat(v) {  // score 0..100 → light blue scale (colour-blind safe sing
 function toCSV(rows, cols) {
   const esc = (v) => { if (v === null || v === undefined) return ""; const s = String(v); return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
   const head = [`# ${D.meta.name}`, `# citation: ${D.meta.citation}`, `# licence: ${D.meta.licence}`, `# view: ${location.href}`];
-  return head.concat([cols.join(",")], rows.map((r) => cols.map((c) => esc(r[c])).join(","))).join("\n") + "\n";
+  return head.concat([cols.map((c) => esc(colLabel(c))).join(",")], rows.map((r) => cols.map((c) => esc(r[c])).join(","))).join("\n") + "\n";
+}
+/** Column header in a CSV/XLSX download: pillar and group columns get their names, with the code kept in
+ *  brackets for programs ("Fintech Industry [IND]", "Rank in Region of China [rank_in_cn_region]"); other
+ *  columns keep their machine names (documented in the README). JSON downloads keep the codes. */
+function colLabel(c) {
+  if (D.pillars.includes(c)) return `${nodeName(c)} [${c}]`;
+  if (c.startsWith("rank_in_")) return `Rank in ${groupLabel(c.slice(8))} [${c}]`;
+  return c;
 }
 function saveBlob(text, name, type) {
   const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
@@ -60,14 +100,14 @@ function saveBlob(text, name, type) {
 }
 async function saveXlsx(name, rows, cols) {
   const res = await fetch("/api/export", { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name, format: "xlsx", columns: cols, rows: rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))), view: location.href }) });
+    body: JSON.stringify({ name, format: "xlsx", columns: cols.map(colLabel), rows: rows.map((r) => Object.fromEntries(cols.map((c) => [colLabel(c), r[c] ?? null]))), view: location.href }) });
   if (!res.ok) { const js = await res.json().catch(() => ({})); alert(`Download failed: ${js.detail || res.status}`); return; }
   const a = el("a", { href: URL.createObjectURL(await res.blob()), download: name + ".xlsx" });
   document.body.append(a); a.click(); a.remove();
 }
 /** CSV / XLSX / JSON buttons for a table: rows() and cols() are read at click time (the table as shown). */
 function downloadBar(name, getRows, cols) {
-  return el("div", { class: "downloads", "data-table": name }, "Download this table: ",
+  return el("div", { class: "downloads", "data-table": name, role: "group", "aria-label": `Download ${name.replace(/_/g, " ")}` }, "Download this table: ",
     el("button", { type: "button", "data-fmt": "csv", onclick: () => saveBlob(toCSV(getRows(), cols()), name + ".csv", "text/csv") }, "CSV"),
     el("button", { type: "button", "data-fmt": "xlsx", onclick: () => saveXlsx(name, getRows(), cols()) }, "XLSX"),
     el("button", { type: "button", "data-fmt": "json", onclick: () => saveBlob(JSON.stringify({ citation: D.meta.citation, licence: D.meta.licence, spec_hash: D.meta.spec_hash, view: location.href, rows: getRows() }, null, 1), name + ".json", "application/json") }, "JSON"));
@@ -298,16 +338,42 @@ async function init() {
   IX.rankOf = (u, c) => D.ranks.data[IX.uPos[u]][IX.sPos[c]];
   IX.ranking = Object.fromEntries(D.ranking.map((r) => [r.unit, r]));
   prepareEngine();
+  D.meta.name = readable(D.meta.name); D.meta.citation = readable(D.meta.citation);
+  IX.search = Object.fromEntries(D.ranking.map((x) => [x.unit, [x.unit, x.name, ...(D.aliases && D.aliases[x.unit] || [])].map(fold).filter(Boolean)]));
   document.getElementById("title").textContent = D.meta.name;
-  document.getElementById("subtitle").textContent = `${D.meta.n_units} units · spec ${D.meta.spec_hash.slice(0, 12)}`;
+  IX.noun = D.units.length && D.units.every((u) => /^[A-Z]{3}$/.test(u.unit)) ? ["country", "countries"] : ["city", "cities"];   // ISO-3 codes: a country index
+  document.getElementById("subtitle").textContent = `${D.meta.n_units} ${IX.noun[1]}`;
   document.getElementById("footer").append(
     el("div", {}, "Cite as: ", D.meta.citation), el("div", {}, "Licence: ", D.meta.licence),
-    el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")));
+    el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")),
+    el("div", { class: "details-line", id: "spec-details" }, `Details: spec ${D.meta.spec_hash.slice(0, 12)} · hubindex ${D.meta.hubindex_version}`));
+  document.getElementById("skip-main").addEventListener("click", (e) => { e.preventDefault(); document.getElementById("main").focus(); });
+  document.getElementById("skip-downloads").addEventListener("click", (e) => {
+    e.preventDefault();
+    const b = document.querySelector("#main .downloads button");
+    if (b) { b.scrollIntoView({ block: "center" }); b.focus(); } else document.getElementById("main").focus();
+  });
   window.addEventListener("hashchange", route);
   route();
 }
 
 const PAGES = {};
+/** A unit code from a link: the code itself, or a city name / alias in any case or accent ("hangzhou", "sao-paulo"). */
+function resolveUnit(arg) {
+  if (!arg || IX.unit[arg]) return arg;
+  const up = arg.toUpperCase();
+  if (IX.unit[up]) return up;
+  const k = fold(arg);
+  const hit = D.ranking.find((x) => IX.search[x.unit].includes(k));
+  return hit ? hit.unit : arg;
+}
+/** Units whose code, name or alias contains the query (folded: no case, accents or punctuation). */
+function matchesQuery(x, q) {
+  const k = fold(q);
+  if (!k) return true;
+  const roles = D.group_roles;
+  return IX.search[x.unit].some((s) => s.includes(k)) || [roles.country && x[roles.country], roles.region && x[roles.region]].some((v) => v && fold(v).includes(k));
+}
 let ROUTE_GEN = 0;   // bumped on every navigation: an async page that finds it changed after an await stops
 function route() {
   ROUTE_GEN++;
@@ -342,7 +408,8 @@ PAGES.ranking = (main, r) => {
   if (D.tiers) cols.push(["tier", "Tier", false]);
   cols.push(["score", "Score", true]);
   D.pillars.forEach((p) => cols.push([p, nodeName(p), true]));
-  D.subrankings.forEach((g) => cols.push([`rank_in_${g}`, `Rank in ${g}`, true]));
+  D.subrankings.forEach((g) => cols.push([`rank_in_${g}`, `Rank in ${groupLabel(g).replace(/^Region of/, "region of").replace(/^(Country|Region)$/, (m) => m.toLowerCase())}`, true]));
+  const KEEP_ON_PHONE = new Set(["rank", "name", "score"]);
   if (D.ranking.some((x) => x.rank_lo !== undefined)) cols.splice(1, 0, ["interval", "Rank 5–95 %", false]);
   if (D.meta.editions && D.meta.editions.previous) cols.splice(1, 0, ["change", `Change vs ${D.meta.editions.previous}`, true]);
 
@@ -353,19 +420,35 @@ PAGES.ranking = (main, r) => {
   if (roles.region) controls.append(selectEl("f-region", "Region", [["", "All"], ...groupOptions(roles.region).map((v) => [v, v])], state.region, (v) => { state.region = v; updateParam("region", v); draw(); }));
   if (roles.country && roles.country !== roles.region) controls.append(selectEl("f-country", "Country", [["", "All"], ...groupOptions(roles.country).map((v) => [v, v])], state.country, (v) => { state.country = v; updateParam("country", v); draw(); }));
   if (D.tiers) controls.append(selectEl("f-tier", "Tier", [["", "All"], ...D.tiers.labels.map((v) => [v, v])], state.tier, (v) => { state.tier = v; updateParam("tier", v); draw(); }));
-  const within = [["", "Global ranking"]];
-  for (const g of groupCols) for (const v of groupOptions(g)) within.push([`${g}=${v}`, `Within ${g}: ${v}`]);
-  controls.append(selectEl("f-within", "Sub-ranking", within, state.within, (v) => { state.within = v; updateParam("within", v); draw(); }));
+  // sub-ranking: grouped by kind of group ("Within a country", "Within a region of China"), groups of ≥ 2 cities
+  const withinSel = el("select", { id: "f-within" }, el("option", { value: "", selected: !state.within }, "Global ranking"),
+    groupCols.map((g) => {
+      const n = (v) => D.ranking.filter((x) => String(x[g]) === v).length;
+      const vals = groupOptions(g).map(String).filter((v) => n(v) >= 2 || `${g}=${v}` === state.within);
+      return vals.length ? el("optgroup", { label: `Within a ${groupLabel(g).replace(/^Region of/, "region of").replace(/^(Country|Region)$/, (m) => m.toLowerCase())}` },
+        vals.map((v) => el("option", { value: `${g}=${v}`, selected: `${g}=${v}` === state.within }, `${v} (${n(v)} cities)`))) : null;
+    }));
+  withinSel.addEventListener("change", () => { state.within = withinSel.value; updateParam("within", state.within); draw(); });
+  controls.append(el("label", { for: "f-within" }, "Sub-ranking", withinSel));
   const count = el("p", { class: "muted", id: "count", "aria-live": "polite" });
   const table = el("table", { id: "ranking-table" });
-  main.append(el("h1", {}, "Ranking"), controls, count, table);
+  const nomatch = el("div", { class: "nomatch", id: "no-match", hidden: true }, el("p", {}, `No ${IX.noun[0]} matches — clear filters to see the whole ranking.`),
+    el("button", { type: "button", id: "clear-filters", class: "primary" }, "Clear filters"));
+  nomatch.querySelector("button").addEventListener("click", () => {
+    Object.assign(state, { q: "", region: "", country: "", tier: "", within: "" });
+    for (const k of ["q", "region", "country", "tier", "within"]) updateParam(k, null);
+    search.value = ""; controls.querySelectorAll("select").forEach((s2) => { s2.value = ""; });
+    draw(); search.focus();
+  });
+  main.append(el("h1", {}, "Ranking"), el("p", { class: "muted" }, el("a", { href: "#main", id: "to-downloads" }, "Downloads ↓")), controls, count, nomatch, table);
+  main.querySelector("#to-downloads").addEventListener("click", (e) => { e.preventDefault(); const b = main.querySelector(".downloads button"); b.scrollIntoView({ block: "center" }); b.focus(); });
   main.append(downloadBar("ranking", () => currentRows, () => cols.map((c) => c[0]).flatMap((c) => c === "interval" ? ["rank_lo", "rank_median", "rank_hi"] : (c === "change" ? ["change", "prev_rank"] : [c])).concat(["unit"])));
   let currentRows = [];
 
   function draw() {
-    const q = state.q.trim().toLowerCase();
+    const q = state.q.trim();
     let rows = D.ranking.filter((x) => {
-      if (q && ![x.unit, x.name, roles.country && x[roles.country], roles.region && x[roles.region]].some((v) => v && String(v).toLowerCase().includes(q))) return false;
+      if (q && !matchesQuery(x, q)) return false;
       if (state.region && x[roles.region] !== state.region) return false;
       if (state.country && x[roles.country] !== state.country) return false;
       if (state.tier && x.tier !== state.tier) return false;
@@ -391,41 +474,53 @@ PAGES.ranking = (main, r) => {
       return (typeof va === "number" ? va - vb : String(va).localeCompare(String(vb))) * dir || (a.rank ?? 1e9) - (b.rank ?? 1e9);
     });
     currentRows = rows.map((x) => withinRank ? Object.assign({}, x, { rank_within: withinRank[x.unit] }) : x);
-    count.textContent = `${rows.length} of ${D.ranking.length} units` + (state.within ? ` — ranked within ${state.within.replace("=", ": ")}` : "");
-    const thead = el("thead", {}, el("tr", {}, cols.map(([c, label, num]) => {
+    count.textContent = `${rows.length} of ${D.ranking.length} ${IX.noun[1]}` + (state.within ? ` — ranked within ${groupLabel(state.within.split("=")[0])}: ${state.within.split("=").slice(1).join("=")}` : "");
+    nomatch.hidden = rows.length > 0; table.hidden = rows.length === 0;
+    // a sub-rank column only where it says something for the rows shown (no column of "–" for London)
+    const shown = cols.filter(([c]) => !c.startsWith("rank_in_") || (rows.length && rows.every((x) => x[c] !== null && x[c] !== undefined)));
+    const md = (c) => (c === "interval" || c.startsWith("rank_in_") ? "md1" : (c === roles.region || c === roles.country ? "md2" : ""));
+    const cls = (c, num) => [num ? "num" : "", KEEP_ON_PHONE.has(c) ? "" : "opt", md(c)].filter(Boolean).join(" ") || null;
+    const thead = el("thead", {}, el("tr", {}, shown.map(([c, label, num]) => {
       const sorted = state.sort === c;
-      return el("th", { class: num ? "num" : "", scope: "col", "aria-sort": sorted ? (state.dir === "asc" ? "ascending" : "descending") : "none" },
+      return el("th", { class: cls(c, num), scope: "col", "aria-sort": sorted ? (state.dir === "asc" ? "ascending" : "descending") : "none" },
         el("button", { type: "button", class: "sort", "data-col": c, onclick: () => {
           state.dir = (state.sort === c && state.dir === "asc") ? "desc" : (state.sort === c ? "asc" : (num && c !== "rank" && !c.startsWith("rank") ? "desc" : "asc"));
           state.sort = c; updateParam("sort", c); updateParam("dir", state.dir); draw();
           table.querySelector(`button[data-col="${c}"]`).focus();
         } }, label + (sorted ? (state.dir === "asc" ? " ▲" : " ▼") : "")));
     })));
-    const tbody = el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, cols.map(([c, , num]) => {
+    // on a phone the pillars (and tier, change, interval) hide behind a disclosure in the city cell
+    const phonePillars = (x) => el("details", { class: "phone-only" }, el("summary", {}, "Pillars"),
+      el("dl", { class: "pillar-list" }, D.pillars.map((c) => [el("dt", {}, nodeName(c)), el("dd", { style: heat(x[c]) }, fmt(x[c]))]),
+        x.tier ? [el("dt", {}, "Tier"), el("dd", {}, x.tier)] : null,
+        x.rank_lo !== undefined && x.rank_lo !== null ? [el("dt", {}, "Rank 5–95 %"), el("dd", {}, `${Math.round(x.rank_lo)}–${Math.round(x.rank_hi)}`)] : null));
+    const tbody = el("tbody", {}, rows.map((x) => el("tr", { "data-unit": x.unit }, shown.map(([c, , num]) => {
+      const k = cls(c, num);
       if (c === "rank") return el("td", { class: "num" }, withinRank ? `${withinRank[x.unit] ?? "–"}` : (x.rank ?? "–"), withinRank ? el("small", { class: "muted" }, ` (${x.rank})`) : null);
-      if (c === "name") return el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name || x.unit));
-      if (c === "tier") return el("td", {}, x.tier ? el("span", { class: "tier" }, x.tier) : "–");
-      if (c === "interval") return el("td", { class: "ivl-td" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, D.ranking.length));
-      if (c === "change") return el("td", { class: "num", title: x.prev_rank ? `rank ${x.prev_rank} in ${D.meta.editions.previous}` : "not ranked in the previous edition" }, fmtChange(x.change));
-      if (D.pillars.includes(c)) return el("td", { class: "num", style: heat(x[c]) }, fmt(x[c]));
+      if (c === "name") return el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name || x.unit), phonePillars(x));
+      if (c === "tier") return el("td", { class: k }, x.tier ? el("span", { class: "tier" }, x.tier) : "–");
+      if (c === "interval") return el("td", { class: "ivl-td opt md1" }, intervalCell(x.rank_lo, x.rank_hi, x.rank, D.ranking.length));
+      if (c === "change") return el("td", { class: k, title: x.prev_rank ? `rank ${x.prev_rank} in ${D.meta.editions.previous}` : "not ranked in the previous edition" }, fmtChange(x.change));
+      if (D.pillars.includes(c)) return el("td", { class: k, style: heat(x[c]) }, fmt(x[c]));
       if (c === "score") return el("td", { class: "num" }, el("strong", {}, fmt(x[c])));
-      return el("td", { class: num ? "num" : "" }, x[c] ?? "–");
+      return el("td", { class: k }, x[c] ?? "–");
     }))));
     table.replaceChildren(el("caption", { class: "sr-only" }, `${D.meta.name}: ranking table, sorted by ${state.sort}`), thead, tbody);
   }
   draw();
+  if (!performance.getEntriesByName("hubindex:table").length) performance.mark("hubindex:table");   // first table on screen
 };
 
 // ------------------------------------------------------------------------------------------- City profile
 PAGES.city = async (main, r) => {
-  const unit = r.arg || (D.ranking[0] && D.ranking[0].unit);
+  const unit = resolveUnit(r.arg) || (D.ranking[0] && D.ranking[0].unit);
   const picker = el("select", { id: "city-pick", onchange: (e) => setHash("city", e.target.value, new URLSearchParams(r.params), false) },
     D.ranking.map((x) => el("option", { value: x.unit, selected: x.unit === unit }, `${x.rank ?? "–"}. ${x.name}`)));
   main.append(el("div", { class: "controls" }, el("label", { for: "city-pick" }, "City", picker)));
   const gen = ROUTE_GEN;
   const resp = await fetch(`/api/units/${encodeURIComponent(unit)}`);
   if (gen !== ROUTE_GEN) return;
-  if (!resp.ok) { main.append(el("p", {}, `Unknown unit '${unit}'.`)); return; }
+  if (!resp.ok) { main.append(el("h1", {}, "City not found"), el("p", {}, `No city is called or coded '${unit}'. Pick one above or `, el("a", { href: `#/ranking?q=${encodeURIComponent(unit)}` }, "search the ranking"), ".")); return; }
   const p = await resp.json();
   if (gen !== ROUTE_GEN) return;
   const peer = r.params.get("peer") || "";
@@ -437,7 +532,7 @@ PAGES.city = async (main, r) => {
     p.change !== undefined ? el("div", { id: "city-change" }, el("small", {}, `Change vs ${D.meta.editions.previous}`), el("span", { class: "stat" }, fmtChange(p.change)), p.prev_rank ? el("span", { class: "muted" }, ` (was ${p.prev_rank})`) : null) : null,
     el("div", {}, el("small", {}, "Score"), el("span", { class: "stat" }, fmt(p.score))),
     p.tier ? el("div", {}, el("small", {}, "Tier"), el("span", { class: "stat" }, p.tier)) : null,
-    ...Object.entries(p.groups).map(([g, v]) => el("div", {}, el("small", {}, g), `${v.label ?? "–"}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
+    ...Object.entries(p.groups).filter(([, v]) => v.label !== null && v.label !== undefined && v.label !== "").map(([g, v]) => el("div", { "data-group": g }, el("small", {}, groupLabel(g)), `${v.label}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
     el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`),
     p.n_country_level !== undefined ? el("div", {}, el("small", {}, "Country-level values"), `${p.n_country_level}`) : null);
   main.append(kpis);
@@ -463,15 +558,15 @@ PAGES.city = async (main, r) => {
       el("h3", {}, "Neighbours in the ranking"), el("p", {}, p.neighbours.map((u) => u === p.unit ? el("strong", {}, `${unitName(u)} `) : el("a", { href: `#/city/${encodeURIComponent(u)}`, style: "margin-right:.5rem" }, unitName(u)))),
       el("h3", {}, "Most similar (pillar profile)"), el("p", {}, p.similar.map((u) => el("a", { href: `#/city/${encodeURIComponent(u)}`, style: "margin-right:.5rem" }, unitName(u)))),
       el("p", {}, el("a", { href: `#/compare?units=${[p.unit, ...(peer ? [peer] : p.similar.slice(0, 2))].join(",")}` }, "Compare side by side →")))));
-  if (window.Plotly) {
+  withPlotly(radar, () => {
     const close = (a) => a.concat([a[0]]);
     const theta = close(pillars.map(nodeName));
     Plotly.newPlot(radar, [
       { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
       { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
-      { polar: { radialaxis: { range: [0, 100] } }, margin: { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
+      { polar: { radialaxis: { range: [0, 100] } }, margin: radar.clientWidth < 480 ? { t: 30, b: 30, l: 75, r: 75 } : { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
       { displaylogo: false, responsive: true });
-  }
+  });
   // node table
   const rows = p.nodes.filter((n) => n.code !== D.index);
   const depth = (c) => { let d = 0, q = IX.node[c].parent; while (q && q !== D.index) { d++; q = IX.node[q].parent; } return d; };
@@ -506,16 +601,17 @@ PAGES.city = async (main, r) => {
       el("td", { class: "num", style: heat(n.score) }, fmt(n.score)), el("td", { class: "num" }, n.rank ? `${n.rank}/${n.of}` : "–"),
       provCell(n),
       el("td", { class: "flags" }, n.imputed ? el("span", { class: "flag", title: "the value was missing and imputed" }, "imputed") : null,
-        n.treated ? el("span", { class: "flag", title: "outlier treatment applied" }, n.treated) : null,
+        n.treated ? el("span", { class: "flag", "data-flag": n.treated, title: `outlier treatment (${n.treated}): the score uses the treated value; the raw value is as published` }, treatText(n.treated)) : null,
         n.provenance && n.provenance.scope === "country" ? el("span", { class: "flag flag-country", title: "a national figure stands in for the city" }, "country") : null,
         n.provenance && n.provenance.scope === "city" ? el("span", { class: "flag flag-city", title: "a figure for the city itself" }, "city") : null,
         n.provenance && n.provenance.survey ? el("span", { class: "flag flag-survey", title: "a design-based survey estimate (hubindex survey estimate)" }, "survey") : null)))));
-  main.append(el("h2", {}, "Pillars and indicators"), tbl,
-    downloadBar(`profile_${p.unit}`, () => rows.map((n) => { const pv = n.provenance || {}; return { unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, unit_of_measure: n.unit ?? null, score: n.score, rank: n.rank, of: n.of, imputed: n.imputed ?? null, treated: n.treated ?? null,
+  main.append(el("h2", {}, "Pillars and indicators"), wrap(tbl),
+    downloadBar(`profile_${p.unit}`, () => rows.map((n) => { const pv = n.provenance || {}; return { unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, unit_of_measure: n.unit ?? null, score: n.score, rank: n.rank, of: n.of, imputed: n.imputed ?? null, treated: n.treated ? treatText(n.treated) : null,
       source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null,
       survey_estimate: pv.estimate ?? null, se: pv.se ?? null, ci_low: pv.ci_low ?? null, ci_high: pv.ci_high ?? null, n: pv.n ?? null, deff: pv.deff ?? null, weighting: pv.weighting ?? null }; }),
       () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation",
         ...(rows.some((n) => n.provenance && n.provenance.survey) ? ["survey_estimate", "se", "ci_low", "ci_high", "n", "deff", "weighting"] : [])]));
+  if (!performance.getEntriesByName("hubindex:table").length) performance.mark("hubindex:table");
   cityExtras(main, p);
 };
 /** City page sections that come from the editions and hubindex.store: rank history, best/worst attainable rank,
@@ -541,8 +637,8 @@ function cityExtras(main, p) {
         el("tbody", {}, h.map((x) => el("tr", { "data-label": x.label }, el("td", {}, x.label), el("td", { class: "num" }, x.present ? `${x.rank}/${x.n_units}` : "–"),
           el("td", { class: "num" }, x.rank_change === null ? "" : fmtChange(x.rank_change)), el("td", { class: "num" }, fmt(x.score)), el("td", {}, x.tier || "")))));
       card.append(downloadBar(`history_${p.unit}`, () => h, () => ["label", "rank", "rank_change", "score", "tier", "n_units", "present"]));
-      if (window.Plotly && pres.length) Plotly.newPlot(chart, [{ type: "scatter", mode: "lines+markers+text", x: pres.map((x) => x.label), y: pres.map((x) => x.rank), text: pres.map((x) => "#" + x.rank), textposition: "top center", line: { color: "#0b5cad" }, hovertemplate: "%{x}: rank %{y}<extra></extra>" }],
-        { yaxis: { autorange: "reversed", title: { text: "Rank (1 = best)" }, rangemode: "tozero" }, xaxis: { type: "category" }, margin: { t: 20, b: 40, l: 55, r: 20 }, height: 260 }, { displaylogo: false, responsive: true });
+      if (pres.length) withPlotly(chart, () => Plotly.newPlot(chart, [{ type: "scatter", mode: "lines+markers+text", x: pres.map((x) => x.label), y: pres.map((x) => x.rank), text: pres.map((x) => "#" + x.rank), textposition: "top center", line: { color: "#0b5cad" }, hovertemplate: "%{x}: rank %{y}<extra></extra>" }],
+        { yaxis: rankAxis(pres.map((x) => x.rank)), xaxis: { type: "category" }, margin: { t: 20, b: 40, l: 55, r: 20 }, height: 260 }, { displaylogo: false, responsive: true }));
     }).catch((e) => { alt.textContent = `History unavailable: ${e}`; });
   }
   // best / worst attainable rank over admissible weights
@@ -587,21 +683,28 @@ function cityExtras(main, p) {
     const js = await x.json();
     if (!x.ok) { wtOut.replaceChildren(el("p", { class: "banner" }, js.detail)); return; }
     const beyond = (y) => { const rg = rawRange(y.indicator); return rg && (y.required > rg[1] + 1e-9 || y.required < rg[0] - 1e-9) ? el("span", { class: "flag", title: `outside the range observed across all cities (${fmtRaw(rg[0])} to ${fmtRaw(rg[1])}): check that such a value is possible` }, "beyond observed") : null; };
-    const single = js.single.filter((y) => y.reachable).sort((a, b) => Math.abs(a.change_pct ?? 1e18) - Math.abs(b.change_pct ?? 1e18));
-    const none = js.single.filter((y) => !y.reachable).length;
     const c = js.combination;
+    const done = (y) => y.reachable && Math.abs(y.change ?? 0) < 1e-12;
+    if (c.status === "already met" || (js.single.length && js.single.every(done))) {   // said once, not 15 rows of "0 (0 %)"
+      wtOut.replaceChildren(el("p", { class: "whatif-done", id: "whatif-done" }, `${p.name} is already there: rank ${p.rank}${js.goal.rank ? ` meets the goal of rank ${js.goal.rank}` : " meets this goal"}. Pick a higher goal to see what it would take.`));
+      return;
+    }
+    const view = (y) => Object.assign({}, y, whatIfShown(y));
+    const single = js.single.filter((y) => y.reachable).map(view).sort((a, b) => Math.abs(a.change_pct ?? 1e18) - Math.abs(b.change_pct ?? 1e18));
+    const none = js.single.filter((y) => !y.reachable).length;
+    const plan = (c.plan || []).map(view);
     wtOut.replaceChildren(
       el("p", {}, el("strong", {}, "One indicator alone: "), single.length ? `${single.length} indicator(s) could do it on their own${none ? `; ${none} could not` : ""}.` : `no single indicator is enough (${none} tried).`),
-      single.length ? el("table", { id: "whatif-single" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change", "Rank after"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
-        el("tbody", {}, single.map((y) => el("tr", { "data-code": y.indicator }, el("td", {}, `${y.name}`, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, fmtRaw(y.current)),
-          el("td", { class: "num" }, fmtRaw(y.required), beyond(y)), el("td", { class: "num" }, `${y.change > 0 ? "+" : ""}${fmtRaw(y.change)}`, y.change_pct !== null ? el("small", { class: "muted" }, ` (${y.change_pct > 0 ? "+" : ""}${fmt(y.change_pct, 0)} %)`) : null),
-          el("td", { class: "num" }, y.rank_after ?? "–"))))) : null,
-      single.length ? downloadBar(`what_it_takes_${p.unit}`, () => js.single, () => ["indicator", "name", "unit", "current", "required", "change", "change_pct", "reachable", "rank_before", "rank_after", "score_after", "verified", "note"]) : null,
+      single.length ? wrap(el("table", { id: "whatif-single" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change", "Rank after"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
+        el("tbody", {}, single.map((y) => el("tr", { "data-code": y.indicator, "data-scale": y.scale }, el("td", {}, `${y.name}`, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, y.now_text),
+          el("td", { class: "num" }, y.needed_text, beyond(y)), el("td", { class: "num" }, y.change_text),
+          el("td", { class: "num" }, y.rank_after ?? "–")))))) : null,
+      single.length ? downloadBar(`what_it_takes_${p.unit}`, () => js.single.map(view), () => ["indicator", "name", "unit", "current", "required", "change", "change_pct", "needed_shown", "change_shown", "reachable", "rank_before", "rank_after", "score_after", "verified", "note"]) : null,
       el("p", {}, el("strong", {}, "Cheapest combination: "), c.status === "optimal" ? `${c.plan.length} indicator(s); checked by a full rebuild: rank ${c.check_rank}${c.check_met ? " (goal met)" : " (goal not met: the linear model is approximate)"}.` : c.status),
-      c.plan && c.plan.length ? el("table", { id: "whatif-plan" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
-        el("tbody", {}, c.plan.map((y) => el("tr", {}, el("td", {}, y.name, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, fmtRaw(y.current)), el("td", { class: "num" }, fmtRaw(y.required), beyond(y)), el("td", { class: "num" }, `+${fmtRaw(y.change)}`))))) : null,
-      c.plan && c.plan.length ? downloadBar(`what_it_takes_plan_${p.unit}`, () => c.plan, () => ["indicator", "name", "unit", "current", "required", "change", "normalised_from", "normalised_to", "effective_weight"]) : null,
-      el("p", { class: "muted" }, `Other cities held at their values; computed in ${fmt(js.elapsed_ms, 0)} ms.`));
+      plan.length ? wrap(el("table", { id: "whatif-plan" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Change"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
+        el("tbody", {}, plan.map((y) => el("tr", { "data-code": y.indicator, "data-scale": y.scale }, el("td", {}, y.name, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, y.now_text), el("td", { class: "num" }, y.needed_text, beyond(y)), el("td", { class: "num" }, y.change_text)))))) : null,
+      plan.length ? downloadBar(`what_it_takes_plan_${p.unit}`, () => plan, () => ["indicator", "name", "unit", "current", "required", "change", "needed_shown", "change_shown", "normalised_from", "normalised_to", "effective_weight"]) : null,
+      el("p", { class: "muted" }, "Counts are rounded to whole numbers; percentages change in percentage points; bounded or signed scales in their own units. Other cities held at their values."));
   };
   go.addEventListener("click", runWhatIf);
   if (r.params.get("goal")) runWhatIf();
@@ -612,14 +715,45 @@ function cityExtras(main, p) {
   fetch(`/api/units/${encodeURIComponent(p.unit)}/targets`).then(async (x) => {
     const js = await x.json();
     if (!x.ok) { tgOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${js.detail}`)); return; }
-    if (!js.targets.length) { tgOut.replaceChildren(el("p", { class: "muted" }, js.note || "No published targets.")); return; }
-    tgOut.replaceChildren(el("table", { id: "targets-table" }, el("thead", {}, el("tr", {}, ["Target", "By", "Status", "Evidence"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, js.targets.map((t) => el("tr", {}, el("td", {}, el("details", {}, el("summary", {}, `${t.measure.replace(/_/g, " ")} ${t.relation} ${t.target ?? ""} ${t.unit || ""}`), el("p", {}, `“${t.quote}”`), el("p", { class: "muted" }, t.source))),
-        el("td", {}, `${t.deadline}`), el("td", {}, el("span", { class: `status status-${(t.status || "").replace(/\s+/g, "-")}` }, t.status)),
-        el("td", { class: "muted" }, t.latest_value !== null ? `${fmtRaw(t.latest_value)} in ${t.latest_year} (${t.observed_by})` : (t.note || "")))))),
-      js.note ? el("p", { class: "muted" }, js.note) : null,
-      downloadBar(`targets_${p.unit}`, () => js.targets, () => ["city", "measure", "relation", "target", "unit", "deadline", "status", "latest_year", "latest_value", "progress_pct", "observed_by", "note", "source", "quote"]));
+    if (!js.targets.length) { tgOut.replaceChildren(el("p", { class: "muted" }, `No published targets for ${p.name}.`)); return; }
+    tgOut.replaceChildren(el("div", { id: "targets-list" }, js.targets.map(targetItem)),
+      downloadBar(`targets_${p.unit}`, () => js.targets.map((t) => Object.assign({}, t, { related: (relatedObservation(t) || {}).measure ?? null })), () => ["city", "measure", "relation", "target", "unit", "deadline", "status", "latest_year", "latest_value", "progress_pct", "observed_by", "related", "source", "quote"]));
   }).catch((e) => tgOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${e}`)));
+}
+const words = (m) => String(m || "").replace(/_/g, " ");
+const REL_TEXT = { ">": "more than", ">=": "at least", "=": "", "~": "about", "<": "less than", "<=": "at most" };
+/** The observation (of another measure) most related to a target: same unit, else most words of the measure
+ *  in common; the latest year wins. Shown as context only: it is not the target's own measure. */
+function relatedObservation(t) {
+  const rel = t.related_observations || [];
+  const toks = (m) => new Set(String(m).split("_").filter((w) => w.length > 3));
+  const mine = toks(t.measure);
+  const score = (o) => (o.unit && t.unit && o.unit === t.unit ? 10 : 0) + [...toks(o.measure)].filter((w) => mine.has(w)).length;
+  const best = rel.map((o) => [score(o), o]).filter(([k]) => k > 0).sort((a, b) => b[0] - a[0] || (b[1].year ?? 0) - (a[1].year ?? 0));
+  return best.length ? best[0][1] : null;
+}
+/** One target: what was promised, its status, the latest observation with the gap and a progress bar (when the
+ *  index or the city reports this measure), else the closest related figure and one plain sentence. */
+function targetItem(t) {
+  const what = t.relation === "status" ? `${words(t.measure)}` : `${words(t.measure)}: ${REL_TEXT[t.relation] ?? t.relation} ${fmtRaw(t.target)} ${t.unit || ""}`.trim();
+  const kids = [el("h4", {}, what, el("span", { class: "muted" }, ` — by ${t.deadline}`), " ", el("span", { class: `status status-${(t.status || "").replace(/\s+/g, "-")}` }, t.status))];
+  if (t.latest_value !== null && t.latest_value !== undefined) {
+    const gap = t.target !== null ? t.target - t.latest_value : null;
+    kids.push(el("p", { class: "target-latest" }, `Latest: ${fmtRaw(t.latest_value)} ${t.unit || ""} in ${t.latest_year}`, t.observed_by ? el("span", { class: "muted" }, ` (${t.observed_by})`) : null,
+      gap !== null ? ` — gap to target ${gap > 0 ? "+" : ""}${fmtRaw(gap)} ${t.unit || ""}` : ""));
+    if (t.progress_pct !== null && t.progress_pct !== undefined) {
+      const pc = Math.max(0, Math.min(100, t.progress_pct));
+      kids.push(el("p", {}, el("span", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": pc.toFixed(0), "aria-label": `progress towards the target: ${pc.toFixed(0)} %` }, el("span", { style: `width:${pc}%` })), ` ${fmt(t.progress_pct, 0)} % of the way`));
+    }
+  } else {
+    const o = relatedObservation(t);
+    kids.push(el("p", { class: "target-plain" }, t.relation === "status"
+      ? "A qualitative goal: there is no number to measure it by, and the index does not score it."
+      : `The index does not measure ${words(t.measure)}, and no published figure for it is on record.`));
+    if (o) kids.push(el("p", { class: "muted target-related" }, `Closest related figure (a different measure, so no gap is computed): ${words(o.measure)} ${o.relation && o.relation !== "=" ? (REL_TEXT[o.relation] || o.relation) + " " : ""}${fmtRaw(o.value)} ${o.unit || ""} (${o.year}).`));
+  }
+  kids.push(el("details", {}, el("summary", { class: "muted" }, `Source: ${t.source}`), el("p", {}, `“${t.quote}”`)));
+  return el("div", { class: "target", "data-measure": t.measure }, kids);
 }
 /** [min, max] of an indicator's raw values over the served units (null when the raw table is not served). */
 function rawRange(code) {
@@ -629,6 +763,41 @@ function rawRange(code) {
   let lo = Infinity, hi = -Infinity;
   for (const row of D.raw.data) { const v = row[j]; if (v !== null && v !== undefined) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }
   return Number.isFinite(lo) ? [lo, hi] : null;
+}
+/** The kind of scale an indicator is on, for "what it takes": "count" (whole numbers: unit "count", or every
+ *  observed value an integer), "percent" (unit in %: changes in percentage points), "bounded" (a signed or bounded
+ *  score, e.g. "estimate (-2.5..2.5)", or negative values observed: absolute changes only), else "ratio". */
+function scaleKind(code, unit) {
+  const u = String(unit || (IX.node[code] && IX.node[code].unit) || "").toLowerCase();
+  const rg = rawRange(code);
+  if (/\.\.|estimate|score|index|rating|rank/.test(u) || (rg && rg[0] < 0)) return "bounded";
+  if (/%|percent|per cent/.test(u)) return "percent";
+  if (/\bcount\b|number of/.test(u)) return "count";
+  if (D.raw) { const j = D.raw.columns.indexOf(code); if (j >= 0 && D.raw.data.every((row) => row[j] === null || Number.isInteger(row[j]))) return "count"; }
+  return "ratio";
+}
+/** How a "what it takes" row is shown: counts as whole numbers (rounded in the direction of the change, so the
+ *  goal is still met), percentages in points, bounded/signed scales as absolute changes, ratio scales with %. */
+function whatIfShown(y) {
+  const scale = scaleKind(y.indicator, y.unit);
+  const sign = (v) => (v > 0 ? "+" : (v < 0 ? "−" : "")), abs = Math.abs;
+  if (y.required === null || y.required === undefined) return { scale, now_text: fmtRaw(y.current), needed_text: "–", change_text: "–", needed_shown: null, change_shown: null };
+  if (scale === "count") {
+    const need = y.change >= 0 ? Math.ceil(y.required - 1e-9) : Math.floor(y.required + 1e-9), ch = need - Math.round(y.current);
+    return { scale, now_text: String(Math.round(y.current)), needed_text: String(need), change_text: `${sign(ch)}${abs(ch)}`, needed_shown: need, change_shown: ch };
+  }
+  if (scale === "percent") return { scale, now_text: fmt(y.current, 1), needed_text: fmt(y.required, 1), change_text: `${sign(y.change)}${fmt(abs(y.change), 1)} points`, needed_shown: +y.required.toFixed(1), change_shown: +y.change.toFixed(1) };
+  if (scale === "bounded") return { scale, now_text: fmt(y.current, 2), needed_text: fmt(y.required, 2), change_text: `${sign(y.change)}${fmt(abs(y.change), 2)}`, needed_shown: +y.required.toFixed(2), change_shown: +y.change.toFixed(2) };
+  return { scale, now_text: fmtRaw(y.current), needed_text: fmtRaw(y.required), change_text: `${sign(y.change)}${fmtRaw(abs(y.change))}` + (y.change_pct !== null && y.change_pct !== undefined && y.current > 0 ? ` (${sign(y.change_pct)}${fmt(abs(y.change_pct), 0)} %)` : ""),
+    needed_shown: y.required, change_shown: y.change };
+}
+/** A rank axis: whole numbers from 1, best (1) on top; never 0 or fractions. */
+function rankAxis(ranks) {
+  const lo = Math.min(...ranks), hi = Math.max(...ranks), span = hi - lo;
+  const step = span <= 8 ? 1 : (span <= 20 ? 2 : 5 * Math.ceil(span / 30));
+  const pad = Math.max(0.6, span * 0.15);
+  return { range: [hi + pad, Math.max(0.4, lo - pad)], autorange: false, tickmode: "linear", tick0: step === 1 ? 1 : 0, dtick: step, tickformat: "d",
+    title: { text: "Rank (1 = best)" }, zeroline: false, fixedrange: true };
 }
 function radarAxes() {
   const top = IX.node[D.index].level;
@@ -674,12 +843,12 @@ PAGES.map = (main, r) => {
   const alt = `World map of ${pts.length} units, symbol size by index score, colour by ${colorBy}. Highest: ${top.join(", ")}. The ranking table lists every value.`;
   div.setAttribute("aria-label", alt);
   altP.append(alt, " ", el("a", { href: "#/ranking" }, "Open the table"));
-  if (window.Plotly) {
+  withPlotly(div, () => {
     Plotly.newPlot(div, traces, { geo: { projection: { type: "natural earth" }, resolution: withXY.length ? 110 : 50, showcountries: true, countrycolor: "#ccc", showland: true, landcolor: "#f2f2f2", showframe: false },
       margin: { t: 10, b: 10, l: 10, r: 10 }, legend: { orientation: "h" } },
       { displaylogo: false, responsive: true, topojsonURL: "/static/geo/" });
     div.on && div.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
-  }
+  });
 };
 
 // --------------------------------------------------------------------------------------------- Compare
@@ -697,8 +866,8 @@ PAGES.compare = (main, r) => {
   const alt = `Pillar scores of ${units.map(unitName).join(", ")}: ` + D.pillars.map((c) => `${nodeName(c)}: ` + units.map((u) => `${unitName(u)} ${fmt(IX.scoreOf(u, c))}`).join(", ")).join("; ") + ".";
   chart.setAttribute("aria-label", alt);
   main.append(chart, el("p", { class: "muted" }, alt));
-  if (window.Plotly) Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map(nodeName), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
-    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, margin: { t: 20 }, legend: { orientation: "h" } }, { displaylogo: false, responsive: true });
+  withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map(nodeName), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
+    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, margin: { t: 20 }, legend: { orientation: "h" } }, { displaylogo: false, responsive: true }));
   const head = el("tr", {}, el("th", { scope: "col" }, "Node"), units.map((u) => el("th", { scope: "col", class: "num" }, el("a", { href: `#/city/${encodeURIComponent(u)}` }, unitName(u)))));
   const rowFor = (code, label, bold) => {
     const vals = units.map((u) => IX.scoreOf(u, code));
@@ -708,7 +877,7 @@ PAGES.compare = (main, r) => {
   };
   const tbl = el("table", { id: "compare-table" }, el("caption", {}, "Score (rank) per node; best of the selection outlined"), el("thead", {}, head),
     el("tbody", {}, rowFor(D.index, "Index", true), nodes.map((n) => rowFor(n.code, `${n.name} (${n.code})`, !n.is_indicator))));
-  main.append(tbl, downloadBar("compare", () => [D.index, ...nodes.map((n) => n.code)].map((c) => Object.assign({ code: c }, Object.fromEntries(units.map((u) => [u, IX.scoreOf(u, c)])))), () => ["code", ...units]));
+  main.append(wrap(tbl), downloadBar("compare", () => [D.index, ...nodes.map((n) => n.code)].map((c) => Object.assign({ code: c }, Object.fromEntries(units.map((u) => [u, IX.scoreOf(u, c)])))), () => ["code", ...units]));
 };
 
 // --------------------------------------------------------------------------------------------- Editions
@@ -761,7 +930,7 @@ PAGES.editions = async (main, r) => {
     sel.map((x) => `${x.name} ${metric === "rank" ? `${x.rank_a}→${x.rank_b}` : `${fmt(x.score_a)}→${fmt(x.score_b)}`}`).join("; ") + ".";
   chart.setAttribute("aria-label", altTxt);
   main.append(el("h2", {}, `Slope chart: ${a} → ${b}`), chart, el("p", { class: "muted", id: "slope-alt" }, altTxt));
-  if (window.Plotly && sel.length) {
+  if (sel.length) withPlotly(chart, () => {
     const traces = sel.map((x) => ({ type: "scatter", mode: "lines+markers", x: [a, b], y: [ya(x), yb(x)], name: x.name, customdata: [x.unit, x.unit], line: { color: colour(x), width: 2 }, marker: { size: 7 },
       hovertemplate: `${x.name}: %{y:${metric === "rank" ? "d" : ".1f"}} in %{x}<extra></extra>`, showlegend: false }));
     // labels: placed at their point, then pushed apart vertically (relaxLabels) so that close ranks stay readable;
@@ -771,7 +940,7 @@ PAGES.editions = async (main, r) => {
     let lo = Math.min(...allY), hi = Math.max(...allY);
     const pad = Math.max((hi - lo) * 0.04, metric === "rank" ? 0.6 : 0.5);
     lo -= pad; hi += pad;
-    const range = metric === "rank" ? [hi, lo] : [lo, hi];   // [bottom, top]
+    const range = metric === "rank" ? [hi, Math.max(0.4, lo)] : [lo, hi];   // [bottom, top]; a rank axis never shows 0
     const toPx = (y) => (range[1] - y) / (range[1] - range[0]) * plotH;   // from the top of the plot area
     const LINE_PX = 14;   // 11 px font + gap
     const ann = [];
@@ -787,25 +956,26 @@ PAGES.editions = async (main, r) => {
           ax: side ? 14 : -14, ay: placed[i] - ys[i] });
       });
     }
-    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: { range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+      metric === "rank" ? (({ tickmode, tick0, dtick, tickformat }) => ({ tickmode, tick0, dtick, tickformat }))(rankAxis(allY)) : {}),
       annotations: ann, margin: M }, { displaylogo: false, responsive: true });
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
-  }
+  });
   // per-city table (all cities, ordered by the chosen sort)
   const tableRows = sorted.concat(rows.filter((x) => x.rank_a === null || x.rank_b === null));
   const regionCol = D.group_roles.region;
-  main.append(el("h2", {}, "Every city"), el("table", { id: "diff-table", "data-view": `${a}-${b}-${metric}-${sortBy}-${chosen.join("+")}` }, el("caption", { class: "sr-only" }, `Rank and score change from ${a} to ${b}`),
+  main.append(el("h2", {}, "Every city"), wrap(el("table", { id: "diff-table", "data-view": `${a}-${b}-${metric}-${sortBy}-${chosen.join("+")}` }, el("caption", { class: "sr-only" }, `Rank and score change from ${a} to ${b}`),
     el("thead", {}, el("tr", {}, ["City", ...(regionCol ? ["Region"] : []), `Rank ${a}`, `Rank ${b}`, "Change", `Score ${a}`, `Score ${b}`, "Score change", "Relative", "Status"].map((h, i) => el("th", { scope: "col", class: i === 0 || h === "Region" || h === "Status" ? "" : "num" }, h)))),
     el("tbody", {}, tableRows.map((x) => el("tr", { "data-unit": x.unit }, el("td", {}, el("a", { href: `#/city/${encodeURIComponent(x.unit)}` }, x.name)), regionCol ? el("td", { class: "muted" }, x[regionCol] ?? "") : null,
       el("td", { class: "num" }, x.rank_a ?? "–"), el("td", { class: "num" }, x.rank_b ?? "–"), el("td", { class: "num" }, x.rank_a === null ? fmtChange(null) : fmtChange(x.rank_change)),
       el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)), el("td", { class: "num" }, x.score_change === null ? "–" : `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`),
-      el("td", { class: "num" }, x.rel_score_change === null ? "–" : `${x.rel_score_change > 0 ? "+" : ""}${fmt(x.rel_score_change, 1)} %`), el("td", {}, x.status))))),
+      el("td", { class: "num" }, x.rel_score_change === null ? "–" : `${x.rel_score_change > 0 ? "+" : ""}${fmt(x.rel_score_change, 1)} %`), el("td", {}, x.status)))))),
     downloadBar(`editions_${a}_${b}`, () => tableRows, () => Object.keys(rows[0] || {})));
   if (S.by_group && S.by_group.length) {
     const g = S.group;
-    main.append(el("h2", {}, `Averages by ${g}`), el("table", { id: "diff-groups" }, el("thead", {}, el("tr", {}, [g, "Cities", `Mean score ${a}`, `Mean score ${b}`, "Change", "Mean rank change"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
+    main.append(el("h2", {}, `Averages by ${groupLabel(g).toLowerCase()}`), wrap(el("table", { id: "diff-groups" }, el("thead", {}, el("tr", {}, [groupLabel(g), "Cities", `Mean score ${a}`, `Mean score ${b}`, "Change", "Mean rank change"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
       el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, x[g]), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
-        el("td", { class: "num" }, `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`), el("td", { class: "num" }, fmt(x.mean_rank_change, 2)))))),
+        el("td", { class: "num" }, `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`), el("td", { class: "num" }, fmt(x.mean_rank_change, 2))))))),
       downloadBar(`editions_${a}_${b}_by_${g}`, () => S.by_group, () => Object.keys(S.by_group[0])));
   }
 };
@@ -878,7 +1048,7 @@ PAGES.weights = (main, r) => {
   let driverTimer = null, driverMethod = null;
   let ivFor = null;
   main.append(el("div", { class: "grid" }, el("section", { class: "card" }, el("h3", {}, "Weights"), sliders, deeper, el("p", {}, reset, " ", serverBtn), timing, serverOut, el("p", {}, ivBtn, " ", ivN), ivOut),
-    el("section", { class: "card" }, el("h3", {}, "What your weights do"), stats, warn)), el("h2", {}, "Your ranking"), table);
+    el("section", { class: "card" }, el("h3", {}, "What your weights do"), stats, warn)), el("h2", {}, "Your ranking"), wrap(table));
   let rows = [];
   const changedCodes = () => Object.keys(w).filter((k) => w[k] !== IX.baseWeights[k]);
   const driverNote = el("p", { class: "muted", id: "drivers-note" });
@@ -930,12 +1100,23 @@ PAGES.weights = (main, r) => {
       const sib = IX.node[parent].children.reduce((a, k) => a + all[k], 0);
       s.textContent = sib > 0 ? `${(100 * all[c] / sib).toFixed(0)} %` : "–";
     });
+    serverOut.textContent = "";   // a server check is about the weights it was run for: never left standing
     if (!inBrowser) { timing.textContent = "Press “Recompute on the server”."; return; }
     const t0 = performance.now();
     const vals = computeScores(w);
     const res = computeRanking(w, vals);
     const dt = performance.now() - t0;
     timing.dataset.ms = dt.toFixed(3);
+    // weights that leave nothing to rank: say what is wrong and keep the last valid ranking on screen
+    const invalid = tot <= 0 ? "All pillar weights are zero — set at least one above 0."
+      : (res.every((x) => x.score === null) ? "Your weights leave no city with a score — set at least one weight above 0 in every group." : null);
+    serverBtn.disabled = !!invalid; ivBtn.disabled = !!invalid || !D.meta.uncertainty;
+    if (invalid) {
+      clearTimeout(driverTimer);
+      warn.replaceChildren(el("p", { class: "banner error", role: "alert", id: "weights-error" }, invalid, rows.length ? " The ranking below is still the one for your last valid weights." : ""));
+      stats.replaceChildren(el("div", {}, el("small", {}, "Spearman vs published"), el("span", { class: "stat", id: "rho" }, "–")));
+      return;
+    }
     rows = res.map((x) => Object.assign({ name: unitName(x.unit) }, x)).sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || a.unit.localeCompare(b.unit));
     const applyDrivers = () => {
       const t1 = performance.now();
@@ -945,12 +1126,12 @@ PAGES.weights = (main, r) => {
       for (const x of rows) { const i = pos[x.unit]; x.score_change = Number.isNaN(dec.delta[i]) ? null : dec.delta[i]; x.drivers = unitDrivers(dec, i); }
       driverMethod = dec.method;
       timing.dataset.driversMs = ddt.toFixed(3);
-      timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms; split each score change by weight in ${ddt.toFixed(2)} ms.`;
+      timing.textContent = "";
     };
     clearTimeout(driverTimer);
     if (allArithmetic()) applyDrivers();   // exact and cheap: on every slider move
     else {   // Shapley values need up to 2^8 re-aggregations: once the slider rests
-      timing.textContent = `Re-ranked ${res.length} units in the browser in ${dt.toFixed(2)} ms.`;
+      timing.textContent = "";
       for (const x of rows) { x.score_change = x.score === null ? null : x.score - (IX.scoreOf(x.unit, D.index) ?? NaN); x.drivers = undefined; }
       driverTimer = setTimeout(() => { applyDrivers(); drawTable(); }, 150);
     }
@@ -973,7 +1154,7 @@ PAGES.weights = (main, r) => {
       if (tot > 0 && all[c] / tot < 0.05) msgs.push(`${nodeName(c)} has ${(100 * all[c] / tot).toFixed(1)} % of the weight: it barely affects the index.`);
       else if (!Number.isNaN(corr) && corr < 0.2) msgs.push(`${nodeName(c)} is weakly correlated with your index (r = ${corr.toFixed(2)}).`);
     }
-    warn.replaceChildren(...(msgs.length ? msgs.map((m) => el("p", { class: "banner" }, m)) : [el("p", { class: "muted" }, "No double-counting or near-zero weights detected.")]),
+    warn.replaceChildren(...(msgs.length ? msgs.map((m) => el("p", { class: "banner" }, m)) : [el("p", { class: "muted", id: "weights-ok" }, "No double-counting or near-zero weights detected.")]),
       el("p", { class: "muted" }, "Pillar–index correlations: " + D.pillars.map((c) => `${nodeName(c)} ${fmt(pearson(pil[c], idxScores), 2)}`).join(", ")));
     drawTable();
   }
@@ -1011,6 +1192,11 @@ PAGES.weights = (main, r) => {
 };
 
 // --------------------------------------------------------------------------------------------- Methodology
+/** An indicator's definition: the spec's ``description`` when it has one, else its name, unit and source. */
+function definition(n) {
+  if (n.description) return n.description;
+  return `${n.name || n.code}` + (n.unit ? `, in ${n.unit}` : "") + (n.source ? `; source: ${n.source}` : "") + `; ${n.direction > 0 ? "higher" : "lower"} is better.`;
+}
 PAGES.methodology = (main) => {
   main.append(el("h1", {}, "Methodology"));
   if (D.meta.description) main.append(el("p", {}, D.meta.description));
@@ -1028,13 +1214,13 @@ PAGES.methodology = (main) => {
   main.append(el("h2", {}, "Framework"), el("div", { class: "tree", id: "fw-tree" }, el("ul", {}, tree(D.index))));
   const inds = D.framework.filter((n) => n.is_indicator);
   const cols = ["code", "name", "parent", "direction", "unit", "source", "description", "weight", "effective", "coverage"];
-  main.append(el("h2", {}, "Indicators"), el("table", { id: "ind-table" },
+  main.append(el("h2", {}, "Indicators"), wrap(el("table", { id: "ind-table" },
     el("thead", {}, el("tr", {}, ["Code", "Name", "Pillar", "Direction", "Unit", "Source", "Definition", "Weight", "Effective weight", "Coverage"].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, inds.map((n) => el("tr", {}, el("td", {}, n.code), el("td", {}, n.name), el("td", {}, nodeName(n.parent)), el("td", {}, n.direction > 0 ? "higher is better" : "lower is better"),
-      el("td", {}, n.unit || ""), el("td", {}, n.source || ""), el("td", {}, n.description || ""), el("td", { class: "num" }, fmt(n.weight, 2)),
-      el("td", { class: "num" }, `${fmt(100 * (n.effective ?? 0), 2)} %`), el("td", { class: "num", style: n.coverage !== undefined && n.coverage < 0.65 ? "color:#b42318" : "" }, n.coverage !== undefined ? `${fmt(100 * n.coverage, 0)} %` : "–"))))),
+      el("td", {}, n.unit || ""), el("td", {}, n.source || ""), el("td", { class: "def" }, definition(n)), el("td", { class: "num" }, fmt(n.weight, 2)),
+      el("td", { class: "num" }, `${fmt(100 * (n.effective ?? 0), 2)} %`), el("td", { class: "num", style: n.coverage !== undefined && n.coverage < 0.65 ? "color:#b42318" : "" }, n.coverage !== undefined ? `${fmt(100 * n.coverage, 0)} %` : "–")))))),
     el("p", { class: "muted" }, "Coverage below 65 % (the JRC rule of thumb) is shown in red."),
-    downloadBar("indicators", () => inds, () => cols));
+    downloadBar("indicators", () => inds.map((n) => Object.assign({}, n, { description: definition(n) })), () => cols));
   auditSection(main);
   publishedSection(main);  // compare-published block below
 };
@@ -1045,9 +1231,9 @@ const factorName = (f) => FACTOR_TEXT[f] || f;
 const FLAG_TEXT = { skew_kurt: "skewed & heavy-tailed", availability: "low availability", zeros: "many zeros", unique: "few distinct values" };
 const num = (x, nd = 2) => el("td", { class: "num" }, fmt(x, nd));
 function auditTable(id, caption, heads, rows, cells) {
-  return el("table", { id }, el("caption", {}, caption),
+  return wrap(el("table", { id }, el("caption", {}, caption),
     el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col", class: h.endsWith("#") ? "num" : "" }, h.replace(/#$/, ""))))),
-    el("tbody", {}, rows.map(cells)));
+    el("tbody", {}, rows.map(cells))));
 }
 /** The audit: flagged indicators, correlation flags, PC1/α per group, Sobol indices (chart + table), rank intervals. */
 function auditSection(main) {
@@ -1119,7 +1305,7 @@ function auditSection(main) {
         ` (including its interactions with the others), for the mean absolute rank change against the published ranking; whiskers are ${info.interval} intervals. ` +
         `Saltelli design with N = ${info.N} (${info.runs} runs, computed in ${fmt(info.elapsed_ms / 1000, 2)} s on the server's first request).`), chart, el("p", { class: "muted", id: "audit-sobol-alt" }, alt),
         downloadBar("audit_sobol", () => S, () => ["factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]));
-      if (window.Plotly) {
+      withPlotly(chart, () => {
         const y = S.map((r) => factorName(r.factor));
         const bar = (key, name, color) => ({ type: "bar", orientation: "h", name, y, x: S.map((r) => r[key]), marker: { color },
           error_x: { type: "data", symmetric: false, array: S.map((r) => r[key + "_high"] - r[key]), arrayminus: S.map((r) => r[key] - r[key + "_low"]), color: "#1d2430", thickness: 1.2, width: 4 },
@@ -1127,7 +1313,7 @@ function auditSection(main) {
         Plotly.newPlot(chart, [bar("ST", "Total order S<sub>T</sub>", "#0b5cad"), bar("S1", "First order S<sub>1</sub>", "#9cc3ea")],
           { barmode: "group", xaxis: { title: { text: "Sobol index (share of variance)" }, zeroline: true }, yaxis: { autorange: "reversed", automargin: true },
             legend: { orientation: "h", y: -0.25 }, margin: { t: 10, r: 20 }, height: 120 + 60 * S.length }, { displaylogo: false, responsive: true });
-      }
+      });
     } else sec.append(el("p", { id: "audit-sobol-none" }, `Sobol indices unavailable: ${A.sensitivity_error || "not computed"}.`));
 
     // rank intervals (the ranking page shows them per unit)
