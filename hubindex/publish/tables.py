@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "build_time",
     "citation",
     "licence",
+    "display_name",
 ]
 
 # column aliases accepted in a provenance table (compared case-insensitively)
@@ -64,6 +66,15 @@ def build_time(result: Result) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
+_INTERNAL_NAME = re.compile(r"\s*\(hubindex default\)", re.I)
+
+
+def display_name(result: Result) -> str:
+    """The index's name for readers: the spec's ``name`` without internal labels such as "(hubindex default)"."""
+    name = getattr(result.spec, "name", None) or result.run_record.get("spec_name") or "Composite index"
+    return _INTERNAL_NAME.sub("", str(name)).strip() or "Composite index"
+
+
 def _spec_attr(result: Result, *names: str) -> Any:
     for n in names:
         v = getattr(result.spec, n, None)
@@ -85,14 +96,14 @@ def citation(result: Result) -> str:
     """A citation line: the spec's own ``citation`` if it has one, else name, version, year, package, spec hash."""
     v = _spec_attr(result, "citation")
     if v:
-        return str(v)
+        return _INTERNAL_NAME.sub("", str(v))
     rec = result.run_record
-    name = getattr(result.spec, "name", None) or rec.get("spec_name", "Composite index")
+    name = display_name(result)
     ver = getattr(result.spec, "version", None)
     year = build_time(result)[:4]
     h = str(rec.get("spec_hash", ""))[:12]
     parts = [f"{name}{f' ({ver})' if ver else ''}", year,
-             f"built with hubindex {rec.get('hubindex_version', '?')}"]
+             f"Built with hubindex {rec.get('hubindex_version', '?')}"]
     if h:
         parts.append(f"spec sha256 {h}")
     return ". ".join(parts) + "."
@@ -368,7 +379,7 @@ def notes_table(result: Result) -> pd.DataFrame:
     rec = result.run_record
     spec = result.spec
     rows: list[tuple[str, str]] = [
-        ("title", str(getattr(spec, "name", rec.get("spec_name", "")))),
+        ("title", display_name(result)),
         ("description", str(getattr(spec, "description", "") or "")),
         ("edition / spec version", str(getattr(spec, "version", "") or "")),
         ("citation", citation(result)),
