@@ -79,14 +79,7 @@ def _sort_head(i: int, label: str) -> str:
             f'<span class="print-only">{escape(label)}</span>')
 
 
-_TREATMENT = {"winhi": "value capped at the outlier limit", "winlo": "value raised to the outlier limit"}
-
-
-def _treatment_words(flag: str) -> str:
-    """An outlier-treatment flag in readers' words: ``winhi`` → "value capped at the outlier limit"."""
-    if flag in _TREATMENT:
-        return _TREATMENT[flag]
-    return "log-transformed (skewed indicator)" if flag.startswith("log") else f"treated ({flag})"
+_treatment_words = T.treatment_words
 
 
 def _anchor(code: str) -> str:
@@ -269,12 +262,10 @@ def _summary(c: _Ctx) -> str:
     return "<p>" + " ".join(lines) + "</p>"
 
 
-_GROUP_LABELS = {"cn_region": "Region of China"}
+_group_label = T.group_label
 
 
-def _group_label(g: str) -> str:
-    """A group column's header for readers: ``cn_region`` → "Region of China", ``country`` → "Country"."""
-    return _GROUP_LABELS.get(g, g.replace("_", " ").capitalize())
+_group_lower = T.group_in_sentence
 
 
 def _method_lines(c: _Ctx) -> list[str]:
@@ -352,7 +343,7 @@ def _ranking_section(c: _Ctx) -> str:
         heads.append(("Tier", False, ""))
     heads += [(c.names[p], True, "") for p in c.pillars]
     sub_cols = [col for col in t.columns if str(col).startswith("rank_in_")]
-    heads += [(f"Rank in {_group_label(col.removeprefix('rank_in_')).lower()}", True, "xp wide") for col in sub_cols]
+    heads += [(T.column_labels(c.r, "Ranking", [col])[col], True, "xp wide") for col in sub_cols]
     th = "".join(f'<th scope="col" class="{" ".join(x for x in ("n" if num else "", cls) if x)}">'
                  f"{_sort_head(i, h)}</th>"
                  for i, (h, num, cls) in enumerate(heads))
@@ -469,7 +460,7 @@ def _subrank_section(c: _Ctx) -> str:
         return out[0] + "<p>This index defines no sub-rankings (add <code>subrankings:</code> to the spec).</p>"
     for col in r.subranks.columns:
         g = str(col).removeprefix("rank_in_")
-        out.append(f"<h3>Rank within {escape(_group_label(g).lower())}</h3>")
+        out.append(f"<h3>Rank within {escape(_group_lower(g))}</h3>")
         if g not in r.groups.columns:
             continue
         df = pd.DataFrame({"unit": r.scores.index, "group": r.groups[g].reindex(r.scores.index).to_numpy(),
@@ -490,7 +481,7 @@ def _subrank_section(c: _Ctx) -> str:
             out.append(f"<p>One unit only (rank 1 by definition): {', '.join(singles)}.</p>")
         n_none = int(df["group"].isna().sum())
         if n_none:
-            out.append(f"<p class='muted'>{n_none} units have no {escape(_group_label(g).lower())} "
+            out.append(f"<p class='muted'>{n_none} units have no {escape(_group_lower(g))} "
                        "and no sub-rank.</p>")
     return "".join(out)
 
@@ -608,7 +599,7 @@ def _profiles_section(c: _Ctx) -> str:
         groups = ", ".join(f"{escape(_group_label(g))}: {_text(row[g])}" for g in c.group_cols
                            if _text(row[g]) and str(row[g]).lower() != "nan")
         ivs = f" (interval {_i(row['rank_lo'])}–{_i(row['rank_hi'])})" if iv else ""
-        subs = " · ".join(f"#{_i(row[col])} in {escape(_group_label(col.removeprefix('rank_in_')).lower())} "
+        subs = " · ".join(f"#{_i(row[col])} in {escape(_group_lower(col.removeprefix('rank_in_')))} "
                           f"{escape(str(row[col.removeprefix('rank_in_')]))}"
                           for col in t.columns if str(col).startswith("rank_in_")
                           and col.removeprefix("rank_in_") in t.columns and pd.notna(row[col]))
