@@ -114,9 +114,11 @@ def print_ranking(result, top: int, title: str | None = None) -> None:  # type: 
     """Rich table: rank, unit, country/group, score, tier and the pillar scores."""
     from rich.table import Table
 
+    from hubindex.publish.tables import display_name
+
     t = result.ranking()
     pillars = result.pillars()
-    table = Table(title=title or result.spec.name, title_justify="left")
+    table = Table(title=title or display_name(result), title_justify="left")
     table.add_column("Rank", justify="right", min_width=4)
     table.add_column("Unit", no_wrap=True, max_width=24, overflow="ellipsis")
     group_col = next((g for g in ("country", "country_name") if g in t.columns), None)
