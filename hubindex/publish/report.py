@@ -158,7 +158,8 @@ ul.tree{list-style:none;padding-left:1.1em;margin:2px 0}ul.tree li{margin:1px 0}
 .print-only{display:none}figure.chart-fig{margin:0}table.notes td,ul.files li{overflow-wrap:anywhere}
 @media (max-width:1800px){#ranking-table .wide{display:none}}
 @media (max-width:700px){.two,.grid{grid-template-columns:minmax(0,1fr)}main,nav.toc,header.top{padding-left:12px;padding-right:12px}
-input[type=search]{width:100%}}
+input[type=search]{width:100%}nav.toc{position:static}}
+nav.toc a{white-space:nowrap;display:inline-block}
 @media print{nav.toc,.screen-only,input[type=search]{display:none!important}p.print-only{display:block}
 span.print-only{display:inline}#ranking-table th{white-space:normal;vertical-align:bottom}
 td.src{overflow-wrap:anywhere}.tier{font-size:7.5pt;padding:0 1.2mm}table.inds{font-size:7.5pt}
