@@ -4,12 +4,22 @@
 >>> result = hubindex.build()                 # the shipped Global Fintech Hub Index
 >>> result.ranking().head()                   # rank, city, country, score, tier, pillar scores
 >>> result = hubindex.build("spec.yaml")      # any index spec (YAML); COINr's iData + iMeta load as is
+
+The names below load on first use (PEP 562 module ``__getattr__``): ``import hubindex`` alone does not import the
+engine, pandas or SciPy, so the command line starts fast.
 """
 
-from hubindex.api import as_spec, build, default_spec_path
-from hubindex.engine.result import Result
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hubindex.errors import ComputeError, DataError, HubindexError, SpecError, StoreError
-from hubindex.spec import IndexSpec, from_coinr, load_spec, spec_from_dict
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from hubindex.api import as_spec, build, default_spec_path
+    from hubindex.engine.result import Result
+    from hubindex.spec import IndexSpec, from_coinr, load_spec, spec_from_dict
 
 __all__ = [
     "build",
@@ -26,3 +36,37 @@ __all__ = [
     "ComputeError",
     "StoreError",
 ]
+
+#: public name -> module that defines it (imported on first access)
+_LAZY = {
+    "build": "hubindex.api",
+    "as_spec": "hubindex.api",
+    "default_spec_path": "hubindex.api",
+    "load_spec": "hubindex.spec",
+    "spec_from_dict": "hubindex.spec",
+    "from_coinr": "hubindex.spec",
+    "IndexSpec": "hubindex.spec",
+    "Result": "hubindex.engine.result",
+}
+
+#: submodules that ``import hubindex`` loaded before the names above became lazy
+_SUBMODULES = frozenset({"api", "engine", "spec", "io", "yamlio"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and cache the name in this module.
+
+    Submodules the eager package used to load (``hubindex.spec``, ``hubindex.engine``, …) resolve too.
+    """
+    mod = _LAZY.get(name)
+    if mod is None:
+        if name in _SUBMODULES:
+            return importlib.import_module(f"hubindex.{name}")
+        raise AttributeError(f"module 'hubindex' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

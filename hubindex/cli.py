@@ -12,7 +12,7 @@ from typing import Annotated
 
 import click
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
 from hubindex.console import console, err_console  # noqa: F401
 from hubindex.errors import HubindexError
@@ -26,8 +26,65 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _USAGE = (click.ClickException, _TyperClickException)
 
+
+class _LazyGroup(TyperGroup):
+    """The root command group, loading each capability package's commands only when one of them runs.
+
+    ``hubindex --help`` lists every command from :data:`_LAZY_COMMANDS` (name, module, help) without importing
+    those modules (they pull in pandas, SciPy, FastAPI…); ``hubindex data show`` imports only
+    ``hubindex.datasets.cli``. A name not in the table (or a module of :data:`_SUBCOMMANDS` that the table does not
+    cover) falls back to mounting every package, as :func:`_mount` does.
+    """
+
+    _listing = False  # True while the help screen is rendered: placeholders instead of imports
+
+    def _covered(self) -> bool:
+        return {m for m, _, _ in _SUBCOMMANDS} <= {m for m, _ in _LAZY_COMMANDS.values()}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # type: ignore[override]
+        if not self._covered():
+            self._load_all()
+        names = list(self.commands)
+        return names + [n for n in _LAZY_COMMANDS if n not in self.commands]
+
+    def get_command(self, ctx: click.Context, cmd_name: str):  # type: ignore[no-untyped-def,override]
+        cmd = self.commands.get(cmd_name)
+        if cmd is not None:
+            return cmd
+        entry = _LAZY_COMMANDS.get(cmd_name)
+        if entry is None:  # unknown (or from a package the table misses): mount everything, then look again
+            self._load_all()
+            return self.commands.get(cmd_name)
+        module, help_text = entry
+        if self._listing:
+            return typer.core.TyperCommand(name=cmd_name, help=help_text)
+        self._load(module)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:  # type: ignore[override]
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)  # type: ignore[arg-type]
+        finally:
+            self._listing = False
+
+    def _load(self, module: str) -> None:
+        """Import one capability package's CLI module and add its commands to this group."""
+        sub = typer.Typer()
+        if not _attach(sub, module):
+            return
+        group = typer.main.get_group(sub)
+        for name, cmd in group.commands.items():
+            self.commands.setdefault(name, cmd)
+
+    def _load_all(self) -> None:
+        for module, _, _ in _SUBCOMMANDS:
+            self._load(module)
+
+
 app = typer.Typer(
     name="hubindex",
+    cls=_LazyGroup,
     help="Build, audit and publish transparent, reproducible composite indices of fintech hubs.",
     no_args_is_help=True,
     add_completion=False,
@@ -55,9 +112,13 @@ def _fmt(x: object, nd: int = 1) -> str:
 
 def print_ranking(result, top: int, title: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Rich table: rank, unit, country/group, score, tier and the pillar scores."""
+    from rich.table import Table
+
+    from hubindex.publish.tables import display_name
+
     t = result.ranking()
     pillars = result.pillars()
-    table = Table(title=title or result.spec.name, title_justify="left")
+    table = Table(title=title or display_name(result), title_justify="left")
     table.add_column("Rank", justify="right", min_width=4)
     table.add_column("Unit", no_wrap=True, max_width=24, overflow="ellipsis")
     group_col = next((g for g in ("country", "country_name") if g in t.columns), None)
@@ -127,34 +188,64 @@ _SUBCOMMANDS = (
     ("hubindex.web.cli", "serve", None),
     ("hubindex.audit.published_cli", "compare-published", None),
 )
+
+#: Every top-level command of the packages above, in help order: name -> (module, help shown by ``--help``).
+#: ``tests/cli/test_cli_startup.py`` checks it against the commands the modules really define.
+_LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "what-it-takes": ("hubindex.store.cli", "What it takes for UNIT to reach a goal: the smallest change of each "
+                      "indicator alone (raw units, through\nthe real pipeline, checked by a rebuild) and the cheapest "
+                      "combination (linear programme)."),
+    "rank-range": ("hubindex.store.cli", "Each city's best and worst rank over all admissible weights (LP bounds + "
+                   "one MILP per city)."),
+    "targets": ("hubindex.store.cli", "City targets and their status against observations over editions (met / "
+                "missed / on track / no data),\nthen the cities' observations (reported figures and edition values; "
+                "'context' = not a targeted measure)."),
+    "report": ("hubindex.publish.cli", "Write a self-contained static HTML report (opens offline from disk) and a "
+               "PDF of it to OUT."),
+    "export": ("hubindex.publish.cli", "Write the index as an Excel workbook (Ranking, long-format Scores, Framework, "
+               "Weights, Notes), CSV and JSON."),
+    "serve": ("hubindex.web.cli", "Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, "
+              "methodology) and the\nJSON API (docs at /docs) over an index built once at start-up."),
+    "data": ("hubindex.datasets.cli", _SUBCOMMANDS[0][2] or ""),
+    "survey": ("hubindex.survey.cli", _SUBCOMMANDS[1][2] or ""),
+    "audit": ("hubindex.audit.cli", _SUBCOMMANDS[2][2] or ""),
+    "edition": ("hubindex.store.cli", "Editions over time: publish, list, show, diff, explain."),
+}
 _mounted = False
 
 
+def _attach(target: typer.Typer, module: str) -> bool:
+    """Add one package's commands to ``target`` (its ``register(app)``, or its Typer ``app`` as a sub-group);
+    False when the package is not installed."""
+    import importlib
+
+    try:
+        m = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            return False
+        raise
+    if hasattr(m, "register"):
+        m.register(target)
+    else:
+        name, help_text = next((n, h) for mod, n, h in _SUBCOMMANDS if mod == module)
+        target.add_typer(m.app, name=name, help=help_text)
+    return True
+
+
 def _mount() -> None:
-    """Attach the capability packages' commands (a module with ``register(app)`` or a Typer ``app``)."""
+    """Attach every capability package's commands to :data:`app` now (the CLI itself loads them lazily)."""
     global _mounted
     if _mounted:
         return
-    import importlib
-
-    for mod, name, help_text in _SUBCOMMANDS:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name == mod:
-                continue
-            raise
-        if hasattr(m, "register"):
-            m.register(app)
-        else:
-            app.add_typer(m.app, name=name, help=help_text)
+    for mod, _, _ in _SUBCOMMANDS:
+        _attach(app, mod)
     _mounted = True
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning user errors into a message and an exit code."""
     try:
-        _mount()
         app(args=argv, standalone_mode=False, prog_name="hubindex")
     except HubindexError as e:
         err_console.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)

@@ -8,10 +8,12 @@ from the raw sources by ``hubindex data build --raw PATH`` (see :mod:`hubindex.d
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from hubindex.errors import DataError
+
+if TYPE_CHECKING:  # pandas loads on first read: `hubindex data show` and `--help` stay fast
+    import pandas as pd
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Dataset editions shipped (one per CB Insights unicorn-list vintage).
@@ -32,6 +34,8 @@ def _read(name: str) -> pd.DataFrame:
     p = DATA_DIR / name
     if not p.exists():
         raise DataError(f"{p}: shipped dataset file is missing; rebuild it with `hubindex data build --raw PATH`")
+    import pandas as pd
+
     return pd.read_csv(p, keep_default_na=False, na_values=[""])
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from hubindex.console import console, err_console  # noqa: F401
-from hubindex.datasets import DATA_DIR, EDITIONS, LATEST, load_edition, provenance, unmatched
+from hubindex.datasets import DATA_DIR, EDITIONS, LATEST, edition_path, load_edition, unmatched
 from hubindex.errors import DataError
 
 app = typer.Typer(help="The shipped fintech-hubs dataset: rebuild from the raw sources, check, inspect.",
@@ -59,19 +59,28 @@ def check_cmd(raw: Path = typer.Option(..., "--raw", help=RAW_HELP)) -> None:
 def show_cmd(city: str = typer.Argument(..., help="City code (e.g. CN-HGH) or name."),
              edition: int = typer.Option(LATEST, help="Dataset edition.")) -> None:
     """Every value of one city with its source, year and derivation."""
-    wide = load_edition(edition)
-    hit = wide[(wide.code.str.lower() == city.lower()) | (wide.name.str.lower() == city.lower())]
-    if hit.empty:
+    # Read with the csv module, not pandas: this command is a quick look-up and should start instantly.
+    wide = _rows(edition_path(edition))
+    hit = next((r for r in wide if city.lower() in (r["code"].lower(), r["name"].lower())), None)
+    if hit is None:
         raise DataError(f"no city {city!r} in edition {edition}; codes look like CN-HGH (see `hubindex data list`)")
-    code = hit.code.iloc[0]
-    prov = provenance(edition)
-    t = Table(title=f"{hit.name.iloc[0]} ({code}), edition {edition}")
+    code = hit["code"]
+    t = Table(title=f"{hit['name']} ({code}), edition {edition}")
     for c in ("indicator", "value", "scope", "source", "year", "derivation"):
         t.add_column(c, overflow="fold")
-    for _, r in prov[prov.unit == code].iterrows():
-        v = "" if pd.isna(r.value) else f"{r.value:,.4g}"
-        t.add_row(r.indicator, v, r.scope, r.source, str(r.source_date), str(r.derivation)[:160])
+    for r in _rows(DATA_DIR / f"provenance_{edition}.csv"):
+        if r["unit"] == code:
+            v = f"{float(r['value']):,.4g}" if r["value"] else ""
+            t.add_row(r["indicator"], v, r["scope"], r["source"], r["source_date"], r["derivation"][:160])
     console.print(t)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a shipped table as dicts of strings (missing values are empty strings)."""
+    if not path.exists():
+        raise DataError(f"{path}: shipped dataset file is missing; rebuild it with `hubindex data build --raw PATH`")
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 @app.command("list")

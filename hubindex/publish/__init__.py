@@ -11,8 +11,27 @@ The tables behind both (ranking, long-format scores, framework, weights, notes) 
 :mod:`hubindex.publish.tables`. See docs/publish.md.
 """
 
-# ``export`` (the function) is not re-exported here: it would shadow the ``hubindex.publish.export`` module.
-from hubindex.publish.export import export_tables
-from hubindex.publish.report import ReportFiles, render_html, write_report
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hubindex.publish.export import export_tables
+    from hubindex.publish.report import ReportFiles, render_html, write_report
 
 __all__ = ["export_tables", "write_report", "render_html", "ReportFiles"]
+
+# ``export`` (the function) is not re-exported here: it would shadow the ``hubindex.publish.export`` module.
+# The names load on first use (PEP 562), so `hubindex report --help` does not import pandas.
+_LAZY = {"export_tables": "hubindex.publish.export", "write_report": "hubindex.publish.report",
+         "render_html": "hubindex.publish.report", "ReportFiles": "hubindex.publish.report"}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'hubindex.publish' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
+
+if TYPE_CHECKING:  # pandas loads inside the commands: `hubindex --help` stays fast
+    import pandas as pd
 
 __all__ = ["register"]
 

@@ -72,6 +72,16 @@ def _i(x: Any) -> str:
     return "–" if not np.isfinite(v) else str(int(round(v)))
 
 
+def _sort_head(i: int, label: str) -> str:
+    """A sortable column header: a button on screen, plain text in print (Chromium drops form controls from the
+    table header it repeats on each printed page)."""
+    return (f'<button type="button" class="screen-only" data-col="{i}">{escape(label)}</button>'
+            f'<span class="print-only">{escape(label)}</span>')
+
+
+_treatment_words = T.treatment_words
+
+
 def _anchor(code: str) -> str:
     return "unit-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(code))
 
@@ -145,10 +155,28 @@ svg text{font:11px system-ui,Arial,sans-serif;fill:#222}svg text.val{fill:#444}s
 ul.tree{list-style:none;padding-left:1.1em;margin:2px 0}ul.tree li{margin:1px 0}code{font-size:12px}
 .muted{color:var(--muted)}input[type=search]{padding:4px 8px;width:280px;margin:6px 0}
 .sr{position:absolute;left:-9999px}
-@media print{nav.toc{display:none}main{max-width:none;padding:0 10mm}header.top{padding:8mm 10mm 2mm}
-.profile{margin:6px 0}h2{break-before:page}h2.first{break-before:auto}input[type=search]{display:none}
+.print-only{display:none}figure.chart-fig{margin:0}table.notes td,ul.files li{overflow-wrap:anywhere}
+@media (max-width:1800px){#ranking-table .wide{display:none}}
+@media (max-width:700px){.two,.grid{grid-template-columns:minmax(0,1fr)}main,nav.toc,header.top{padding-left:12px;padding-right:12px}
+input[type=search]{width:100%}nav.toc{position:static}}
+nav.toc a{white-space:nowrap;display:inline-block}
+@media print{nav.toc,.screen-only,input[type=search]{display:none!important}p.print-only{display:block}
+span.print-only{display:inline}#ranking-table th{white-space:normal;vertical-align:bottom}
+td.src{overflow-wrap:anywhere}.tier{font-size:7.5pt;padding:0 1.2mm}table.inds{font-size:7.5pt}
+#ranking-table{font-size:8pt}#ranking-table td{overflow-wrap:normal}#ranking-table td.u{white-space:normal}
+figure.tall{break-inside:avoid}figure.tall svg.chart{height:222mm;width:100%;max-width:100%}figure.newpage{break-before:page}
+#ranking-table td.u .muted{white-space:nowrap}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{font-size:10pt}main{max-width:none;padding:0}header.top{padding:0 0 2mm}h1{font-size:20pt}
+h2{break-before:page;margin-top:0;font-size:15pt}h2.first{break-before:auto}h3{break-after:avoid}
+table{font-size:8.5pt;margin:2mm 0}th,td{padding:1mm 1.2mm}thead{display:table-header-group}
+tr{break-inside:avoid}.scroll{overflow:visible}th button::after{content:none}
+#ranking-table .xp{display:none}#ranking-table{width:100%}#ranking-table td.u .muted{font-size:7.5pt}
+.bar{display:none}svg.chart{max-width:100%}
+#summary-page{break-after:page}
+.profile{break-before:page;border:0;padding:0;margin:0}#profiles+p+.profile{break-before:auto}
+.two{grid-template-columns:1fr 1fr}.grid{grid-template-columns:repeat(3,1fr)}
 a{color:inherit;text-decoration:none}}
-@page{size:A4;margin:12mm}
 """
 
 _JS = """
@@ -221,15 +249,11 @@ def _summary(c: _Ctx) -> str:
     s = t["score"].to_numpy(dtype=float)
     fin = s[np.isfinite(s)]
     top = [f"{escape(c.uname(u))} ({_f(v)})" for u, v in zip(t["unit"].head(3), t["score"].head(3), strict=False)]
-    wts: Any = r.weights
-    pill = ", ".join(f"{escape(c.names[p])} ({100 * float(wts.loc[p, 'effective']):.0f} %)"
-                     if "effective" in r.weights.columns else escape(c.names[p]) for p in c.pillars)
     lead = f"{top[0]} leads" if top else "No unit is ranked"
     rest = f", followed by {' and '.join(top[1:])}" if len(top) > 1 else ""
     lines = [f"{c.n} units ranked. {lead}{rest}."]
     if fin.size:
         lines.append(f"Index scores range from {_f(fin.min())} to {_f(fin.max())} (median {_f(np.median(fin))}).")
-    lines.append(f"The index aggregates {len(c.fw.indicators)} indicators into {len(c.pillars)} pillars: {pill}.")
     if r.excluded:
         lines.append(f"{len(r.excluded)} units were screened out for lack of data: "
                      f"{escape(', '.join(map(str, r.excluded)))}.")
@@ -239,20 +263,91 @@ def _summary(c: _Ctx) -> str:
     return "<p>" + " ".join(lines) + "</p>"
 
 
+_group_label = T.group_label
+
+
+_group_lower = T.group_in_sentence
+
+
+def _method_lines(c: _Ctx) -> list[str]:
+    """The method in two sentences: what is aggregated, then how (from the run record's pipeline steps)."""
+    r = c.r
+    wts: Any = r.weights
+    pill = ", ".join(f"{escape(c.names[p])} {100 * float(wts.loc[p, 'effective']):.0f} %"
+                     if "effective" in r.weights.columns else escape(c.names[p]) for p in c.pillars)
+    first = (f"{len(c.fw.indicators)} indicators in {len(c.pillars)} pillars (weights: {pill}); {c.n} units "
+             f"ranked{f', {len(r.excluded)} screened out for lack of data' if r.excluded else ''}.")
+    how = []
+    for st in r.run_record.get("steps") or []:
+        kind, m = st.get("step"), str(st.get("method") or "").replace("_", "-")
+        if kind == "screen" and st.get("min_availability"):
+            how.append(f"units with under {100 * float(st['min_availability']):.0f} % of the data are screened out")
+        elif kind == "impute":
+            how.append(f"missing values are imputed ({escape(m)})")
+        elif kind == "treat":
+            how.append("outliers are capped or log-transformed" + (" (COINr rule)" if m == "coinr" else ""))
+        elif kind == "normalise":
+            rng = (f" to {_f(st.get('l'), 0)}–{_f(st.get('u'), 0)}" if m == "min-max" and st.get("u") is not None
+                   else "")
+            how.append(f"indicators are {escape(m)} normalised{rng}")
+        elif kind == "aggregate":
+            how.append(f"scores are aggregated by weighted {escape(m)} mean up the framework")
+    second = (how[0][:1].upper() + how[0][1:] + ("; " + "; ".join(how[1:]) if len(how) > 1 else "") + "."
+              if how else "")
+    return [first, second] if second else [first]
+
+
+def _summary_section(c: _Ctx, top: int = 10) -> str:
+    """One page: method in two lines, the generated summary, the top of the ranking, the pillar leaders."""
+    r, t = c.r, c.ranking
+    g0 = c.group_cols[0] if c.group_cols else None
+    head = ("<th scope='col' class='n'>Rank</th><th scope='col'>Unit</th>"
+            + (f"<th scope='col'>{escape(_group_label(g0))}</th>" if g0 else "")
+            + "<th scope='col' class='n'>Score</th>" + ("<th scope='col'>Tier</th>" if r.tiers is not None else ""))
+    rows = []
+    for _, row in t.head(top).iterrows():
+        rows.append(f"<tr><td class='n'>{_i(row['rank'])}</td><td>{escape(c.uname(row['unit']))}</td>"
+                    + (f"<td>{_text(row[g0])}</td>" if g0 else "")
+                    + f"<td class='n'>{_f(row['score'])}</td>"
+                    + (f"<td>{c.tier_badge(row.get('tier'))}</td>" if r.tiers is not None else "") + "</tr>")
+    k = min(3, c.n)
+    lead_head = "<th scope='col'>Pillar</th>" + "".join(f"<th scope='col'>{j + 1}.</th>" for j in range(k))
+    lead_rows = []
+    for p in c.pillars:
+        order = r.scores[p].sort_values(ascending=False, kind="stable", na_position="last")
+        cells = "".join(f"<td>{escape(c.uname(u))} <span class='muted'>{_f(v)}</span></td>"
+                        for u, v in list(order.items())[:k])
+        lead_rows.append(f"<tr><th scope='row'>{escape(c.names[p])}</th>{cells}</tr>")
+    method = "".join(f"<p class='method'>{x}</p>" for x in _method_lines(c))
+    return (
+        '<section id="summary-page"><h2 id="summary" class="first">Summary</h2>'
+        + f"<h3>Method</h3>{method}<h3>Results</h3>{_summary(c)}"
+        + f"<h3>Top {min(top, c.n)}</h3><div class='scroll'><table class='top'><thead><tr>{head}</tr></thead>"
+          f"<tbody>{''.join(rows)}</tbody></table></div>"
+        + f"<h3>Pillar leaders</h3><div class='scroll'><table class='leaders'><thead><tr>{lead_head}</tr>"
+          f"</thead><tbody>{''.join(lead_rows)}</tbody></table></div>"
+        + '<p class="screen-only muted">The full ranking follows; every unit has a profile below.</p></section>'
+    )
+
+
 def _ranking_section(c: _Ctx) -> str:
     r, t = c.r, c.ranking
     has_iv = "rank_lo" in t.columns and "rank_hi" in t.columns
-    heads: list[tuple[str, bool]] = [("Rank", True)]
+    # (header, numeric, css class): "xp" = left out in print, "wide" = only on wide screens
+    heads: list[tuple[str, bool, str]] = [("Rank", True, "")]
     if has_iv:
-        heads.append(("Rank interval", True))
-    heads += [("Unit", False)] + [(g.replace("_", " "), False) for g in c.group_cols] + [("Score", True)]
+        heads.append(("Rank interval", True, ""))
+    heads += [("Unit", False, "")]
+    heads += [(_group_label(g), False, "" if k == 0 else "xp wide") for k, g in enumerate(c.group_cols)]
+    heads += [("Score", True, "")]
     if r.tiers is not None:
-        heads.append(("Tier", False))
-    heads += [(c.names[p], True) for p in c.pillars]
+        heads.append(("Tier", False, ""))
+    heads += [(c.names[p], True, "") for p in c.pillars]
     sub_cols = [col for col in t.columns if str(col).startswith("rank_in_")]
-    heads += [(f"Rank in {col.removeprefix('rank_in_').replace('_', ' ')}", True) for col in sub_cols]
-    th = "".join(f'<th scope="col" class="{"n" if num else ""}"><button type="button" data-col="{i}">'
-                 f"{escape(h)}</button></th>" for i, (h, num) in enumerate(heads))
+    heads += [(T.column_labels(c.r, "Ranking", [col])[col], True, "xp wide") for col in sub_cols]
+    th = "".join(f'<th scope="col" class="{" ".join(x for x in ("n" if num else "", cls) if x)}">'
+                 f"{_sort_head(i, h)}</th>"
+                 for i, (h, num, cls) in enumerate(heads))
     smax = float(np.nanmax(t["score"].to_numpy(dtype=float))) if c.n else 1.0
     ranges = {p: (np.nanmin(t[p].to_numpy(dtype=float)), np.nanmax(t[p].to_numpy(dtype=float))) for p in c.pillars}
     rows = []
@@ -264,7 +359,8 @@ def _ranking_section(c: _Ctx) -> str:
                          f'{_i(row["rank_lo"])}–{_i(row["rank_hi"])}</td>')
         cells.append(f'<td class="u" data-v="{escape(c.uname(u))}"><a href="#{_anchor(u)}">{escape(c.uname(u))}</a>'
                      f' <span class="muted">{escape(str(u))}</span></td>')
-        cells += [f"<td>{_text(row[g])}</td>" for g in c.group_cols]
+        cells += [("<td>" if k == 0 else '<td class="xp wide">') + f"{_text(row[g])}</td>"
+                  for k, g in enumerate(c.group_cols)]
         sc = float(row["score"]) if pd.notna(row["score"]) else np.nan
         w = 0 if not np.isfinite(sc) or smax <= 0 else max(sc, 0) / smax * 60
         cells.append(f'<td class="n" data-v="{_f(sc, 4)}"><span class="bar" style="width:{w:.0f}px"></span>'
@@ -275,7 +371,7 @@ def _ranking_section(c: _Ctx) -> str:
             bg, fg = _svg.heat_colour(float(row[p]) if pd.notna(row[p]) else np.nan, *ranges[p])
             cells.append(f'<td class="n" style="background:{bg};color:{fg}" data-v="{_f(row[p], 4)}" '
                          f'title="rank {_i(row[f"{p}_rank"])}">{_f(row[p])}</td>')
-        cells += [f'<td class="n">{_i(row[col])}</td>' for col in sub_cols]
+        cells += [f'<td class="n xp wide">{_i(row[col])}</td>' for col in sub_cols]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     order = t["unit"].tolist()
     colours = [c.tier_colour.get(str(x), _svg.PALETTE[0]) for x in (t["tier"] if r.tiers is not None else [None] * c.n)]
@@ -287,15 +383,16 @@ def _ranking_section(c: _Ctx) -> str:
                            title=f"{r.spec.name}: index scores", desc=desc, colours=colours,
                            legend=list(c.tier_colour.items()))
     return (
-        '<h2 id="ranking" class="first">Ranking</h2>'
-        + _summary(c)
-        + '<label for="rank-search" class="sr">Search units</label>'
+        '<h2 id="ranking">Ranking</h2>'
+        + '<label for="rank-search" class="sr screen-only">Search units</label>'
           '<input id="rank-search" type="search" placeholder="Search units, groups, tiers…">'
-        + '<p class="muted">Click a column header to sort. Pillar cells are shaded from the lowest (light) to the '
-          "highest (dark) score on that pillar; hover for the pillar rank.</p>"
+        + '<p class="muted screen-only">Click a column header to sort. Pillar cells are shaded from the lowest '
+          "(light) to the highest (dark) score on that pillar; hover for the pillar rank.</p>"
+        + '<p class="muted print-only">Pillar scores are shaded from the lowest (light) to the highest (dark) '
+          "score on that pillar; every unit has a profile page under City profiles.</p>"
         + f'<div class="scroll"><table id="ranking-table" class="sortable"><caption class="sr">Ranking of '
           f"{c.n} units</caption><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-        + "<h3>Index scores</h3>" + chart
+        + f'<figure class="chart-fig newpage{" tall" if c.n > 30 else ""}"><h3>Index scores</h3>{chart}</figure>'
     )
 
 
@@ -364,7 +461,7 @@ def _subrank_section(c: _Ctx) -> str:
         return out[0] + "<p>This index defines no sub-rankings (add <code>subrankings:</code> to the spec).</p>"
     for col in r.subranks.columns:
         g = str(col).removeprefix("rank_in_")
-        out.append(f"<h3>Rank within {escape(g.replace('_', ' '))}</h3>")
+        out.append(f"<h3>Rank within {escape(_group_lower(g))}</h3>")
         if g not in r.groups.columns:
             continue
         df = pd.DataFrame({"unit": r.scores.index, "group": r.groups[g].reindex(r.scores.index).to_numpy(),
@@ -385,8 +482,23 @@ def _subrank_section(c: _Ctx) -> str:
             out.append(f"<p>One unit only (rank 1 by definition): {', '.join(singles)}.</p>")
         n_none = int(df["group"].isna().sum())
         if n_none:
-            out.append(f"<p class='muted'>{n_none} units have no {escape(g.replace('_', ' '))} and no sub-rank.</p>")
+            out.append(f"<p class='muted'>{n_none} units have no {escape(_group_lower(g))} "
+                       "and no sub-rank.</p>")
     return "".join(out)
+
+
+_AUDIT_LABELS = {"nominal_rank": "Rank", "rank_mean": "Mean rank", "rank_median": "Median rank",
+                 "rank_p05": "5th percentile", "rank_p95": "95th percentile", "Nominal": "Rank",
+                 "Median": "Median rank", "Q5": "5th percentile", "Q95": "95th percentile", "Mean": "Mean rank"}
+
+
+def _rank_value(v: Any) -> str:
+    """A rank for reading: whole numbers without decimals (12), others with one (12.5)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return _text(v)
+    return _f(x, 0 if np.isfinite(x) and x.is_integer() else 1)
 
 
 def _audit_section(c: _Ctx) -> str:
@@ -409,7 +521,8 @@ def _audit_section(c: _Ctx) -> str:
         # adjacent units (in nominal order) whose intervals overlap: their order is not settled
         overlap = (H[:-1] >= L[1:]) & ok[:-1] & ok[1:]
         share = float(overlap.mean()) if overlap.size else 0.0
-        out.append(f"<p>Rank intervals ({escape(lo)}–{escape(hi)}) from the uncertainty analysis. Median width "
+        out.append(f"<p>Rank intervals ({escape(_AUDIT_LABELS.get(lo, lo))} to {escape(_AUDIT_LABELS.get(hi, hi))}) "
+                   "from the uncertainty analysis. Median width "
                    f"{_f(np.nanmedian(width) if ok.any() else np.nan)} ranks, widest "
                    f"{_f(np.nanmax(width) if ok.any() else np.nan, 0)}. {100 * share:.0f} % of neighbouring "
                    "units have overlapping intervals: a difference of a place or two between them is not "
@@ -418,19 +531,20 @@ def _audit_section(c: _Ctx) -> str:
             f"{c.uname(u)} rank {_i(n)} ({_i(l_)}–{_i(h_)})"
             for u, n, l_, h_ in list(zip(t["unit"], nominal, L, H, strict=True))[:15])
             + ("; the full list is in the table below." if c.n > 15 else "."))
-        out.append(_svg.interval_chart([c.uname(u) for u in t["unit"]], nominal, L, H, M,
-                                       title="Rank intervals", desc=desc))
+        out.append(f'<figure class="chart-fig{" tall" if c.n > 30 else ""}">'
+                   + _svg.interval_chart([c.uname(u) for u in t["unit"]], nominal, L, H, M,
+                                         title="Rank intervals", desc=desc) + "</figure>")
         out.append('<p class="muted">Line: interval; dot: nominal rank; tick: median rank.</p>')
     else:
         out.append(f"<p>The audit table has no recognisable interval columns (columns: "
                    f"{escape(', '.join(map(str, a.columns)))}); it is shown as given.</p>")
     rank_cols = [col for col in a2.columns if "rank" in str(col).lower()]
     shown = a2[rank_cols or [col for col in a2.columns if str(col) != "name"]].reindex(t["unit"])
-    head = "<th scope='col'>Unit</th>" + "".join(f"<th scope='col' class='n'>{escape(str(col))}</th>"
-                                                 for col in shown.columns)
+    head = "<th scope='col'>Unit</th>" + "".join(
+        f"<th scope='col' class='n'>{escape(_AUDIT_LABELS.get(str(col), str(col)))}</th>" for col in shown.columns)
     body = "".join("<tr><td>" + escape(c.uname(u)) + "</td>" + "".join(
-        f"<td class='n'>{_f(v, 1)}</td>" for v in row) + "</tr>" for u, row in zip(shown.index, shown.to_numpy(),
-                                                                                   strict=True))
+        f"<td class='n'>{_rank_value(v)}</td>" for v in row) + "</tr>" for u, row in zip(shown.index, shown.to_numpy(),
+                                                                                         strict=True))
     out.append(f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}'
                "</tbody></table></div>")
     return "".join(out)
@@ -447,7 +561,7 @@ def _value_line(c: _Ctx, u: str, code: str) -> str:
         bits.append('<span class="flag">imputed</span>')
     flag = r.treat_flags.at[u, code] if code in r.treat_flags.columns else ""
     if isinstance(flag, str) and flag:
-        bits.append(f'<span class="flag">treated ({escape(flag)})</span>')
+        bits.append(f'<span class="flag">{escape(_treatment_words(flag))}</span>')
     if c.prov is not None and (u, code) in c.prov.index:
         p: Any = c.prov.loc[(u, code)]
         src = ", ".join(x for x in (_text(p.get("source")), _text(p.get("data_year"))) if x)
@@ -477,15 +591,16 @@ def _profiles_section(c: _Ctx) -> str:
     strong, weak = strengths_weaknesses(r, 3)
     iv = "rank_lo" in t.columns and "rank_hi" in t.columns
     out = ['<h2 id="profiles">City profiles</h2>',
-           f"<p>One card per unit in rank order: pillar and sub-pillar scores against the median of all "
+           "<p>One profile per unit in rank order (a page each in print): pillar and sub-pillar scores against "
+           f"the median of all "
            f"{c.n} units, ranks, and the three indicators where the unit ranks best (strengths) and worst "
            "(weaknesses).</p>"]
     for _, row in t.iterrows():
         u = row["unit"]
-        groups = ", ".join(f"{escape(g.replace('_', ' '))}: {_text(row[g])}" for g in c.group_cols
+        groups = ", ".join(f"{escape(_group_label(g))}: {_text(row[g])}" for g in c.group_cols
                            if _text(row[g]) and str(row[g]).lower() != "nan")
         ivs = f" (interval {_i(row['rank_lo'])}–{_i(row['rank_hi'])})" if iv else ""
-        subs = " · ".join(f"#{_i(row[col])} in {escape(col.removeprefix('rank_in_').replace('_', ' '))} "
+        subs = " · ".join(f"#{_i(row[col])} in {escape(_group_lower(col.removeprefix('rank_in_')))} "
                           f"{escape(str(row[col.removeprefix('rank_in_')]))}"
                           for col in t.columns if str(col).startswith("rank_in_")
                           and col.removeprefix("rank_in_") in t.columns and pd.notna(row[col]))
@@ -550,6 +665,7 @@ def _methodology_section(c: _Ctx) -> str:
                      f"<span class='muted'>({escape(params)})</span></li>")
     fwt = T.framework_table(r)
     inds = fwt[fwt["kind"] == "indicator"]
+    has_def = bool(inds["description"].map(lambda v: bool(_text(v).strip())).any())  # no empty column
     rows = []
     x: Any
     for x in inds.itertuples():
@@ -558,7 +674,8 @@ def _methodology_section(c: _Ctx) -> str:
             f"<td>{escape(c.names.get(x.parent, x.parent))}</td><td>{_text(x.unit)}</td>"
             f"<td>{'+' if x.direction > 0 else '−'}</td><td class='n'>{100 * x.effective_weight:.2f} %</td>"
             f"<td class='n'>{_f(100 * x.coverage, 0)} %</td><td class='n'>{x.n_imputed}</td>"
-            f"<td class='n'>{x.n_treated}</td><td>{_text(x.source)}</td><td>{_text(x.description)}</td></tr>")
+            f"<td class='n'>{x.n_treated}</td><td class='src'>{_text(x.source)}</td>"
+            + (f"<td class='src'>{_text(x.description)}</td>" if has_def else "") + "</tr>")
     low = inds[inds["coverage"] < 0.65]
     cov_note = (f"<p class='note'>{len(low)} indicators cover fewer than 65 % of units (the JRC rule of thumb): "
                 f"{escape(', '.join(low['code']))}.</p>" if len(low) else "")
@@ -573,12 +690,12 @@ def _methodology_section(c: _Ctx) -> str:
           "the rescaled weights on its path.</p>"
         + f"<h3>Framework</h3><ul class='tree'>{_tree(c, r.index_code)}</ul>"
         + "<h3>Indicators</h3>" + cov_note
-        + "<div class='scroll'><table class='sortable'><thead><tr>"
-        + "".join(f"<th scope='col'><button type='button' data-col='{i}'>{h}</button></th>" for i, h in enumerate(
+        + "<div class='scroll'><table class='sortable inds'><thead><tr>"
+        + "".join(f"<th scope='col'>{_sort_head(i, h)}</th>" for i, h in enumerate(
             ["Code", "Indicator", "Pillar", "Unit", "Dir.", "Weight", "Coverage", "Imputed", "Treated", "Source",
-             "Definition"]))
+             *(["Definition"] if has_def else [])]))
         + f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-        + f"<h3>Data files</h3><ul>{files}</ul>"
+        + f"<h3>Data files</h3><ul class='files'>{files}</ul>"
     )
 
 
@@ -588,7 +705,7 @@ def _notes_section(c: _Ctx) -> str:
     rows = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
                    for k, v in zip(notes["key"], notes["value"], strict=True) if k in keep and v)
     return ('<h2 id="notes">Citation, licence and reproduction</h2>'
-            f"<table>{rows}</table>"
+            f"<table class='notes'>{rows}</table>"
             "<p>Rebuild every number in this report from the spec and the data files above with "
             "<code>hubindex build SPEC</code>; download the data with <code>hubindex export SPEC --out DIR</code>."
             "</p>")
@@ -601,26 +718,47 @@ def render_html(result: Result, audit: pd.DataFrame | None = None,
         return _render(result, audit, provenance)
 
 
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes and backslashes escaped; no ``</`` that could end the style)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ") + '"'
+
+
+def _page_css(running: str) -> str:
+    """The paged-media rules: A4, a running header (index name and edition) and "Page n of N" at the foot;
+    no header on the first page, which carries the title."""
+    box = "font:8pt system-ui,Arial,sans-serif;color:#5a5a5a"
+    return ("@page{size:A4;margin:15mm 12mm 14mm 12mm;"
+            f"@top-left{{content:{_css_string(running)};{box}}}"
+            f'@bottom-right{{content:"Page " counter(page) " of " counter(pages);{box}}}'
+            "}"
+            "@page:first{@top-left{content:none}}")
+
+
 def _render(result: Result, audit: pd.DataFrame | None, provenance: pd.DataFrame | None) -> str:
     c = _Ctx(result, audit, provenance)
-    title = str(getattr(result.spec, "name", "Composite index"))
+    title = T.display_name(result)
     ver = getattr(result.spec, "version", None)
     rec = result.run_record
-    toc = [("ranking", "Ranking")] + ([("audit", "Rank intervals")] if audit is not None else []) + [
+    running = f"{title}{f' — edition {ver}' if ver else ''}"
+    toc = [("summary", "Summary"), ("ranking", "Ranking")] + ([("audit", "Rank intervals")] if audit is not None
+                                                              else []) + [
         ("pillars", "Pillars"), ("tiers", "Tiers"), ("subrankings", "Sub-rankings"), ("profiles", "Profiles"),
         ("methodology", "Methodology"), ("notes", "Citation")]
     body = [
-        _ranking_section(c), _audit_section(c), _pillars_section(c), _tiers_section(c), _subrank_section(c),
-        _profiles_section(c), _methodology_section(c), _notes_section(c),
+        _summary_section(c), _ranking_section(c), _audit_section(c), _pillars_section(c), _tiers_section(c),
+        _subrank_section(c), _profiles_section(c), _methodology_section(c), _notes_section(c),
     ]
+    sub = " · ".join(x for x in (f"Edition {escape(str(ver))}" if ver else "", f"{c.n} units ranked",
+                                 f"built {escape(T.build_time(result)[:10])}") if x)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="hubindex {escape(str(rec.get("hubindex_version", "")))}">'
         f'<meta name="hubindex-spec-hash" content="{escape(str(rec.get("spec_hash", "")))}">'
-        f"<title>{escape(title)} — report</title><style>{_CSS}</style></head><body>"
+        f"<title>{escape(title)} — report</title><style>{_CSS}{_page_css(running)}</style></head><body>"
         f'<header class="top"><h1>{escape(title)}{f" <span class=sub>{escape(str(ver))}</span>" if ver else ""}</h1>'
-        f'<div class="sub">{escape(T.citation(result))} Built {escape(T.build_time(result))}.</div></header>'
+        f'<div class="sub">{sub}</div>'
+        f'<div class="sub details">{escape(T.citation(result))} Built {escape(T.build_time(result))}.</div></header>'
         '<nav class="toc" aria-label="Sections">' + "".join(f'<a href="#{a}">{n}</a>' for a, n in toc) + "</nav>"
         f"<main>{''.join(body)}</main><script>{_JS}</script></body></html>\n"
     )

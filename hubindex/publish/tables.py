@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ __all__ = [
     "build_time",
     "citation",
     "licence",
+    "display_name",
+    "display_table",
+    "column_labels",
+    "column_dictionary",
+    "group_label",
+    "group_in_sentence",
+    "treatment_words",
 ]
 
 # column aliases accepted in a provenance table (compared case-insensitively)
@@ -64,6 +72,15 @@ def build_time(result: Result) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
+_INTERNAL_NAME = re.compile(r"\s*\(hubindex default\)", re.I)
+
+
+def display_name(result: Result) -> str:
+    """The index's name for readers: the spec's ``name`` without internal labels such as "(hubindex default)"."""
+    name = getattr(result.spec, "name", None) or result.run_record.get("spec_name") or "Composite index"
+    return _INTERNAL_NAME.sub("", str(name)).strip() or "Composite index"
+
+
 def _spec_attr(result: Result, *names: str) -> Any:
     for n in names:
         v = getattr(result.spec, n, None)
@@ -85,14 +102,14 @@ def citation(result: Result) -> str:
     """A citation line: the spec's own ``citation`` if it has one, else name, version, year, package, spec hash."""
     v = _spec_attr(result, "citation")
     if v:
-        return str(v)
+        return _INTERNAL_NAME.sub("", str(v))
     rec = result.run_record
-    name = getattr(result.spec, "name", None) or rec.get("spec_name", "Composite index")
+    name = display_name(result)
     ver = getattr(result.spec, "version", None)
     year = build_time(result)[:4]
     h = str(rec.get("spec_hash", ""))[:12]
     parts = [f"{name}{f' ({ver})' if ver else ''}", year,
-             f"built with hubindex {rec.get('hubindex_version', '?')}"]
+             f"Built with hubindex {rec.get('hubindex_version', '?')}"]
     if h:
         parts.append(f"spec sha256 {h}")
     return ". ".join(parts) + "."
@@ -368,7 +385,7 @@ def notes_table(result: Result) -> pd.DataFrame:
     rec = result.run_record
     spec = result.spec
     rows: list[tuple[str, str]] = [
-        ("title", str(getattr(spec, "name", rec.get("spec_name", "")))),
+        ("title", display_name(result)),
         ("description", str(getattr(spec, "description", "") or "")),
         ("edition / spec version", str(getattr(spec, "version", "") or "")),
         ("citation", citation(result)),
@@ -417,11 +434,23 @@ _COLUMN_DOCS: dict[str, dict[str, str]] = {
         "weight": "effective weight of the node in the index", "data_year / source": "provenance of the value",
     },
     "Framework": {
+        "code / name": "framework node code and name", "level": "1 = indicator, rising to the index",
+        "kind": "indicator or aggregate", "parent / path": "parent code and hierarchy path (root/.../code)",
         "weight": "weight as given in the spec", "rescaled_weight": "weight / sum of its siblings' weights",
         "effective_weight": "product of rescaled weights up to the index",
+        "direction": "+1 higher is better, -1 lower is better", "unit": "unit of measurement",
+        "source": "data source", "description": "definition of the indicator (from the spec)",
+        "denominator": "indicator the values are divided by (when the spec sets one)",
+        "target": "target value used by the distance-to-target normalisation (when set)",
         "coverage": "share of units with a raw value", "n_imputed / n_treated": "cells imputed / treated",
     },
-    "Weights": {"weight / rescaled / effective": "as in Framework; set_<name>: the spec's named weight sets"},
+    "Weights": {
+        "code / name": "framework node code and name", "level": "1 = indicator, rising to the index",
+        "parent": "parent code", "weight_set_used": "the spec's weight set used for this build",
+        "weight / rescaled / effective": "as in Framework; set_<name>: the spec's named weight sets",
+        "realised": "mean over units of the effective weight after renormalising for missing values",
+        "r2_index": "squared correlation of the node's scores with the index (its realised importance)",
+    },
     "Notes": {"key / value": "citation, licence, spec hash, build time, package version, data files, pipeline"},
 }
 
@@ -430,3 +459,156 @@ def columns_table() -> pd.DataFrame:
     """The data dictionary: sheet, column, meaning."""
     return pd.DataFrame([(s, c, m) for s, cols in _COLUMN_DOCS.items() for c, m in cols.items()],
                         columns=["sheet", "column", "meaning"])
+
+
+# -- display forms: readable headers, rounded values (the CSV files and the workbook) -----------------------
+GROUP_LABELS = {"cn_region": "Region of China"}
+TREATMENT_WORDS = {"winhi": "value capped at the outlier limit", "winlo": "value raised to the outlier limit"}
+
+_FIXED_LABELS: dict[str, dict[str, str]] = {
+    "Ranking": {"rank": "Rank", "unit": "Code", "name": "Name", "score": "Score", "tier": "Tier",
+                "rank_lo": "Rank interval low", "rank_hi": "Rank interval high", "rank_median": "Median rank"},
+    "Scores": {"unit": "Code", "unit_name": "Name", "code": "Node code", "node_name": "Node", "level": "Level",
+               "kind": "Kind", "parent": "Parent code", "path": "Path", "raw_value": "Raw value", "score": "Score",
+               "rank": "Rank", "imputed": "Imputed", "treatment": "Outlier treatment", "treated": "Treated",
+               "indicator_unit": "Unit of measure", "direction": "Direction", "weight": "Effective weight",
+               "data_year": "Data year", "source": "Source"},
+    "Framework": {"code": "Code", "name": "Name", "rescaled_weight": "Weight among siblings",
+                  "effective_weight": "Effective weight", "unit": "Unit of measure", "description": "Definition",
+                  "n_imputed": "Imputed values", "n_treated": "Treated values"},
+    "Weights": {"code": "Code", "name": "Name", "weight_set_used": "Weight set used",
+                "rescaled": "Weight among siblings", "effective": "Effective weight"},
+}
+#: decimals of the display files per (table, column code); the JSON and the workbook's cells keep every digit
+_SCORE_DP, _WEIGHT_DP = 2, 4
+
+
+def group_label(g: str) -> str:
+    """A group column's name for readers: ``cn_region`` → "Region of China", ``GDP_group`` → "GDP group"."""
+    if g in GROUP_LABELS:
+        return GROUP_LABELS[g]
+    s = str(g).replace("_", " ").strip()
+    return s[:1].upper() + s[1:]  # keep the rest as written (GDP, EurAsia)
+
+
+def group_in_sentence(g: str) -> str:
+    """The group label inside a sentence: ``cn_region`` → "region of China", ``EurAsia_group`` → "EurAsia group"."""
+    lab = group_label(g)
+    return lab[:1].lower() + lab[1:] if str(g)[:1].islower() else lab
+
+
+def treatment_words(flag: str) -> str:
+    """An outlier-treatment flag in readers' words (``winhi`` → "value capped at the outlier limit")."""
+    if not flag:
+        return ""
+    if flag in TREATMENT_WORDS:
+        return TREATMENT_WORDS[flag]
+    return "log-transformed (skewed indicator)" if flag.startswith("log") else f"treated ({flag})"
+
+
+def column_labels(result: Result, table: str, columns: list[str]) -> dict[str, str]:
+    """``{code: header}`` for a publication table: pillar codes become "<pillar name> score" / "… rank",
+    ``rank_in_<group>`` "Rank in <group>", group columns their label, other codes a fixed or sentence-case label.
+    Headers are unique (a clash keeps the code in brackets)."""
+    fixed = _FIXED_LABELS.get(table, {})
+    names = dict(zip(result.framework.codes, result.framework.names, strict=True))
+    pillars = set(result.pillars()) if table == "Ranking" else set()
+    groups = set(result.groups.columns)
+    out: dict[str, str] = {}
+    for c in columns:
+        s = str(c)
+        if s in fixed:
+            lab = fixed[s]
+        elif s in pillars:
+            lab = f"{names[s]} score"
+        elif s.endswith("_rank") and s.removesuffix("_rank") in pillars:
+            lab = f"{names[s.removesuffix('_rank')]} rank"
+        elif s.startswith("rank_in_"):
+            lab = f"Rank in {group_in_sentence(s.removeprefix('rank_in_'))}"
+        elif s in groups:
+            lab = group_label(s)
+        else:
+            lab = s.replace("_", " ").strip()
+            lab = (lab[:1].upper() + lab[1:]) or s
+        if lab in out.values():
+            lab = f"{lab} [{s}]"
+        out[s] = lab
+    return out
+
+
+def _decimals(result: Result, table: str, col: str) -> int | None:
+    """Display decimals of one column (None = leave as is)."""
+    pillars = set(result.pillars())
+    if table == "Ranking":
+        if col == "score" or col in pillars:
+            return _SCORE_DP
+        if col in ("rank_lo", "rank_hi", "rank_median"):
+            return 1
+    if table == "Scores" and col == "score":
+        return _SCORE_DP
+    if table == "Scores" and col == "weight":
+        return _WEIGHT_DP
+    if table in ("Framework", "Weights") and ("weight" in col or col in ("rescaled", "effective")) \
+            and col != "weight_set_used":
+        return _WEIGHT_DP
+    if table == "Framework" and col == "coverage":
+        return 3
+    return None
+
+
+def _six_significant(v: Any) -> Any:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return v
+    return x if not np.isfinite(x) or x == 0 else float(f"{x:.6g}")
+
+
+def display_table(result: Result, table: str, df: pd.DataFrame, *, relabel: bool = True) -> pd.DataFrame:
+    """The display form of a publication table: values rounded for reading (scores 2 decimals, weights 4, rank
+    percentiles 1, raw values 6 significant digits), outlier flags in words, readable headers
+    (:func:`column_labels`). The machine form (codes, every digit) is the table itself, as in ``index.json``."""
+    out = df.copy()
+    for c in out.columns:
+        nd = _decimals(result, table, str(c))
+        if nd is not None and pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(nd)
+    if table == "Scores":
+        if "rank" in out.columns:
+            out["rank"] = pd.to_numeric(out["rank"], errors="coerce").round().astype("Int64")
+        if "raw_value" in out.columns:
+            out["raw_value"] = out["raw_value"].map(_six_significant)
+        if "treatment" in out.columns:
+            out["treatment"] = out["treatment"].fillna("").astype(str).map(treatment_words)
+    if relabel:
+        out = out.rename(columns=column_labels(result, table, [str(c) for c in out.columns]))
+    return out
+
+
+def column_dictionary(result: Result, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per column of each table: table, header (display files and workbook), code (the key in
+    ``index.json``), meaning."""
+    rows = []
+    pillars = set(result.pillars())
+    names = dict(zip(result.framework.codes, result.framework.names, strict=True))
+    for table, df in tables.items():
+        docs = _COLUMN_DOCS.get(table, {})
+        labels = column_labels(result, table, [str(c) for c in df.columns])
+        for code, header in labels.items():
+            meaning = docs.get(code)
+            if meaning is None:
+                if code in pillars:
+                    meaning = f"score on the {names[code]} pillar"
+                elif code.endswith("_rank") and code.removesuffix("_rank") in pillars:
+                    meaning = f"rank on the {names[code.removesuffix('_rank')]} pillar"
+                elif code.startswith("rank_in_"):
+                    meaning = f"rank within the unit's {group_in_sentence(code.removeprefix('rank_in_'))}"
+                elif code in result.groups.columns:
+                    meaning = f"the unit's {group_in_sentence(code)} (group)"
+                elif code.startswith("set_"):
+                    meaning = f"weights of the spec's weight set '{code.removeprefix('set_')}'"
+                else:
+                    meaning = next((m for k, m in docs.items() if code in [x.strip() for x in k.split("/")]),
+                                   "from the dataset's provenance table" if table == "Scores" else "")
+            rows.append((table, header, code, meaning))
+    return pd.DataFrame(rows, columns=["table", "header", "code", "meaning"])

@@ -239,8 +239,9 @@ class _Precompressed:
 
 def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mapping[str, Any],
                     columns: list[str] | None = None, about: Mapping[str, Any] | None = None) -> Response:
-    """A table as JSON (rows + citation/licence), CSV (with ``#`` citation/licence lines, read back with
-    ``pandas.read_csv(comment='#')``) or XLSX (the table + a README sheet with citation, licence, spec hash)."""
+    """A table as JSON (rows + citation/licence), CSV (the table only: header row first, no comment lines that
+    spreadsheets would show as junk rows) or XLSX (the table + a README sheet with citation, licence, spec hash:
+    the metadata beside the data)."""
     about = dict(about or {})
     # words for readers: the shipped spec's internal suffix is not part of the index's name or citation
     meta = {**meta, **{k: str(meta[k]).replace(" (hubindex default)", "") for k in ("name", "citation") if meta.get(k)}}
@@ -253,9 +254,7 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
     df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
     extra = [f"{k}: {v}" for k, v in about.items()]
     if fmt == "csv":
-        head = "".join(f"# {x}\n" for x in [meta["name"], f"citation: {meta['citation']}",
-                                              f"licence: {meta['licence']}", *extra])
-        return Response(head + df.to_csv(index=False), media_type="text/csv; charset=utf-8",
+        return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
@@ -416,7 +415,12 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         ``format=csv|xlsx`` downloads it with the citation and licence."""
         if format == "json":
             return cached("ranking")
-        return _table_response(state.view.ranking(), format, "ranking", state.view.meta)
+        # the canonical ranking file: the same table, headers and rounding as `hubindex export`'s ranking.csv
+        from hubindex.publish import tables as T
+
+        res, iv = state.view.result, state.intervals
+        df = T.display_table(res, "Ranking", T.ranking_table(res, _published_intervals(iv) if iv else None))
+        return _table_response(_frame_rows(df), format, "ranking", state.view.meta, columns=list(df.columns))
 
     @app.get("/api/bootstrap", tags=["meta"], include_in_schema=False)
     def bootstrap() -> Response:

@@ -58,7 +58,7 @@ def test_report_runs_the_uncertainty_analysis(asem_dir: Path, tmp_path: Path,
                                  "--no-pdf", "--uncertainty", "20"], capsys)
     assert code == 0, err
     html = (tmp_path / "u" / "report.html").read_text(encoding="utf-8")
-    assert "Rank intervals (rank_p05–rank_p95) from the uncertainty analysis" in html
+    assert "Rank intervals (5th percentile to 95th percentile) from the uncertainty analysis" in html
     assert "with rank intervals" in stdout
 
 

@@ -20,7 +20,9 @@ from hubindex.errors import DataError, HubindexError
 from hubindex.publish import tables as T
 from hubindex.publish.export import ExportError, export, parse_formats
 
-SHEETS = ["Ranking", "Scores", "Framework", "Weights", "Notes", "Columns"]
+SHEETS = ["About", "Ranking", "Scores", "Framework", "Weights", "Columns"]
+CSV_FILES = {"About": "about.csv", "Ranking": "ranking.csv", "Scores": "scores_long.csv",
+             "Framework": "framework.csv", "Weights": "weights.csv", "Columns": "columns.csv"}
 
 
 def _strict_json(text: str) -> object:
@@ -42,56 +44,115 @@ def asem_wb(asem_export: Path) -> dict[str, pd.DataFrame]:
     return pd.read_excel(asem_export / "index.xlsx", sheet_name=None)
 
 
-def test_workbook_sheets_and_columns(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
+@pytest.fixture(scope="module")
+def asem_json(asem_export: Path) -> dict[str, object]:
+    doc = _strict_json((asem_export / "index.json").read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _name(asem: Result, code: str) -> str:
+    return asem.framework.names[asem.framework.index_of(code)]
+
+
+def test_workbook_sheets_and_readable_headers(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
     wb = asem_wb
-    assert list(wb) == SHEETS
+    assert list(wb) == SHEETS  # About first: the metadata sits beside the tables, not above them
     rk = wb["Ranking"]
     pillars = asem.pillars()
-    assert list(rk.columns[:3]) == ["rank", "unit", "name"]
-    for col in ["score", *pillars, *(f"{p}_rank" for p in pillars), "rank_in_EurAsia_group", "rank_in_GDP_group",
-                *asem.groups.columns]:
+    assert list(rk.columns[:3]) == ["Rank", "Code", "Name"]
+    for col in ["Score", *(f"{_name(asem, p)} score" for p in pillars), *(f"{_name(asem, p)} rank" for p in pillars),
+                "Rank in EurAsia group", "Rank in GDP group", "EurAsia group"]:
         assert col in rk.columns, col
+    assert not any(p in rk.columns for p in pillars)  # no bare codes as headers
     sc = wb["Scores"]
-    assert list(sc.columns[:12]) == ["unit", "unit_name", "code", "node_name", "level", "kind", "parent", "path",
-                                     "raw_value", "score", "rank", "imputed"]
-    for col in ("treatment", "treated", "data_year", "source", "weight", "direction"):
+    assert list(sc.columns[:12]) == ["Code", "Name", "Node code", "Node", "Level", "Kind", "Parent code", "Path",
+                                     "Raw value", "Score", "Rank", "Imputed"]
+    for col in ("Outlier treatment", "Treated", "Data year", "Source", "Effective weight", "Direction"):
         assert col in sc.columns
-    assert {"code", "name", "level", "parent", "weight", "effective_weight", "direction", "unit", "source",
-            "coverage"} <= set(wb["Framework"].columns)
-    notes = dict(zip(wb["Notes"]["key"], wb["Notes"]["value"], strict=True))
-    assert notes["spec_hash (sha256)"] == asem.run_record["spec_hash"]
-    assert notes["hubindex_version"] == asem.run_record["hubindex_version"]
-    assert "citation" in notes and "licence" in notes and "built_at (UTC)" in notes
+    assert {"Code", "Name", "Level", "Parent", "Weight", "Effective weight", "Direction", "Unit of measure", "Source",
+            "Coverage"} <= set(wb["Framework"].columns)
+    about = dict(zip(wb["About"]["Item"], wb["About"]["Value"], strict=True))
+    assert about["spec_hash (sha256)"] == asem.run_record["spec_hash"]
+    assert about["hubindex_version"] == asem.run_record["hubindex_version"]
+    assert "citation" in about and "licence" in about and "built_at (UTC)" in about
+    assert "(hubindex default)" not in about["title"] + about["citation"] and "(COINr default)" in about["title"]
+    # the dictionary maps every header of every table to its machine code
+    cols = wb["Columns"]
+    for sheet in ("Ranking", "Scores", "Framework", "Weights"):
+        assert cols.loc[cols["Table"] == sheet, "Header"].tolist() == list(wb[sheet].columns), sheet
+    code_of = dict(zip(cols.loc[cols["Table"] == "Ranking", "Header"], cols.loc[cols["Table"] == "Ranking", "Code"],
+                       strict=True))
+    assert code_of[f"{_name(asem, pillars[0])} score"] == pillars[0] and code_of["Code"] == "unit"
 
 
-def test_ranking_sheet_round_trips(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
-    rk = asem_wb["Ranking"].set_index("unit")
+def test_workbook_keeps_every_digit_and_shows_two(asem: Result, asem_export: Path,
+                                                  asem_wb: dict[str, pd.DataFrame]) -> None:
+    from openpyxl import load_workbook
+
+    rk = asem_wb["Ranking"].set_index("Code")
     assert len(rk) == len(asem.units)
-    np.testing.assert_allclose(rk["score"].reindex(asem.units), asem.index_scores.to_numpy())
-    assert (rk["rank"].reindex(asem.units).to_numpy() == asem.index_ranks.to_numpy()).all()
+    # full precision (Excel keeps 15-17 significant digits), not the 2 decimals the cell format shows
+    np.testing.assert_allclose(rk["Score"].reindex(asem.units).to_numpy(), asem.index_scores.to_numpy(), rtol=1e-14)
+    assert (rk["Rank"].reindex(asem.units).to_numpy() == asem.index_ranks.to_numpy()).all()
     for p in asem.pillars():
-        np.testing.assert_allclose(rk[p].reindex(asem.units), asem.scores[p].to_numpy())
-        assert (rk[f"{p}_rank"].reindex(asem.units).to_numpy() == asem.ranks[p].to_numpy()).all()
+        np.testing.assert_allclose(rk[f"{_name(asem, p)} score"].reindex(asem.units), asem.scores[p].to_numpy(),
+                                   rtol=1e-14)
+        assert (rk[f"{_name(asem, p)} rank"].reindex(asem.units).to_numpy() == asem.ranks[p].to_numpy()).all()
     for g in asem.subranks.columns:
-        assert (rk[g].reindex(asem.units).to_numpy() == asem.subranks[g].to_numpy()).all()
-    # sorted by rank
-    assert rk["rank"].is_monotonic_increasing
+        assert (rk[f"Rank in {g.removeprefix('rank_in_').replace('_', ' ')}"].reindex(asem.units).to_numpy()
+                == asem.subranks[g].to_numpy()).all()
+    assert rk["Rank"].is_monotonic_increasing  # sorted by rank
+    ws = load_workbook(asem_export / "index.xlsx")["Ranking"]
+    heads = [c.value for c in ws[1]]
+    assert ws.cell(row=2, column=heads.index("Score") + 1).number_format == "0.00"
 
 
-def test_long_format_round_trips(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
-    sc = asem_wb["Scores"]
+def test_csv_is_rounded_for_reading_and_json_is_the_machine_file(asem: Result, asem_export: Path,
+                                                                  asem_wb: dict[str, pd.DataFrame],
+                                                                  asem_json: dict[str, object]) -> None:
+    for sheet, name in CSV_FILES.items():
+        text = (asem_export / "csv" / name).read_text(encoding="utf-8")
+        assert not text.startswith("#"), name  # no comment lines above the header
+        csv = pd.read_csv(asem_export / "csv" / name)
+        assert list(csv.columns) == list(asem_wb[sheet].columns), sheet
+        assert len(csv) == len(asem_wb[sheet]), sheet
+    rk = pd.read_csv(asem_export / "csv" / "ranking.csv").set_index("Code").reindex(asem.units)
+    np.testing.assert_array_equal(rk["Score"].to_numpy(), asem.index_scores.round(2).to_numpy())
+    p = asem.pillars()[0]
+    np.testing.assert_array_equal(rk[f"{_name(asem, p)} score"].to_numpy(), asem.scores[p].round(2).to_numpy())
+    longest = max(len(x.split(".")[-1]) for x in rk["Score"].astype(str))
+    assert longest <= 2  # e.g. 88.23, never 88.2290319154079
+    doc = asem_json
+    assert set(doc) == {"notes", "columns", "ranking", "scores", "framework", "weights"}
+    assert len(doc["scores"]) == len(asem.units) * len(asem.framework.codes)  # type: ignore[arg-type]
+    assert doc["notes"]["spec_hash (sha256)"] == asem.run_record["spec_hash"]  # type: ignore[index]
+    ranking = pd.DataFrame(doc["ranking"]).set_index("unit").reindex(asem.units)
+    assert ranking.iloc[:, :0].index[0] == asem.units[0] and ranking["rank"].min() == 1
+    np.testing.assert_array_equal(ranking["score"].to_numpy(), asem.index_scores.to_numpy())  # every digit
+    np.testing.assert_array_equal(ranking[p].to_numpy(), asem.scores[p].to_numpy())
+    cols = pd.DataFrame(doc["columns"])
+    assert {"table", "header", "code", "meaning"} <= set(cols.columns)
+    assert (cols["meaning"].astype(str).str.len() > 0).all(), cols[cols["meaning"] == ""]
+    readme = (asem_export / "README.md").read_text()
+    assert "Cite as" in readme and "Licence" in readme and "index.xlsx" in readme and "machine file" in readme
+
+
+def test_long_format_round_trips(asem: Result, asem_json: dict[str, object]) -> None:
+    sc = pd.DataFrame(asem_json["scores"])
     n_nodes = len(asem.framework.codes)
     assert len(sc) == len(asem.units) * n_nodes
     assert not sc.duplicated(["unit", "code"]).any()
     score = sc.pivot(index="unit", columns="code", values="score").reindex(index=asem.units,
                                                                            columns=list(asem.framework.codes))
-    np.testing.assert_allclose(score.to_numpy(), asem.scores[list(asem.framework.codes)].to_numpy())
+    np.testing.assert_allclose(score.to_numpy(), asem.scores[list(asem.framework.codes)].to_numpy(), rtol=0,
+                               atol=0)
     rank = sc.pivot(index="unit", columns="code", values="rank").reindex(index=asem.units,
                                                                          columns=list(asem.framework.codes))
     np.testing.assert_array_equal(rank.to_numpy(dtype=float), asem.ranks[list(asem.framework.codes)].to_numpy(float))
     inds = list(asem.framework.indicators)
     raw = sc.pivot(index="unit", columns="code", values="raw_value").reindex(index=asem.units, columns=inds)
-    np.testing.assert_allclose(raw.to_numpy(), asem.datasets["Raw"].reindex(asem.units)[inds].to_numpy())
+    np.testing.assert_allclose(raw.to_numpy(dtype=float), asem.datasets["Raw"].reindex(asem.units)[inds].to_numpy())
     treat = sc.pivot(index="unit", columns="code", values="treatment").reindex(index=asem.units, columns=inds)
     want = asem.treat_flags.reindex(asem.units)[inds].fillna("").astype(str).to_numpy()
     assert (treat.fillna("").astype(str).to_numpy() == want).all()
@@ -105,24 +166,11 @@ def test_long_format_round_trips(asem: Result, asem_wb: dict[str, pd.DataFrame])
     assert lpi["indicator_unit"] == "Score 1-5"
 
 
-def test_csv_and_json_carry_the_same_tables(asem: Result, asem_export: Path,
-                                            asem_wb: dict[str, pd.DataFrame]) -> None:
-    wb = asem_wb
-    files = {"Ranking": "ranking.csv", "Scores": "scores_long.csv", "Framework": "framework.csv",
-             "Weights": "weights.csv", "Notes": "notes.csv", "Columns": "columns.csv"}
-    for sheet, name in files.items():
-        csv = pd.read_csv(asem_export / "csv" / name)
-        assert list(csv.columns) == list(wb[sheet].columns), sheet
-        assert len(csv) == len(wb[sheet]), sheet
-    doc = _strict_json((asem_export / "index.json").read_text(encoding="utf-8"))
-    assert isinstance(doc, dict)
-    assert set(doc) == {"notes", "columns", "ranking", "scores", "framework", "weights"}
-    assert len(doc["scores"]) == len(asem.units) * len(asem.framework.codes)
-    assert doc["notes"]["spec_hash (sha256)"] == asem.run_record["spec_hash"]
-    first = doc["ranking"][0]
-    assert first["rank"] == 1 and first["unit"] == asem.index_ranks.idxmin()
-    readme = (asem_export / "README.md").read_text()
-    assert "Cite as" in readme and "Licence" in readme and "index.xlsx" in readme
+def test_display_words_for_outlier_flags(asem: Result, asem_wb: dict[str, pd.DataFrame]) -> None:
+    shown = set(asem_wb["Scores"]["Outlier treatment"].dropna().astype(str)) - {""}
+    assert shown and not shown & {"winhi", "winlo"}
+    assert shown <= {"value capped at the outlier limit", "value raised to the outlier limit",
+                     "log-transformed (skewed indicator)"}
 
 
 def test_tiny_index_hand_values(tiny: Result) -> None:

@@ -209,3 +209,139 @@ def test_pdf_with_chromium(tiny: Result, tmp_path: Path) -> None:
     assert files.pdf is not None, files.pdf_message
     data = files.pdf.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+
+
+# -- print layout ---------------------------------------------------------------------------------------
+class _Text(HTMLParser):
+    """Visible text of an HTML page, split by medium: what a screen shows vs what print shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[set[str]] = []
+        self.screen: list[str] = []
+        self.print: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.stack.append(set((dict(attrs).get("class") or "").split()) | {f"<{tag}>"})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        classes = set().union(*self.stack) if self.stack else set()
+        if classes & {"<script>", "<style>", "<title>", "<desc>"}:
+            return
+        if "print-only" not in classes:
+            self.screen.append(data)
+        if "screen-only" not in classes:
+            self.print.append(data)
+
+
+def test_screen_words_are_screen_only(asem_html: str) -> None:
+    t = _Text()
+    t.feed(asem_html)
+    screen, printed = " ".join(t.screen), " ".join(t.print)
+    assert "Click a column header" in screen and "hover" in screen  # still said on screen …
+    for words in ("Click a column header", "hover", "click", "Search units"):
+        assert words.lower() not in printed.lower(), words  # … never on paper
+    assert "every unit has a profile page" in printed
+
+
+def test_summary_page_has_method_top_and_pillar_leaders(asem: Result, asem_html: str) -> None:
+    summary = re.search(r'<section id="summary-page">(.*?)</section>', asem_html, re.S)
+    assert summary is not None
+    s = summary.group(1)
+    assert "Method" in s and f"{len(asem.framework.indicators)} indicators in {len(asem.pillars())} pillars" in s
+    top = asem.index_ranks.sort_values(kind="stable").index[:10]
+    assert all(str(asem.unit_names[u]) in s for u in top)
+    for p in asem.pillars():  # each pillar's leader, by an independent sort
+        best = asem.scores[p].idxmax()
+        assert re.search(rf"<th scope='row'>{re.escape(asem.framework.names[asem.framework.index_of(p)])}</th>"
+                         rf"<td>{re.escape(str(asem.unit_names[best]))} ", s)
+    assert "(hubindex default)" not in asem_html
+
+
+def test_ranking_table_keeps_print_columns(asem: Result, asem_html: str) -> None:
+    """In print, the ranking keeps rank, unit, first group, score, tier and the pillar scores; extra group
+    columns and sub-ranks are marked to leave out (class xp) so the table fits the page width."""
+    head = re.search(r'<table id="ranking-table".*?<thead><tr>(.*?)</tr></thead>', asem_html, re.S)
+    assert head is not None
+    ths = re.findall(r'<th scope="col" class="([^"]*)">.*?<span class="print-only">([^<]*)</span></th>', head.group(1))
+    printed = [label for cls, label in ths if "xp" not in cls.split()]
+    pillars = [asem.framework.names[asem.framework.index_of(p)] for p in asem.pillars()]
+    assert printed[:2] == ["Rank", "Rank interval"] and "Unit" in printed and "Score" in printed
+    assert printed[-len(pillars):] == pillars
+    assert not any(label.startswith("Rank in ") for label in printed)  # sub-ranks: screen only
+    assert "@page" in asem_html and "counter(page)" in asem_html and "thead{display:table-header-group}" in asem_html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(P.find_chromium() is None, reason="chromium not installed")
+def test_pdf_pages_read_on_paper(tmp_path: Path) -> None:
+    """The printed report of the shipped index (91 cities, tiers, rank intervals), page by page (text extracted
+    with pypdf): a summary page, ranking pages whose repeated header names score, tier and every pillar, one
+    page per unit profile, page numbers on every page, and no words that only make sense on a screen."""
+    pypdf = pytest.importorskip("pypdf")
+    from hubindex import build
+
+    asem = build()  # the shipped Global Fintech Hub Index
+    rk = asem.index_ranks.to_numpy(dtype=float)
+    audit = pd.DataFrame({"rank_p05": np.maximum(1, rk - 3), "rank_p95": np.minimum(len(rk), rk + 3)},
+                         index=pd.Index(asem.units, name="unit"))
+    assert asem.tiers is not None
+    files = write_report(asem, tmp_path / "r", audit, pdf=True)
+    assert files.pdf is not None, files.pdf_message
+    pages = [p.extract_text() or "" for p in pypdf.PdfReader(str(files.pdf)).pages]
+    n, total = len(asem.units), len(pages)
+    full = "\n".join(pages)
+    for words in ("Click a column header", "hover", "Search units"):
+        assert words not in full, words
+    assert all(f"Page {i} of {total}" in t for i, t in enumerate(pages, start=1))
+    assert "Summary" in pages[0] and "Top 10" in pages[0] and "Pillar leaders" in pages[0]
+    pillars = [asem.framework.names[asem.framework.index_of(p)] for p in asem.pillars()]
+    lines = [[x.strip() for x in t.split("\n")] for t in pages]
+    first = next(i for i, t in enumerate(lines) if "Ranking" in t[:4])
+    last = next(i for i, t in enumerate(lines) if "Index scores" in t) - 1  # the chart after the table
+    assert first == 1 and last >= first
+    for t in pages[first:last + 1]:
+        flat = " ".join(t.split())
+        assert "Score" in flat and "Tier" in flat and all(p in flat for p in pillars), flat[:300]
+    ranked_rows = re.findall(r"(?m)^\s*(\d+)\s+\d+–\d+\s", "\n".join(pages[first:last + 1]))
+    assert len(ranked_rows) >= n - 2  # every unit's row is on the ranking pages (text layout may merge a few)
+    profile_pages = [i for i, t in enumerate(pages) if "Strengths" in t and "Weaknesses" in t]
+    assert len(profile_pages) == n  # one page per unit profile …
+    assert all(pages[i].count("Strengths") == 1 for i in profile_pages)  # … each on its own page
+    for u in asem.units:  # … headed by the unit's rank, name and code
+        head = f"{int(asem.index_ranks[u])}. {asem.unit_names[u]} {u}"
+        assert sum(head in " ".join(pages[i].split()) for i in profile_pages) == 1, head
+    assert total <= n + 40
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(P.find_chromium() is None, reason="chromium not installed")
+def test_html_fits_desktop_and_phone_windows(asem_html: str, tmp_path: Path) -> None:
+    """In Chromium: at 1,200 px the ranking table fits its column (no sideways scrolling) and keeps rank, unit,
+    score and every pillar; at 390 px the page itself never scrolls sideways (wide tables scroll in their box)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = tmp_path / "report.html"
+    path.write_text(asem_html, encoding="utf-8")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=P.find_chromium(), headless=True, args=["--no-sandbox"])
+        try:
+            for w, h in ((1200, 900), (390, 844)):
+                pg = b.new_page(viewport={"width": w, "height": h})
+                pg.goto(path.resolve().as_uri())
+                got = pg.evaluate("""() => { const t = document.getElementById('ranking-table');
+                    return {page: document.documentElement.scrollWidth, table: t.scrollWidth,
+                            box: t.parentElement.clientWidth,
+                            shown: [...t.querySelectorAll('thead th')].filter(x => x.offsetWidth > 0)
+                                   .map(x => x.querySelector('button').textContent)}; }""")
+                assert got["page"] <= w, (w, got)
+                if w == 1200:
+                    assert got["table"] <= got["box"], got
+                    assert {"Rank", "Unit", "Score", "Connectivity", "Sustainability"} <= set(got["shown"])
+                pg.close()
+        finally:
+            b.close()

@@ -50,9 +50,11 @@ def test_read_endpoints(client, asem_result) -> None:
 def test_downloads(client, asem_result) -> None:
     csv = client.get("/api/ranking?format=csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    assert "citation:" in csv.text.splitlines()[1]
-    df = pd.read_csv(io.StringIO(csv.text), comment="#")
-    assert df["unit"].tolist() == asem_result.ranking()["unit"].tolist()
+    assert csv.text.startswith("Rank,Code,Name,")  # the header first: no comment lines above it
+    df = pd.read_csv(io.StringIO(csv.text))
+    assert df["Code"].tolist() == asem_result.ranking()["unit"].tolist()
+    assert "Connectivity score" in df.columns  # pillar names, not codes
+    np.testing.assert_array_equal(df["Score"], asem_result.ranking()["score"].round(2))
     xl = client.get("/api/ranking?format=xlsx")
     sheets = pd.read_excel(io.BytesIO(xl.content), sheet_name=None)
     assert set(sheets) == {"ranking", "README"} and len(sheets["ranking"]) == len(asem_result.units)
