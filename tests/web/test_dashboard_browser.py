@@ -298,7 +298,7 @@ def test_words_for_readers(spage) -> None:
     page.select_option("#f-within", "cn_region=eastern")
     assert "ranked within Region of China: eastern" in page.text_content("#count")
     with page.expect_download() as dl:
-        page.click('.downloads[data-table="ranking"] button[data-fmt="csv"]')
+        page.click('.downloads[data-table="ranking_view"] button[data-fmt="csv"]')
     csv = Path(dl.value.path()).read_text(encoding="utf-8")
     assert "hubindex default" not in csv
     header = next(ln for ln in csv.splitlines() if not ln.startswith("#"))

@@ -45,8 +45,8 @@ def test_ranking_change_and_interval_columns(fpage) -> None:
     assert "sort=change" in page.url
     page.screenshot(path=str(SHOTS / "fintech_ranking_by_change.png"))
     with page.expect_download() as dl:
-        page.click('.downloads[data-table="ranking"] button[data-fmt="xlsx"]')
-    df = pd.read_excel(dl.value.path(), sheet_name="ranking")
+        page.click('.downloads[data-table="ranking_view"] button[data-fmt="xlsx"]')
+    df = pd.read_excel(dl.value.path(), sheet_name="ranking_view")
     assert len(df) == 91 and {"change", "rank_lo", "rank_hi"} <= set(df.columns)
     _clean(page)
 

@@ -83,8 +83,9 @@ function heat(v) {  // score 0..100 → light blue scale (colour-blind safe sing
 // downloads: CSV carries citation/licence as leading '#' lines (read with pandas.read_csv(comment='#'))
 function toCSV(rows, cols) {
   const esc = (v) => { if (v === null || v === undefined) return ""; const s = String(v); return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
-  const head = [`# ${D.meta.name}`, `# citation: ${D.meta.citation}`, `# licence: ${D.meta.licence}`, `# view: ${location.href}`];
-  return head.concat([cols.map((c) => esc(colLabel(c))).join(",")], rows.map((r) => cols.map((c) => esc(r[c])).join(","))).join("\n") + "\n";
+  // header row first: spreadsheet programs show lines above it as junk rows; the citation, licence and view
+  // link travel in the JSON and XLSX downloads (About sheet) and in the page's own citation line
+  return [cols.map((c) => esc(colLabel(c))).join(",")].concat(rows.map((r) => cols.map((c) => esc(r[c])).join(","))).join("\n") + "\n";
 }
 /** Column header in a CSV/XLSX download: pillar and group columns get their names, with the code kept in
  *  brackets for programs ("Fintech Industry [IND]", "Rank in Region of China [rank_in_cn_region]"); other
@@ -442,7 +443,7 @@ PAGES.ranking = (main, r) => {
   });
   main.append(el("h1", {}, "Ranking"), el("p", { class: "muted" }, el("a", { href: "#main", id: "to-downloads" }, "Downloads ↓")), controls, count, nomatch, table);
   main.querySelector("#to-downloads").addEventListener("click", (e) => { e.preventDefault(); const b = main.querySelector(".downloads button"); b.scrollIntoView({ block: "center" }); b.focus(); });
-  main.append(downloadBar("ranking", () => currentRows, () => cols.map((c) => c[0]).flatMap((c) => c === "interval" ? ["rank_lo", "rank_median", "rank_hi"] : (c === "change" ? ["change", "prev_rank"] : [c])).concat(["unit"])));
+  main.append(downloadBar("ranking_view", () => currentRows, () => cols.map((c) => c[0]).flatMap((c) => c === "interval" ? ["rank_lo", "rank_median", "rank_hi"] : (c === "change" ? ["change", "prev_rank"] : [c])).concat(["unit"])));
   let currentRows = [];
 
   function draw() {
