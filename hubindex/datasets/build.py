@@ -56,7 +56,8 @@ PROV_COLUMNS = ["unit", "indicator", "value", "source", "source_file", "source_d
 #: ``value_level`` (provenance): how a value describes the city. ``city`` = measured for the metro;
 #: ``country proxy`` = the national value used for the city; ``urban proxy`` = the value for the country's urban
 #: adults (Findex urban split); ``modelled`` = a national value spread over cities by a city covariate.
-VALUE_LEVELS = ("city", "country proxy", "urban proxy", "modelled")
+#: ``income-group proxy`` = the Findex aggregate of the country's income group (economy not surveyed).
+VALUE_LEVELS = ("city", "country proxy", "urban proxy", "modelled", "income-group proxy")
 
 
 @dataclass(frozen=True)
@@ -732,13 +733,20 @@ def findex_use(raw: Path, reg: Registry, cov: pd.DataFrame) -> pd.DataFrame:
     1. ``modelled``: the country has a city covariate C that covers the hub for the survey year (or the latest
        earlier year): V_city = clip(V_country × C_city / C̄_country, 0, 100) (``spread_by_covariate``);
     2. ``urban proxy``: else the Findex 2021 value for the country's urban adults, where published;
-    3. ``country proxy``: else the national value.
+    3. ``country proxy``: else the national value;
+    4. ``income-group proxy``: an economy not surveyed in 2021 (Qatar, Bahrain, Luxembourg) takes the Findex 2021
+       aggregate of its income group (e.g. 'High income'), so that no hub lacks a whole pillar.
 
     ``<code>_national`` is the national value for every hub (the uncertainty alternative). The Findex 2021 round
     (survey year 2021, or 2022 for late surveys) is the only one with these items; it is used for every edition.
     """
     d = _read(raw, FINDEX_HEADLINE, dtype=str, keep_default_na=False)
     u = _read(raw, FINDEX_URBAN, dtype=str, keep_default_na=False)
+    #: income group of each economy (latest round that gives one) and the aggregate rows' codes by group name
+    economies = d["Region"] != ""  # aggregates (regions, income groups) have no region
+    income = {r["Country code"]: r["Income group"] for _, r in d[economies].sort_values("Year").iterrows()
+              if r["Income group"]}
+    agg_code = {r["Country name"]: r["Country code"] for _, r in d[~economies].iterrows()}
     d = d[pd.to_numeric(d["Year"]) >= 2021]
     means = covariate_means(cov)
     rows = []
@@ -756,9 +764,18 @@ def findex_use(raw: Path, reg: Registry, cov: pd.DataFrame) -> pd.DataFrame:
             base = dict(unit=city.code, source="World Bank Global Findex 2021 databank", source_file=FINDEX_HEADLINE,
                         original_unit="% age 15+ (rounded)")
             if k not in nat:
+                grp = income.get(k, "")
+                g = nat.get(agg_code.get(grp, ""))
                 for ind in (code, f"{code}_national"):
-                    rows.append(base | dict(indicator=ind, value=np.nan, source_date="", original_value="",
-                                            scope="country", derivation=f"no Findex 2021 value for {k}"))
+                    if g is None:
+                        rows.append(base | dict(indicator=ind, value=np.nan, source_date="", original_value="",
+                                                scope="country", derivation=f"no Findex 2021 value for {k}"))
+                    else:
+                        rows.append(base | dict(
+                            indicator=ind, value=float(g[0].rstrip("%")), source_date=g[1], original_value=g[0],
+                            scope="country", value_level="income-group proxy",
+                            derivation=f"{k} was not surveyed in Findex 2021: the '{grp}' aggregate of column "
+                                       f"'{col}' (its income group in earlier Findex rounds), '%' stripped"))
                 continue
             text, year = nat[k]
             v = float(text.rstrip("%"))
