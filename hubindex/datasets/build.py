@@ -722,8 +722,9 @@ def city_covariates(raw: Path, reg: Registry) -> pd.DataFrame:
                                                             "city not in the hub registry", "country has no hub"))
     dup = out[out.hub.notna()].duplicated(["hub", "year"], keep=False)
     if dup.any():
-        d = out[out.hub.notna()][dup].iloc[0]
-        raise DataError(f"{d.source_file}: several rows of year {d.year} resolve to hub {d.hub}; expected one per city")
+        first = out[out.hub.notna()][dup].iloc[0]
+        raise DataError(f"{first.source_file}: several rows of year {first.year} resolve to hub {first.hub}; "
+                        "expected one per city")
     return out
 
 

@@ -19,7 +19,7 @@ from hubindex.datasets import (
     provenance,
     unmatched,
 )
-from hubindex.datasets.build import REGISTRY, Registry, haversine_km, norm_name, write_dataset
+from hubindex.datasets.build import REGISTRY, VALUE_LEVELS, Registry, haversine_km, norm_name, write_dataset
 from hubindex.errors import DataError
 
 
@@ -70,6 +70,8 @@ def test_every_value_has_provenance(year: int) -> None:
     assert len(prov) == len(wide) * len(ind)
     assert not prov.duplicated(["unit", "indicator"]).any()
     assert set(prov.scope) <= {"city", "country"}
+    assert set(prov.value_level) <= set(VALUE_LEVELS) and prov.value_level.notna().all()
+    assert (prov.loc[prov.scope == "city", "value_level"].isin(["city", "modelled"])).all()
     merged = wide.melt(id_vars="code", value_vars=list(ind.code), var_name="indicator").merge(
         prov, left_on=["code", "indicator"], right_on=["unit", "indicator"], suffixes=("", "_prov"))
     assert np.allclose(merged.value.astype(float), merged.value_prov.astype(float), equal_nan=True)
