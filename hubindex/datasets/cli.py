@@ -61,11 +61,12 @@ def show_cmd(city: str = typer.Argument(..., help="City code (e.g. CN-HGH) or na
     code = hit.code.iloc[0]
     prov = provenance(edition)
     t = Table(title=f"{hit.name.iloc[0]} ({code}), edition {edition}")
-    for c in ("indicator", "value", "scope", "source", "year", "derivation"):
+    for c in ("indicator", "value", "level", "source", "year", "derivation"):
         t.add_column(c, overflow="fold")
     for _, r in prov[prov.unit == code].iterrows():
         v = "" if pd.isna(r.value) else f"{r.value:,.4g}"
-        t.add_row(r.indicator, v, r.scope, r.source, str(r.source_date), str(r.derivation)[:160])
+        level = str(r.value_level) if "value_level" in prov.columns else str(r.scope)
+        t.add_row(r.indicator, v, level, r.source, str(r.source_date), str(r.derivation)[:200])
     console.print(t)
 
 

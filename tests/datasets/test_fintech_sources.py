@@ -83,7 +83,7 @@ def test_modelled_chinese_values_against_the_raw_files(raw_dir: Path) -> None:
             assert w.at[code, f"{ind}_national"] == _pct(chn[col])
             assert prov.at[(code, ind), "value_level"] == "modelled"
             assert prov.at[(code, f"{ind}_national"), "value_level"] == "country proxy"
-    # Hangzhou's online purchases hit the cap: 80 % x 389.6 / 307.4 > 100
+    # Hangzhou's online purchases hit the cap: 80 % x 359.7 / 282.8 = 101.8 > 100
     assert w.at["CN-HGH", "online_purchase"] == 100.0
     assert "capped to [0, 100]" in prov.at[("CN-HGH", "online_purchase"), "derivation"]
     # every edition carries the Findex 2021 round: the same modelled value in 2021 and 2025
