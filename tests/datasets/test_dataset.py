@@ -125,7 +125,15 @@ def test_unicorn_rows_are_matched_or_reported(raw_dir: Path) -> None:
 
 
 def test_shipped_tables_equal_a_fresh_build(raw_dir: Path, tmp_path: Path) -> None:
-    write_dataset(raw_dir, tmp_path / "data")
+    """Byte-identical to a fresh build — from a raw folder that also holds a new, unused source, which must not
+    change anything (build_info.json hashes only the files the build reads)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for entry in raw_dir.iterdir():
+        (raw / entry.name).symlink_to(entry)
+    (raw / "zz_new_source").mkdir()
+    (raw / "zz_new_source" / "unused.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    write_dataset(raw, tmp_path / "data")
     for p in sorted((tmp_path / "data").iterdir()):
         assert (DATA_DIR / p.name).read_bytes() == p.read_bytes(), f"{p.name} differs from a fresh build"
 
