@@ -795,7 +795,7 @@ def findex_use(raw: Path, reg: Registry, cov: pd.DataFrame) -> pd.DataFrame:
                     indicator=code, value=float(val), source=f"{base['source']}; {r.source}",
                     source_file=f"{FINDEX_HEADLINE}; {r.source_file}", source_date=f"{year}; {cy}",
                     original_value=f"{text} x {float(r.value)!r} / {cm!r}", original_unit="% age 15+ x index / index",
-                    scope="city", value_level="modelled",
+                    scope="country", value_level="modelled",
                     derivation=f"modelled: national value {v:g} ({k}, Findex {year}) x city covariate {r.source} "
                                f"{float(r.value):.6g} ('{r.city}', {cy}) / mean {cm:.6g} of the country's {n_cities} "
                                "covariate cities" + (f"; capped to [0, 100] (unclipped {v * float(r.value) / cm:.6g})"

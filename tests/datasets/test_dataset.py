@@ -71,7 +71,9 @@ def test_every_value_has_provenance(year: int) -> None:
     assert not prov.duplicated(["unit", "indicator"]).any()
     assert set(prov.scope) <= {"city", "country"}
     assert set(prov.value_level) <= set(VALUE_LEVELS) and prov.value_level.notna().all()
-    assert (prov.loc[prov.scope == "city", "value_level"].isin(["city", "modelled"])).all()
+    # scope 'city' only for values measured for the city; a modelled value rests on a national survey
+    assert (prov.loc[prov.scope == "city", "value_level"] == "city").all()
+    assert (prov.loc[prov.value_level == "modelled", "scope"] == "country").all()
     merged = wide.melt(id_vars="code", value_vars=list(ind.code), var_name="indicator").merge(
         prov, left_on=["code", "indicator"], right_on=["unit", "indicator"], suffixes=("", "_prov"))
     assert np.allclose(merged.value.astype(float), merged.value_prov.astype(float), equal_nan=True)
