@@ -113,7 +113,7 @@ def _findex_use_indicators() -> list[Indicator]:
     out = []
     for code, (name, _col, defn) in FINDEX_USE.items():
         out.append(Indicator(
-            code, name, "Consumer Experience", "Fintech use", "% age 15+", 1, "city",
+            code, name, "Consumer Experience", "Fintech use", "% age 15+", 1, "country",
             "World Bank Global Findex 2021 databank (+ PKU DFIIC / Findex urban as city covariates)", "CC BY 4.0",
             f"{defn} (Findex 2021 round, carried to every edition). City value: the national value spread by a city "
             "covariate where one exists (PKU DFIIC aggregate index for Chinese cities: V_city = V_country x "
