@@ -14,6 +14,8 @@ Example (COINr's sensitivity vignette on ASEM, ``examples/asem/sensitivity.yaml`
       aggregate: [{method: arithmetic}, {method: geometric}]
       weights: {noise: {2: 0.25, 3: 0.25}, sets: 100}   # w·(1 + u·f), u ~ U(−1, 1), per node level
       exclude: [Flights, LPI]   # alternatives: keep all, drop Flights, drop LPI (or a list of lists)
+      columns:                  # alternative data columns: as declared, or each mapping {indicator: column}
+        - {Flights: Flights_2019}
 
 Each alternative is a set of parameter overrides of that pipeline step (validated like the step itself).
 """
@@ -77,6 +79,9 @@ class UncertaintyConfig(_Model):
     aggregate: Alternatives | None = None
     weights: WeightNoise | None = None
     exclude: list[list[str]] | list[str] | None = None
+    columns: list[dict[str, str]] | dict[str, str] | None = Field(
+        default=None, description="Alternative data columns: the nominal data plus, per mapping, the data with "
+        "each named indicator read from another column of the data file ({indicator: column}).")
 
     def alternatives(self, step: str) -> list[dict[str, Any]] | None:
         """The step's alternatives as a list of override dicts (a dict of lists expands to its product)."""
@@ -88,6 +93,14 @@ class UncertaintyConfig(_Model):
             vals = [v if isinstance(v, list) else [v] for v in a.values()]
             return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*vals)]
         return [dict(x) for x in a]
+
+    def column_alternatives(self) -> list[dict[str, str]] | None:
+        """Data-column alternatives: ``{}`` (the columns as declared) plus one ``{indicator: column}`` each."""
+        c = self.columns
+        if c is None:
+            return None
+        maps = [c] if isinstance(c, dict) else list(c)
+        return [{}, *[dict(m) for m in maps]]
 
     def exclusions(self) -> list[list[str]] | None:
         """Exclusion alternatives: a list of names means 'keep all' plus one alternative per name."""

@@ -1,11 +1,11 @@
 """The batched replication engine behind the uncertainty and sensitivity analyses.
 
-A replication is a row u ∈ [0, 1)^c of a design matrix: each discrete factor (an alternative of impute, treat,
-normalise, exclude, aggregate, or a pre-drawn weight set) takes one column, k alternatives → index ⌊u·k⌋;
+A replication is a row u ∈ [0, 1)^c of a design matrix: each discrete factor (an alternative data column set,
+an alternative of impute, treat, normalise, exclude, aggregate, or a pre-drawn weight set) takes one column, k alternatives → index ⌊u·k⌋;
 continuous weight noise takes one column per noisy node, w' = w·(1 + (2u − 1)·f).
 
-Nothing that does not vary is recomputed: the normalised data of every (impute, treat, normalise) combination is
-built once by the real pipeline; replications are grouped by their discrete choices; inside a group the tree is
+Nothing that does not vary is recomputed: the normalised data of every (columns, impute, treat, normalise)
+combination is built once by the real pipeline; replications are grouped by their discrete choices; inside a group the tree is
 aggregated level by level as arrays (replications × units × children) with the engine's own batched
 aggregators — once, unbatched, for a node whose children and weights do not vary in the group — and ranked in
 bulk with the engine's ``rank_desc`` on scores rounded to ``RANK_DECIMALS``. ``spec_for(u)`` gives the plain spec
@@ -32,7 +32,7 @@ from hubindex.spec import IndexSpec
 
 __all__ = ["Factor", "AuditModel", "aggregate_batched"]
 
-_KEY_FACTORS = ("impute", "treat", "normalise", "exclude", "aggregate")
+_KEY_FACTORS = ("columns", "impute", "treat", "normalise", "exclude", "aggregate")
 _FAST = ("arithmetic", "geometric", "harmonic")
 
 
@@ -118,6 +118,11 @@ class AuditModel:
             for alt in a:
                 self._with_step(spec, step, alt)
             self.alts[step] = a
+        # -- alternative data columns: the same units, indicator j read from another column -------------------
+        self.col_alts: list[dict[str, str]] = cfg.column_alternatives() or [{}]
+        self.datas = [self.data]
+        for mapping in self.col_alts[1:]:
+            self.datas.append(self._data_with_columns(spec, mapping))
         ex = cfg.exclusions()
         self.excl_cols: list[np.ndarray] = [np.array([], dtype=np.int64)]
         if ex is not None:
@@ -150,6 +155,9 @@ class AuditModel:
         # -- factors and design columns ---------------------------------------------------------------------
         factors: list[Factor] = []
         col = 0
+        if len(self.col_alts) > 1:
+            factors.append(Factor("columns", tuple(_label(a) for a in self.col_alts), col, 1))
+            col += 1
         for name in ("impute", "treat", "normalise"):
             if name in self.alts:
                 factors.append(Factor(name, tuple(_label(a) for a in self.alts[name]), col, 1))
@@ -168,26 +176,26 @@ class AuditModel:
                 factors.append(Factor("weights", (), col, int(self.noisy.size)))
                 col += int(self.noisy.size)
         if not factors:
-            raise SpecError("uncertainty: nothing is uncertain; declare alternatives for impute, treat, normalise, "
-                            "aggregate, exclude or weights noise")
+            raise SpecError("uncertainty: nothing is uncertain; declare alternatives for columns, impute, treat, "
+                            "normalise, aggregate, exclude or weights noise")
         self.factors = tuple(factors)
         self.ncols = col
 
-        # -- what does not vary: normalised data per (impute, treat, normalise) -----------------------------
-        self.variants: dict[tuple[int, int, int], np.ndarray] = {}
-        sizes = [len(self.alts.get(s, [None])) for s in ("impute", "treat", "normalise")]
+        # -- what does not vary: normalised data per (columns, impute, treat, normalise) -------------------
+        self.variants: dict[tuple[int, int, int, int], np.ndarray] = {}
+        sizes = [len(self.col_alts)] + [len(self.alts.get(s, [None])) for s in ("impute", "treat", "normalise")]
         for key in itertools.product(*(range(k) for k in sizes)):
             s = spec
-            for step, i in zip(("impute", "treat", "normalise"), key, strict=True):
+            for step, i in zip(("impute", "treat", "normalise"), key[1:], strict=True):
                 if step in self.alts:
                     s = self._with_step(s, step, self.alts[step][i])
             s = s.with_step("aggregate", method="arithmetic", by_level={}, min_availability=None,
                             min_availability_by={})
-            res = run(s, self.data)
+            res = run(s, self.datas[key[0]])
             if not np.array_equal(np.asarray(res.scores.index), self.units):
                 raise ComputeError("uncertainty: an alternative changes which units are screened out; the audit "
                                    "needs the same units in every replication")
-            self.variants[(key[0], key[1], key[2])] = res.datasets["Normalised"].to_numpy(dtype=float)
+            self.variants[(key[0], key[1], key[2], key[3])] = res.datasets["Normalised"].to_numpy(dtype=float)
         agg_nominal = spec.step("aggregate")
         self.agg_steps = [agg_nominal] if "aggregate" not in self.alts else [
             self._with_step(spec, "aggregate", a).step("aggregate") for a in self.alts["aggregate"]]
@@ -210,7 +218,7 @@ class AuditModel:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle for Dask workers without the nominal Result and raw data (not needed to evaluate)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("nominal", "data")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("nominal", "data", "datas")}
 
     # ------------------------------------------------------------------------------------------------------
     @staticmethod
@@ -220,6 +228,30 @@ class AuditModel:
         except ValidationError as e:
             msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
             raise SpecError(f"uncertainty.{step}: alternative {alt} is invalid ({msg})") from None
+
+    @staticmethod
+    def _renamed(spec: IndexSpec, mapping: dict[str, str]) -> IndexSpec:
+        """The spec with indicator nodes renamed ``{indicator: column}`` (same place, parent, weight)."""
+        d = spec.model_dump()
+        d["framework"] = [{**nd, "code": mapping.get(nd["code"], nd["code"])} for nd in d["framework"]]
+        return IndexSpec.model_validate(d)
+
+    def _data_with_columns(self, spec: IndexSpec, mapping: dict[str, str]) -> Any:
+        """The model's data with indicator j read from column ``mapping[indicator]`` of the spec's data file(s)."""
+        from hubindex.engine.data import IndexData
+        from hubindex.io import load_data
+
+        bad = [k for k in mapping if k not in self.inds]
+        if bad:
+            raise SpecError(f"uncertainty.columns: {bad} are not indicators; indicators are {list(self.inds)}")
+        try:
+            alt = load_data(self._renamed(spec, mapping))[0]
+        except HubindexError as e:
+            raise SpecError(f"uncertainty.columns: alternative {mapping} cannot be read: {e}") from None
+        if not np.array_equal(np.asarray(alt.units), np.asarray(self.data.units)):
+            raise SpecError("uncertainty.columns: the alternative columns come with other units than the data")
+        return IndexData(self.data.units, self.data.names, self.data.indicators, alt.X, self.data.groups,
+                         self.data.denominators)
 
     @property
     def n_units(self) -> int:
@@ -263,12 +295,12 @@ class AuditModel:
 
     def _group(self, key: tuple[int, ...], Wg: np.ndarray, nodes: Sequence[str]) -> dict[str, np.ndarray]:
         fw = self.framework
-        Xn = self.variants[(key[0], key[1], key[2])]
-        excl = self.excl_cols[key[3]]
+        Xn = self.variants[(key[0], key[1], key[2], key[3])]
+        excl = self.excl_cols[key[4]]
         if excl.size:
             Xn = Xn.copy()
             Xn[:, excl] = np.nan
-        step = self.agg_steps[key[4]]
+        step = self.agg_steps[key[5]]
         rg, n = len(Wg), self.n_units
         values: dict[str, np.ndarray] = {c: Xn[:, j] for j, c in enumerate(self.inds)}
         for code in self.order:
@@ -359,11 +391,12 @@ class AuditModel:
             if step in ch:
                 s = self._with_step(s, step, self.alts[step][ch[step]])
         drop = {self.inds[j] for j in self.excl_cols[ch.get("exclude", 0)]}
+        cols = self.col_alts[ch.get("columns", 0)]
         w = self.weights(u)[0]
-        d = s.model_dump()
-        d["framework"] = [nd for nd in d["framework"] if nd["code"] not in drop]
+        d = self._renamed(s, cols).model_dump()
+        d["framework"] = [nd for nd in d["framework"] if nd["code"] not in {cols.get(x, x) for x in drop}]
         d["weights"] = {"use": "audit", "sets": {
-            "audit": {c: float(x) for c, x in zip(self.framework.codes, w, strict=True) if c not in drop}}}
+            "audit": {cols.get(c, c): float(x) for c, x in zip(self.framework.codes, w, strict=True) if c not in drop}}}
         d["uncertainty"] = None
         return IndexSpec.model_validate(d)
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from hubindex.datasets.covariates import covariate_means, read_covariate_csv, spread_by_covariate
 from hubindex.errors import DataError
 from hubindex.outdir import atomic_dir
 
@@ -51,7 +52,12 @@ FINTECH_INDUSTRIES_NEW = frozenset({"Financial Services", "Insurance"})
 
 AIRPORT_RADIUS_KM = 50.0
 PROV_COLUMNS = ["unit", "indicator", "value", "source", "source_file", "source_date", "original_value",
-                "original_unit", "scope", "derivation"]
+                "original_unit", "scope", "value_level", "derivation"]
+#: ``value_level`` (provenance): how a value describes the city. ``city`` = measured for the metro;
+#: ``country proxy`` = the national value used for the city; ``urban proxy`` = the value for the country's urban
+#: adults (Findex urban split); ``modelled`` = a national value spread over cities by a city covariate.
+#: ``income-group proxy`` = the Findex aggregate of the country's income group (economy not surveyed).
+VALUE_LEVELS = ("city", "country proxy", "urban proxy", "modelled", "income-group proxy")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,58 @@ class Indicator:
     in_default: bool = True
 
 
+#: Forbes Global 2000 industry labels counted as financial / as software and IT services (the copy mixes old and
+#: new Forbes labels, e.g. 'Banking' and 'Banking and Financial Services'; every label is listed here as data).
+FORBES_FINANCE = frozenset({"Banking", "Banks", "Banking and Finance", "Banking and Financial Services",
+                            "Diversified Financials", "Insurance", "Credit Card Companies"})
+FORBES_TECH = frozenset({"IT Software & Services", "Software & services", "Software/Programming",
+                         "Data Analytics & Big Data", "Technology"})
+FORBES_FILE = "forbes_global2000/forbes_global2000_2024.csv"
+GAWC_FILE = "gawc_connectivity/gawc_da31_gnc2020.xlsx"
+#: GaWC lists Hong Kong, Macao and Taiwan's cities under 'China': a name not found in the stated country is
+#: also looked up in these (the rule, not a per-city edit).
+GAWC_ALSO_LOOK_IN: dict[str, tuple[str, ...]] = {"CN": ("HK", "MO", "TW")}
+DFIIC_FILE = "pku_dfiic/pku_dfiic_city_2011_2023.dta"
+#: The DFIIC series used as the city covariate of the fintech-use items: the aggregate index (breadth of coverage +
+#: usage depth + digitisation), see docs/methodology.md for why not the payment sub-index.
+DFIIC_COVARIATE = "index_aggregate"
+FINDEX_HEADLINE = "worldbank_findex/findex2021_databankwide_headline.csv"
+FINDEX_URBAN = "worldbank_findex_urban/findex2021_databankwide_urban.csv"
+
+#: Findex 2021 fintech-use items: code -> (name, databank column, definition). Urban column = the same name with
+#: ', urban' before ' (% age 15+)'.
+FINDEX_USE: dict[str, tuple[str, str, str]] = {
+    "mobile_instore_pay": ("In-store mobile payments",
+                           "Made a digital in-store merchant payment: using a mobile phone (% age 15+)",
+                           "Adults who paid in a shop with a mobile phone (QR code, wallet or tap) in the past year"),
+    "online_bill_pay": ("Bills paid online", "Used a mobile phone or the internet to pay bills (% age 15+)",
+                        "Adults who used a mobile phone or the internet to pay bills in the past year"),
+    "mobile_send_money": ("Money sent online", "Used a mobile phone or the internet to send money (% age 15+)",
+                          "Adults who used a mobile phone or the internet to send money to a relative or friend"),
+    "online_purchase": ("Online purchases",
+                        "Used a mobile phone or the internet to buy something online (% age 15+)",
+                        "Adults who used a mobile phone or the internet to buy something online in the past year"),
+}
+
+
+def _findex_use_indicators() -> list[Indicator]:
+    out = []
+    for code, (name, _col, defn) in FINDEX_USE.items():
+        out.append(Indicator(
+            code, name, "Consumer Experience", "Fintech use", "% age 15+", 1, "country",
+            "World Bank Global Findex 2021 databank (+ PKU DFIIC / Findex urban as city covariates)", "CC BY 4.0",
+            f"{defn} (Findex 2021 round, carried to every edition). City value: the national value spread by a city "
+            "covariate where one exists (PKU DFIIC aggregate index for Chinese cities: V_city = V_country x "
+            "C_city / mean C over the country's cities, capped to [0, 100]), else the Findex urban-adult value, "
+            "else the national value; provenance column value_level says which."))
+        out.append(Indicator(
+            f"{code}_national", f"{name} (national value)", "Consumer Experience", "Fintech use", "% age 15+", 1,
+            "country", "World Bank Global Findex 2021 databank", "CC BY 4.0",
+            f"The unscaled national value of {code} (the alternative declared in the default spec's uncertainty "
+            "block).", in_default=False))
+    return out
+
+
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("fintech_unicorns", "Fintech unicorns", "Industry", "Fintech firms", "count", 1, "city",
               "CB Insights Global Unicorn Club", "attribution, research use",
@@ -83,21 +141,41 @@ INDICATORS: tuple[Indicator, ...] = (
               "(created on or before it, not expired by it)."),
     Indicator("market_cap_gdp", "Stock market capitalisation", "Industry", "Financial markets", "% of GDP", 1,
               "country", "World Bank WDI CM.MKT.LCAP.GD.ZS via Gapminder", "CC BY 4.0",
-              "Market capitalisation of listed domestic companies, % of GDP; latest year <= edition year."),
-    Indicator("account_ownership", "Account ownership", "Consumer Experience", "Adoption", "% age 15+", 1,
+              "Market capitalisation of listed domestic companies, % of GDP; latest year <= edition year. A country "
+              "value that does not fit the city-level Industry pillar (coherence audit): shipped, not in the default "
+              "index.", in_default=False),
+    Indicator("g2000_finance", "Large financial companies", "Industry", "Financial leaders", "count", 1, "city",
+              "Forbes Global 2000 (2024)", "city aggregates only, attribution 'Forbes Global 2000, 2024'",
+              "Companies of the Forbes Global 2000 (2024) with head office in the metro whose Forbes industry is "
+              "financial: " + ", ".join(sorted(FORBES_FINANCE)) + " (payments firms such as Visa, Mastercard and "
+              "PayPal are in these classes)."),
+    Indicator("g2000_finance_value", "Market value of large financial companies", "Industry", "Financial leaders",
+              "US$ bn", 1, "city", "Forbes Global 2000 (2024)",
+              "city aggregates only, attribution 'Forbes Global 2000, 2024'",
+              "Sum of the market values (US$ bn, Forbes 2024) of those financial companies."),
+    Indicator("g2000_tech", "Large software and IT companies", "Industry", "Technology platforms", "count", 1,
+              "city", "Forbes Global 2000 (2024)", "city aggregates only, attribution 'Forbes Global 2000, 2024'",
+              "Companies of the Forbes Global 2000 (2024) with head office in the metro whose Forbes industry is "
+              "software or IT services: " + ", ".join(sorted(FORBES_TECH)) + " (where Adyen, Block, Nu, FIS, "
+              "Tencent and Alibaba are classified; hardware and semiconductors are not counted)."),
+    Indicator("g2000_tech_value", "Market value of large software and IT companies", "Industry",
+              "Technology platforms", "US$ bn", 1, "city", "Forbes Global 2000 (2024)",
+              "city aggregates only, attribution 'Forbes Global 2000, 2024'",
+              "Sum of the market values (US$ bn, Forbes 2024) of those software and IT companies."),
+    *_findex_use_indicators(),
+    Indicator("account_ownership", "Account ownership", "Consumer Experience", "Access", "% age 15+", 1,
               "country", "World Bank Global Findex (FX.OWN.TOTL.ZS)", "CC BY 4.0",
               "Adults with an account at a financial institution or a mobile-money provider; latest survey <= "
-              "edition year."),
-    Indicator("digital_payments", "Digital payments", "Consumer Experience", "Adoption", "% age 15+", 1,
+              "edition year. Financial inclusion, not fintech use: shipped for reference, not in the default index.",
+              in_default=False),
+    Indicator("digital_payments", "Digital payments", "Consumer Experience", "Access", "% age 15+", 1,
               "country", "World Bank Global Findex 2021 databank", "CC BY 4.0",
-              "Adults who made or received a digital payment in the past year; latest survey <= edition year "
-              "(whole-percent precision in the source)."),
-    Indicator("online_purchase", "Online purchases", "Consumer Experience", "Adoption", "% age 15+", 1,
-              "country", "World Bank Global Findex 2021 databank", "CC BY 4.0",
-              "Adults who used a mobile phone or the internet to buy something online (Findex 2021)."),
-    Indicator("internet_users", "Internet users", "Consumer Experience", "Digital readiness", "% of population",
+              "Adults who made or received a digital payment in the past year (cards count); latest survey <= "
+              "edition year (whole-percent precision in the source). Not in the default index.", in_default=False),
+    Indicator("internet_users", "Internet users", "Consumer Experience", "Access", "% of population",
               1, "country", "World Bank WDI IT.NET.USER.ZS (ITU) via Gapminder", "CC BY 4.0",
-              "Individuals using the Internet; latest year <= edition year."),
+              "Individuals using the Internet; latest year <= edition year. Not in the default index.",
+              in_default=False),
     Indicator("qs_universities", "Ranked universities", "Ecosystem", "Talent", "count", 1, "city",
               "QS World University Rankings", "© QS, research use",
               "Universities in the metro ranked in the latest QS World University Rankings edition <= edition "
@@ -108,20 +186,26 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("metro_gdp_ppp", "Metro GDP (PPP, 2014)", "Ecosystem", "Economy", "US$ bn PPP", 1, "city",
               "Brookings Global Metro Monitor 2014 via Wikipedia 'List of cities by GDP'", "CC BY-SA 4.0",
               "Brookings 2014 estimate of metropolitan GDP at PPP (the only single-producer, single-year column)."),
-    Indicator("gdp_per_capita", "GDP per capita", "Ecosystem", "Economy", "current US$", 1, "country",
+    Indicator("gdp_per_capita", "GDP per capita", "Ecosystem", "National context", "current US$", 1, "country",
               "World Bank WDI NY.GDP.MKTP.CD / SP.POP.TOTL", "CC BY 4.0 (ODC-PDDL packaging)",
               "GDP (current US$) / total population, same country and year; latest year <= edition year."),
-    Indicator("regulatory_quality", "Regulatory quality", "Ecosystem", "Institutions", "estimate (-2.5..2.5)", 1,
+    Indicator("regulatory_quality", "Regulatory quality", "Ecosystem", "National context", "estimate (-2.5..2.5)", 1,
               "country", "World Bank Worldwide Governance Indicators (rq)", "CC BY 4.0",
               "WGI regulatory quality estimate; latest year <= edition year."),
     Indicator("air_destinations", "Air connectivity", "Ecosystem", "Connectivity", "destinations", 1, "city",
               "OpenFlights routes (June 2014 snapshot)", "ODbL 1.0",
               f"Distinct destination airports served by direct routes from airports within {AIRPORT_RADIUS_KM:g} km "
-              "of the city centre (a structural 2014 measure, the same for every edition)."),
+              "of the city centre (a structural 2014 measure, the same for every edition); replaced by GaWC "
+              "connectivity in the default index.", in_default=False),
+    Indicator("gawc_connectivity", "Global network connectivity", "Ecosystem", "Connectivity", "% of London", 1,
+              "city", "GaWC Data Set 31: global network connectivity 2020 (Derudder & Taylor)", "research data, cite",
+              "GaWC 2020 global network connectivity relative to London (= 100): how the city is linked through "
+              "the office networks of the leading banking/finance, insurance, law, accountancy, advertising and "
+              "consultancy firms; a metro with several GaWC cities takes the largest (connectivity is not additive)."),
     Indicator("unicorns_all", "All unicorns", "Ecosystem", "Innovation", "count", 1, "city",
               "CB Insights Global Unicorn Club", "attribution, research use",
               "All private companies valued at US$1bn+ with HQ in the metro (startup ecosystem depth)."),
-    Indicator("ease_of_doing_business", "Ease of doing business score", "Ecosystem", "Institutions", "score 0-100",
+    Indicator("ease_of_doing_business", "Ease of doing business score", "Ecosystem", "National context", "score 0-100",
               1, "country", "World Bank Doing Business (IC.BUS.DFRN.XQ)", "CC BY 4.0",
               "DB score, data year 2019 (series discontinued): shipped for reference, not in the default index.",
               in_default=False),
@@ -142,11 +226,22 @@ def norm_name(s: object) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def _read(raw: Path, rel: str, **kw: object) -> pd.DataFrame:
+#: Raw files read by the build in progress (relative paths), for ``build_info.json``; None outside a build.
+_READS: set[str] | None = None
+
+
+def _raw_path(raw: Path, rel: str) -> Path:
+    """``raw / rel``, checked to exist and recorded as read by the build (build_info.json lists these only)."""
     p = raw / rel
     if not p.exists():
         raise DataError(f"{p}: raw source file is missing (expected the team's shared/data/raw layout, see SOURCES.md)")
-    return pd.read_csv(p, **kw)  # type: ignore[call-overload]
+    if _READS is not None:
+        _READS.add(Path(rel).as_posix())
+    return p
+
+
+def _read(raw: Path, rel: str, **kw: object) -> pd.DataFrame:
+    return pd.read_csv(_raw_path(raw, rel), **kw)  # type: ignore[call-overload]
 
 
 def _fmt(x: float) -> str:
@@ -166,7 +261,7 @@ class Registry:
         unknown = set(aliases.code) - set(self.cities.code)
         if unknown:
             raise DataError(f"{REGISTRY / 'aliases.csv'}: column code: unknown city codes {sorted(unknown)}")
-        countries = json.loads((raw / "geonames/countries.json").read_text(encoding="utf-8"))
+        countries = json.loads(_raw_path(raw, "geonames/countries.json").read_text(encoding="utf-8"))
         self.iso3 = {k: v["iso3"] for k, v in countries.items()}
         self.country_name = {k: v["name"] for k, v in countries.items()}
         self.isonumeric = {k: int(v["isonumeric"]) for k, v in countries.items()}
@@ -179,8 +274,14 @@ class Registry:
             for s in (r["name"], r["geonames_name"]):
                 self._add(r["country_iso2"], s, r["code"])
         iso_of = dict(zip(self.cities.code, self.cities.country_iso2, strict=True))
+        #: aliases that are parts of a metro (suburb, district, borough), e.g. 'Foshan' (Guangzhou) or 'Chaoyang'
+        #: (Beijing) - also names of prefecture cities; sources of whole cities (city covariates) resolve without
+        #: them (``resolve_city``): only the hub's names and its spelling aliases.
+        self.districts: set[tuple[str, str]] = set()
         for _, r in aliases.iterrows():
             self._add(iso_of[r["code"]], r["alias"], r["code"])
+            if r["kind"] not in ("spelling", "source misspelling"):
+                self.districts.add((iso_of[r["code"]], norm_name(r["alias"])))
         self.city_states = {iso: code for iso, code in zip(self.cities.country_iso2, self.cities.code, strict=True)
                             if iso in ("SG", "HK", "LU", "BH", "QA")}
 
@@ -204,6 +305,14 @@ class Registry:
         if not c.strip():
             return self.city_states.get(iso2)
         return self.lookup.get((iso2, norm_name(c)))
+
+    def resolve_city(self, iso2: str | None, city: object) -> str | None:
+        """Like ``resolve`` but for sources whose rows are whole cities (e.g. DFIIC prefecture cities): suburb,
+        district and borough aliases are not used, so the prefecture cities Foshan and Chaoyang (Liaoning) are not
+        Guangzhou and Beijing."""
+        if iso2 is None or not isinstance(city, str) or (iso2, norm_name(city)) in self.districts:
+            return None
+        return self.resolve(iso2, city) if city.strip() else None
 
 
 class Unmatched:
@@ -243,7 +352,11 @@ def _resolve_frame(reg: Registry, df: pd.DataFrame, country: pd.Series, city: pd
 
 
 def _provenance(rows: Iterable[dict[str, object]]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=PROV_COLUMNS)
+    """Provenance rows; ``value_level`` defaults to ``city`` / ``country proxy`` from ``scope``."""
+    d = pd.DataFrame(list(rows), columns=PROV_COLUMNS)
+    default = d["scope"].map({"city": "city", "country": "country proxy"})
+    d["value_level"] = d["value_level"].where(d["value_level"].notna(), default)
+    return d
 
 
 # ---------------------------------------------------------------------------------------------------- sources
@@ -478,6 +591,231 @@ def metro_population(raw: Path, reg: Registry, year: int) -> pd.DataFrame:
     return _provenance(rows)
 
 
+def fix_mojibake(s: str) -> str:
+    """Undo UTF-8 text that was read as Latin-1 ('ZÃ¼rich' -> 'Zürich'); other strings are returned unchanged."""
+    try:
+        t = s.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return s
+    return t
+
+
+def forbes_hq_city(hq: object) -> str:
+    """The city of a Forbes ``headquarters`` cell: mojibake decoded, US 'City- State' -> 'City'."""
+    if not isinstance(hq, str):
+        return ""
+    return fix_mojibake(hq).split("- ")[0].strip()
+
+
+def forbes_indicators(raw: Path, reg: Registry) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forbes Global 2000 (2024) head-office aggregates per metro: count and Σ market value of the financial
+    (``FORBES_FINANCE``) and of the software/IT (``FORBES_TECH``) companies. Returns (provenance, unmatched rows);
+    the row-level list is never shipped (only counts and sums; derivations name no company)."""
+    f = _read(raw, FORBES_FILE)
+    city = f["headquarters"].map(forbes_hq_city)
+    f = _resolve_frame(reg, f, f["country"].fillna(""), city)
+    f["city_src"], f["country_src"] = city, f["country"].fillna("")
+    src = "Forbes Global 2000 (2024)"
+    rows = []
+    for code in reg.cities.code:
+        h = f[f.hub == code]
+        spell = ", ".join(f"{k} ({v})" for k, v in sorted(h.city_src.value_counts().items()))
+        for ind, labels, what in (("g2000_finance", FORBES_FINANCE, "financial"),
+                                  ("g2000_tech", FORBES_TECH, "software/IT")):
+            m = h[h.industry.isin(labels)]
+            mv = [float(x) for x in m.market_value]
+            rows.append(dict(unit=code, indicator=ind, value=float(len(m)), source=src, source_file=FORBES_FILE,
+                             source_date="2024", original_value=str(len(m)), original_unit="companies", scope="city",
+                             derivation=f"count of {what} companies (Forbes industry in the {ind} rule) with head "
+                                        f"office in the metro; head-office spellings of all its G2000 companies: "
+                                        f"{spell or 'none'}"))
+            rows.append(dict(unit=code, indicator=f"{ind}_value", value=round(float(sum(mv)), 6), source=src,
+                             source_file=FORBES_FILE, source_date="2024",
+                             original_value=f"sum of {len(mv)} market values" if mv else "0 (no such company)",
+                             original_unit="US$ bn", scope="city",
+                             derivation=f"sum of market_value of the {what} companies counted in {ind}"))
+    return _provenance(rows), f[f.hub.isna()]
+
+
+def gawc_names(cell: str) -> list[str]:
+    """Spellings of a GaWC city cell, by rule: 'New York (New York)' -> ['New York (New York)', 'New York'];
+    'Mumbai/Bombay' -> [..., 'Mumbai', 'Bombay'] (the qualifier in brackets is a state or country hint)."""
+    c = cell.strip()
+    base = re.sub(r"\s*\([^)]*\)\s*$", "", c).strip()
+    out = [c, base, *[x.strip() for x in base.split("/") if x.strip()]]
+    return list(dict.fromkeys(x for x in out if x))
+
+
+def gawc_indicator(raw: Path, reg: Registry) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """GaWC 2020 global network connectivity (GNC_rel, London = 100) per metro; several GaWC cities of one
+    metro -> the largest. Names resolve by ``gawc_names`` and the registry aliases; ``GAWC_ALSO_LOOK_IN`` covers
+    Hong Kong and Taipei listed under China. Returns (provenance, unmatched rows)."""
+    g = pd.read_excel(_raw_path(raw, GAWC_FILE))
+    hubs: list[str | None] = []
+    isos: list[str | None] = []
+    for city, country in zip(g["City"].astype(str), g["Country"].astype(str), strict=True):
+        iso = reg.country(country)
+        hub = None
+        for name in gawc_names(city):
+            for i in (iso, *GAWC_ALSO_LOOK_IN.get(iso or "", ())):
+                hub = reg.resolve(i, name) if name != "" else None
+                if hub:
+                    break
+            if hub:
+                break
+        hubs.append(hub)
+        isos.append(iso)
+    g["hub"], g["iso2"] = hubs, isos
+    hub_countries = set(reg.cities.country_iso2)
+    g["reason"] = np.where(g.hub.notna(), "", np.where(g.iso2.isna(), "unknown country", np.where(
+        g.iso2.isin(hub_countries), "city not in the hub registry", "country has no hub")))
+    rows = []
+    for code in reg.cities.code:
+        h = g[g.hub == code].sort_values("GNC_rel(%)", ascending=False, kind="mergesort")
+        if len(h):
+            best = h.iloc[0]
+            parts = "; ".join(f"{r.City} {float(r['GNC_rel(%)']):.4g}" for _, r in h.iterrows())
+            rows.append(dict(unit=code, indicator="gawc_connectivity", value=float(best["GNC_rel(%)"]),
+                             source="GaWC Data Set 31 (Derudder & Taylor)", source_file=GAWC_FILE, source_date="2020",
+                             original_value=f"{best['GNC_rel(%)']!r} (GNC_abs {int(best['GNC_abs'])}, rank "
+                                            f"{int(best['Rank'])})", original_unit="% of London", scope="city",
+                             derivation=f"GNC_rel(%) of '{best.City}'" + (f"; largest of: {parts}" if len(h) > 1
+                                                                          else "")))
+        else:
+            rows.append(dict(unit=code, indicator="gawc_connectivity", value=np.nan,
+                             source="GaWC Data Set 31 (Derudder & Taylor)", source_file=GAWC_FILE, source_date="2020",
+                             original_value="", original_unit="% of London", scope="city",
+                             derivation="the city is not among GaWC's 707 cities (or no alias matches)"))
+    return _provenance(rows), g[g.hub.isna()]
+
+
+def dfiic_covariate(raw: Path) -> pd.DataFrame:
+    """PKU DFIIC prefecture cities as a city covariate: the ``DFIIC_COVARIATE`` series, all 337 cities."""
+    d = pd.read_stata(_raw_path(raw, DFIIC_FILE))
+    d = d[d[DFIIC_COVARIATE].notna()]
+    return pd.DataFrame({"country_iso2": "CN", "city": d["pref_name_year18_eng"].astype(str),
+                         "year": d["year"].astype(int), "value": d[DFIIC_COVARIATE].astype(float),
+                         "source": f"PKU DFIIC ({DFIIC_COVARIATE})", "source_file": DFIIC_FILE})
+
+
+def city_covariates(raw: Path, reg: Registry) -> pd.DataFrame:
+    """Every city covariate: the built-in PKU DFIIC adapter + user files ``<raw>/city_covariates/*.csv``
+    (see :mod:`hubindex.datasets.covariates`), with ``hub`` (the hub a row resolves to, or None) and ``reason``.
+    One source per country."""
+    parts = [dfiic_covariate(raw)]
+    folder = raw / "city_covariates"
+    for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        rel = f.relative_to(raw).as_posix()
+        d = read_covariate_csv(_raw_path(raw, rel))
+        d["source_file"] = rel
+        parts.append(d)
+    cov = pd.concat(parts, ignore_index=True)
+    per = cov.groupby("country_iso2")["source_file"].unique()
+    for iso, files in per.items():
+        if len(files) > 1:
+            raise DataError(f"city covariates: country {iso} has several sources ({', '.join(sorted(files))}); "
+                            "keep one per country")
+    out = _resolve_frame(reg, cov, cov["country_iso2"], cov["city"])
+    out["hub"] = [reg.resolve_city(i, c) for i, c in zip(out.country_iso2, out.city, strict=True)]
+    hub_countries = set(reg.cities.country_iso2)
+    out["reason"] = np.where(out.hub.notna(), "", np.where(out.country_iso2.isin(hub_countries),
+                                                            "city not in the hub registry", "country has no hub"))
+    dup = out[out.hub.notna()].duplicated(["hub", "year"], keep=False)
+    if dup.any():
+        first = out[out.hub.notna()][dup].iloc[0]
+        raise DataError(f"{first.source_file}: several rows of year {first.year} resolve to hub {first.hub}; "
+                        "expected one per city")
+    return out
+
+
+def findex_use(raw: Path, reg: Registry, cov: pd.DataFrame) -> pd.DataFrame:
+    """The Findex 2021 fintech-use items per hub, at the finest level available (see FINDEX_USE):
+
+    1. ``modelled``: the country has a city covariate C that covers the hub for the survey year (or the latest
+       earlier year): V_city = clip(V_country × C_city / C̄_country, 0, 100) (``spread_by_covariate``);
+    2. ``urban proxy``: else the Findex 2021 value for the country's urban adults, where published;
+    3. ``country proxy``: else the national value;
+    4. ``income-group proxy``: an economy not surveyed in 2021 (Qatar, Bahrain, Luxembourg) takes the Findex 2021
+       aggregate of its income group (e.g. 'High income'), so that no hub lacks a whole pillar.
+
+    ``<code>_national`` is the national value for every hub (the uncertainty alternative). The Findex 2021 round
+    (survey year 2021, or 2022 for late surveys) is the only one with these items; it is used for every edition.
+    """
+    d = _read(raw, FINDEX_HEADLINE, dtype=str, keep_default_na=False)
+    u = _read(raw, FINDEX_URBAN, dtype=str, keep_default_na=False)
+    #: income group of each economy (latest round that gives one) and the aggregate rows' codes by group name
+    economies = d["Region"] != ""  # aggregates (regions, income groups) have no region
+    income = {r["Country code"]: r["Income group"] for _, r in d[economies].sort_values("Year").iterrows()
+              if r["Income group"]}
+    agg_code = {r["Country name"]: r["Country code"] for _, r in d[~economies].iterrows()}
+    d = d[pd.to_numeric(d["Year"]) >= 2021]
+    means = covariate_means(cov)
+    rows = []
+    for code, (_name, col, _defn) in FINDEX_USE.items():
+        ucol = col.replace(" (% age 15+)", ", urban (% age 15+)")
+        for c in (col,):
+            if c not in d.columns:
+                raise DataError(f"{raw / FINDEX_HEADLINE}: column {c!r} not found")
+        if ucol not in u.columns:
+            raise DataError(f"{raw / FINDEX_URBAN}: column {ucol!r} not found")
+        nat = {r["Country code"]: (r[col], r["Year"]) for _, r in d.sort_values("Year").iterrows() if r[col]}
+        urb = {r["Country code"]: r[ucol] for _, r in u.iterrows() if r[ucol]}
+        for _, city in reg.cities.iterrows():
+            iso2, k = city.country_iso2, reg.iso3[city.country_iso2]
+            base = dict(unit=city.code, source="World Bank Global Findex 2021 databank", source_file=FINDEX_HEADLINE,
+                        original_unit="% age 15+ (rounded)")
+            if k not in nat:
+                grp = income.get(k, "")
+                g = nat.get(agg_code.get(grp, ""))
+                for ind in (code, f"{code}_national"):
+                    if g is None:
+                        rows.append(base | dict(indicator=ind, value=np.nan, source_date="", original_value="",
+                                                scope="country", derivation=f"no Findex 2021 value for {k}"))
+                    else:
+                        rows.append(base | dict(
+                            indicator=ind, value=float(g[0].rstrip("%")), source_date=g[1], original_value=g[0],
+                            scope="country", value_level="income-group proxy",
+                            derivation=f"{k} was not surveyed in Findex 2021: the '{grp}' aggregate of column "
+                                       f"'{col}' (its income group in earlier Findex rounds), '%' stripped"))
+                continue
+            text, year = nat[k]
+            v = float(text.rstrip("%"))
+            rows.append(base | dict(indicator=f"{code}_national", value=v, source_date=year, original_value=text,
+                                    scope="country", derivation=f"column '{col}' for {k}, '%' stripped; Findex "
+                                    "2021 round, carried to every edition; country-level value"))
+            crow = cov[(cov.hub == city.code)]
+            cyears = sorted(int(y) for y in crow.year if int(y) <= int(year))
+            if cyears:
+                cy = cyears[-1]
+                r = crow[crow.year == cy].iloc[0]
+                cm = float(means.loc[(iso2, cy)])
+                n_cities = int((cov.country_iso2 == iso2).groupby(cov.year).sum().get(cy, 0))
+                (val,), (capped,) = spread_by_covariate([v], [float(r.value)], [cm])
+                rows.append(base | dict(
+                    indicator=code, value=float(val), source=f"{base['source']}; {r.source}",
+                    source_file=f"{FINDEX_HEADLINE}; {r.source_file}", source_date=f"{year}; {cy}",
+                    original_value=f"{text} x {float(r.value)!r} / {cm!r}", original_unit="% age 15+ x index / index",
+                    scope="country", value_level="modelled",
+                    derivation=f"modelled: national value {v:g} ({k}, Findex {year}) x city covariate {r.source} "
+                               f"{float(r.value):.6g} ('{r.city}', {cy}) / mean {cm:.6g} of the country's {n_cities} "
+                               "covariate cities" + (f"; capped to [0, 100] (unclipped {v * float(r.value) / cm:.6g})"
+                                                    if capped else "")))
+            elif k in urb:
+                why = ("" if iso2 not in set(cov.country_iso2) else
+                       "the city is not in the country's city covariate; ")
+                rows.append(base | dict(
+                    indicator=code, value=float(urb[k].rstrip("%")), source_file=FINDEX_URBAN, source_date="2021",
+                    original_value=urb[k], scope="country", value_level="urban proxy",
+                    derivation=f"{why}urban adults of {k}: column '{ucol}', '%' stripped (national {text})"))
+            else:
+                why = ("the city is not in the country's city covariate; " if iso2 in set(cov.country_iso2) else "")
+                rows.append(base | dict(
+                    indicator=code, value=v, source_date=year, original_value=text, scope="country",
+                    derivation=f"{why}no city covariate and no urban split for {k}: national value, column '{col}', "
+                               "Findex 2021 round, carried to every edition; country-level value"))
+    return _provenance(rows)
+
+
 def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
     """Great-circle distance: 2R·asin(√(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2))), R = 6371 km."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
@@ -548,8 +886,9 @@ def city_table(raw: Path, reg: Registry) -> pd.DataFrame:
 
 
 def build_edition(raw: Path, reg: Registry, cities: pd.DataFrame, year: int, unmatched: Unmatched,
-                  air: pd.DataFrame, gdp_metro: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One edition: (wide table, provenance)."""
+                  fixed: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One edition: (wide table, provenance). ``fixed``: provenance of the edition-independent sources (metro
+    GDP 2014, air routes 2014, Forbes 2024, GaWC 2020, Findex 2021 fintech use), the same in every edition."""
     gm = "ddf--datapoints--{}--by--geo--time.csv"
     parts = [
         unicorn_indicators(raw, reg, year, unmatched),
@@ -559,17 +898,14 @@ def build_edition(raw: Path, reg: Registry, cities: pd.DataFrame, year: int, unm
                             "World Bank WDI via Gapminder", "% of GDP"),
         findex_account(raw, reg, year),
         findex_headline(raw, reg, year, "Made or received a digital payment (% age 15+)", "digital_payments"),
-        findex_headline(raw, reg, year, "Used a mobile phone or the internet to buy something online (% age 15+)",
-                        "online_purchase"),
         gapminder_indicator(raw, reg, year, gm.format("internet_users"), "internet_users", "internet_users",
                             "World Bank WDI (ITU) via Gapminder", "% of population"),
         qs_indicators(raw, reg, year, unmatched),
-        gdp_metro,
         gdp_per_capita(raw, reg, year),
         wgi_indicator(raw, reg, year),
-        air,
         doing_business(raw, reg, year),
         metro_population(raw, reg, year),
+        *fixed,
     ]
     prov = pd.concat(parts, ignore_index=True)
     prov = prov[prov.indicator.isin(IND_BY_CODE)]
@@ -588,37 +924,51 @@ def indicator_table() -> pd.DataFrame:
 
 def build_dataset(raw: Path) -> dict[str, pd.DataFrame]:
     """All shipped tables, keyed by file name."""
-    raw = Path(raw)
+    return _build(Path(raw))[0]
+
+
+def _build(raw: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """(tables, the raw files read — relative paths, sorted)."""
+    global _READS
     if not (raw / "SOURCES.md").exists():
         raise DataError(f"{raw}: not a raw-sources folder (no SOURCES.md); pass --raw path/to/shared/data/raw")
-    reg = Registry(raw)
-    cities = city_table(raw, reg)
-    unmatched = Unmatched()
-    air = air_connectivity(raw, cities)
-    gdp_metro = metro_gdp(raw, reg)
-    tables: dict[str, pd.DataFrame] = {"cities.csv": cities, "indicators.csv": indicator_table()}
-    for year in EDITIONS:
-        wide, prov = build_edition(raw, reg, cities, year, unmatched, air, gdp_metro)
-        tables[f"fintech_hubs_{year}.csv"] = wide
-        tables[f"provenance_{year}.csv"] = prov
-    tables["unmatched.csv"] = unmatched.table()
-    return tables
+    _READS = set()
+    try:
+        reg = Registry(raw)
+        cities = city_table(raw, reg)
+        unmatched = Unmatched()
+        cov = city_covariates(raw, reg)
+        forbes, forbes_un = forbes_indicators(raw, reg)
+        gawc, gawc_un = gawc_indicator(raw, reg)
+        fixed = [metro_gdp(raw, reg), air_connectivity(raw, cities), forbes, gawc, findex_use(raw, reg, cov)]
+        tables: dict[str, pd.DataFrame] = {"cities.csv": cities, "indicators.csv": indicator_table()}
+        for year in EDITIONS:
+            wide, prov = build_edition(raw, reg, cities, year, unmatched, fixed)
+            tables[f"fintech_hubs_{year}.csv"] = wide
+            tables[f"provenance_{year}.csv"] = prov
+            # edition-independent sources: their unmatched spellings belong to every edition
+            unmatched.add(FORBES_FILE, year, forbes_un, "country_src", "city_src", "reason")
+            unmatched.add(GAWC_FILE, year, gawc_un, "Country", "City", "reason")
+            for src, part in cov[cov.hub.isna()].groupby("source_file"):
+                unmatched.add(str(src), year, part, "country_iso2", "city", "reason")
+        tables["unmatched.csv"] = unmatched.table()
+        return tables, sorted(_READS)
+    finally:
+        _READS = None
 
 
-def raw_hashes(raw: Path) -> dict[str, str]:
-    out = {}
-    for p in sorted(raw.rglob("*")):
-        if p.is_file():
-            out[str(p.relative_to(raw))] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
+def raw_hashes(raw: Path, files: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of each raw file the build read (``files``: paths relative to ``raw``)."""
+    return {f: hashlib.sha256((raw / f).read_bytes()).hexdigest() for f in sorted(files)}
 
 
 def write_dataset(raw: Path, out: Path) -> dict[str, pd.DataFrame]:
-    """Build and write every table atomically into ``out`` (replaced as a whole, never half-written)."""
-    tables = build_dataset(raw)
+    """Build and write every table atomically into ``out`` (replaced as a whole, never half-written).
+    ``build_info.json`` records the SHA-256 of the raw files the build read, and only those."""
+    tables, read = _build(Path(raw))
     with atomic_dir(Path(out), "data build") as tmp:
         for name, t in tables.items():
             t.to_csv(tmp / name, index=False, lineterminator="\n", float_format=None)
-        info = {"editions": list(EDITIONS), "raw_files_sha256": raw_hashes(Path(raw))}
+        info = {"editions": list(EDITIONS), "raw_files_sha256": raw_hashes(Path(raw), read)}
         (tmp / "build_info.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return tables

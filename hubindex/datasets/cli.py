@@ -66,12 +66,13 @@ def show_cmd(city: str = typer.Argument(..., help="City code (e.g. CN-HGH) or na
         raise DataError(f"no city {city!r} in edition {edition}; codes look like CN-HGH (see `hubindex data list`)")
     code = hit["code"]
     t = Table(title=f"{hit['name']} ({code}), edition {edition}")
-    for c in ("indicator", "value", "scope", "source", "year", "derivation"):
+    for c in ("indicator", "value", "level", "source", "year", "derivation"):
         t.add_column(c, overflow="fold")
     for r in _rows(DATA_DIR / f"provenance_{edition}.csv"):
         if r["unit"] == code:
             v = f"{float(r['value']):,.4g}" if r["value"] else ""
-            t.add_row(r["indicator"], v, r["scope"], r["source"], r["source_date"], r["derivation"][:160])
+            t.add_row(r["indicator"], v, r.get("value_level") or r["scope"], r["source"], r["source_date"],
+                      r["derivation"][:200])
     console.print(t)
 
 

@@ -19,7 +19,7 @@ from hubindex.datasets import (
     provenance,
     unmatched,
 )
-from hubindex.datasets.build import REGISTRY, Registry, haversine_km, norm_name, write_dataset
+from hubindex.datasets.build import REGISTRY, VALUE_LEVELS, Registry, haversine_km, norm_name, write_dataset
 from hubindex.errors import DataError
 
 
@@ -70,6 +70,10 @@ def test_every_value_has_provenance(year: int) -> None:
     assert len(prov) == len(wide) * len(ind)
     assert not prov.duplicated(["unit", "indicator"]).any()
     assert set(prov.scope) <= {"city", "country"}
+    assert set(prov.value_level) <= set(VALUE_LEVELS) and prov.value_level.notna().all()
+    # scope 'city' only for values measured for the city; a modelled value rests on a national survey
+    assert (prov.loc[prov.scope == "city", "value_level"] == "city").all()
+    assert (prov.loc[prov.value_level == "modelled", "scope"] == "country").all()
     merged = wide.melt(id_vars="code", value_vars=list(ind.code), var_name="indicator").merge(
         prov, left_on=["code", "indicator"], right_on=["unit", "indicator"], suffixes=("", "_prov"))
     assert np.allclose(merged.value.astype(float), merged.value_prov.astype(float), equal_nan=True)
@@ -123,7 +127,15 @@ def test_unicorn_rows_are_matched_or_reported(raw_dir: Path) -> None:
 
 
 def test_shipped_tables_equal_a_fresh_build(raw_dir: Path, tmp_path: Path) -> None:
-    write_dataset(raw_dir, tmp_path / "data")
+    """Byte-identical to a fresh build — from a raw folder that also holds a new, unused source, which must not
+    change anything (build_info.json hashes only the files the build reads)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for entry in raw_dir.iterdir():
+        (raw / entry.name).symlink_to(entry)
+    (raw / "zz_new_source").mkdir()
+    (raw / "zz_new_source" / "unused.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    write_dataset(raw, tmp_path / "data")
     for p in sorted((tmp_path / "data").iterdir()):
         assert (DATA_DIR / p.name).read_bytes() == p.read_bytes(), f"{p.name} differs from a fresh build"
 

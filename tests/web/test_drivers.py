@@ -66,8 +66,8 @@ def test_not_decomposable_when_a_node_loses_all_weighted_data(tiny_spec) -> None
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.sampled_from(["IND", "CON", "ECO", "IND_FF", "IND_FM", "CON_ADO", "ECO_TAL", "qs_top200",
-                                         "account_ownership", "gdp_per_capita", "ECO_INS", "unicorns_all"]),
+@given(st.dictionaries(st.sampled_from(["IND", "CON", "ECO", "IND_FF", "IND_FM", "CON_USE", "ECO_TAL", "qs_top200",
+                                         "mobile_instore_pay", "gdp_per_capita", "ECO_INS", "unicorns_all"]),
                        st.floats(0.05, 5), min_size=1, max_size=8))
 def test_exact_sums_to_rebuild_change(fintech_result, weights) -> None:
     """Σ contributions = score change to 1e-9, and the change equals a full rebuild's (default fintech index)."""
@@ -89,7 +89,7 @@ def test_exact_sums_to_rebuild_change(fintech_result, weights) -> None:
 def test_shapley_equals_brute_force_over_all_orders(fintech_result) -> None:
     """Median aggregation (non-linear): exact Shapley values = the mean over all 3! orders of the marginal
     contributions, each marginal computed by a full rebuild of the spec."""
-    weights = {"IND": 2.5, "CON_ADO": 0.3, "ECO": 1.7}
+    weights = {"IND": 2.5, "CON_USE": 0.3, "ECO": 1.7}
     fw, norm, w0, methods = _inputs(fintech_result, "median")
     w1 = w0.copy()
     for c, x in weights.items():

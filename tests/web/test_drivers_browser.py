@@ -46,8 +46,8 @@ JS_SPLIT = """w => { const d = window.hubindex.decomposeDrivers(w);
 
 def test_weights_driven_by_column(fpage, fintech_result) -> None:
     page = fpage
-    weights = {"IND": 3.0, "qs_top200": 0.2, "CON_ADO": 1.5}
-    page.goto(f"{page.base}/#/weights?w=IND:3,qs_top200:0.2,CON_ADO:1.5")
+    weights = {"IND": 3.0, "qs_top200": 0.2, "CON_USE": 1.5}
+    page.goto(f"{page.base}/#/weights?w=IND:3,qs_top200:0.2,CON_USE:1.5")
     page.wait_for_selector("#weights-table tbody tr td.drv details")
     api = _post(page, "/api/score", {"weights": weights})
     by = {x["unit"]: x for x in api["ranking"]}
@@ -88,9 +88,9 @@ def test_weights_driven_by_column(fpage, fintech_result) -> None:
     np.testing.assert_allclose(np.array(js["delta"]), py.delta, atol=1e-9)
 
     # non-linear aggregation (median at every level): JS Shapley values == Python's, exact and sampled
-    for w in ({"IND": 2.5, "CON_ADO": 0.3, "ECO": 1.7},
-              {c: 0.5 + 0.3 * k for k, c in enumerate(["IND", "CON", "ECO", "IND_FF", "IND_FM", "CON_ADO",
-                                                       "CON_DR", "ECO_TAL", "ECO_ECO", "ECO_INS"])}):
+    for w in ({"IND": 2.5, "CON_USE": 0.3, "ECO": 1.7},
+              {c: 0.5 + 0.3 * k for k, c in enumerate(["IND", "CON", "ECO", "IND_FF", "IND_FM", "CON_USE",
+                                                       "IND_FL", "ECO_TAL", "ECO_ECO", "ECO_INS"])}):
         js = page.evaluate("""w => { const saved = JSON.stringify(D.aggregation); D.aggregation.method = "median";
             D.aggregation.by_level = {}; IX.baseVals = null;
             try { const d = window.hubindex.decomposeDrivers(w);
@@ -108,7 +108,7 @@ def test_weights_driven_by_column(fpage, fintech_result) -> None:
 
     # timing: ranking + split on a slider move, median of 100
     ms = page.evaluate("""() => { const t = []; for (let i = 0; i < 100; i++) { const a = performance.now();
-        const w = {IND: 1 + i / 50, CON_ADO: 2}; const v = window.hubindex.computeScores(w);
+        const w = {IND: 1 + i / 50, CON_USE: 2}; const v = window.hubindex.computeScores(w);
         window.hubindex.computeRanking(w, v); window.hubindex.decomposeDrivers(w, v); t.push(performance.now() - a); }
         t.sort((x, y) => x - y); return t[50]; }""")
     print(f"in-browser re-rank + split by weight: median {ms:.3f} ms (91 cities)")
