@@ -206,6 +206,10 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                "Weights, Notes), CSV and JSON."),
     "serve": ("hubindex.web.cli", "Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, "
               "methodology) and the\nJSON API (docs at /docs) over an index built once at start-up."),
+    "compare-published": ("hubindex.audit.published_cli", "Compare our ranking with published fintech-city rankings "
+                          "(GFHR, GFCI FinTech, Findexable, StartupBlink):\noverlap, Spearman's rho, and the cities "
+                          "with the largest rank gaps with the pillars and indicators behind\nthem. Comparisons are "
+                          "reported, never used to choose indicators or weights."),
     "data": ("hubindex.datasets.cli", _SUBCOMMANDS[0][2] or ""),
     "survey": ("hubindex.survey.cli", _SUBCOMMANDS[1][2] or ""),
     "audit": ("hubindex.audit.cli", _SUBCOMMANDS[2][2] or ""),
