@@ -439,6 +439,9 @@ class EditionStore:
         revision: int | None = None
         try:
             with self._connect(write=True, migrate=True) as con:
+                # a damaged store is refused before anything is added to it (inserts alone would not read the
+                # damaged blocks, and the user would never learn of them)
+                _read_every_block(con)
                 con.execute("BEGIN TRANSACTION")
                 try:
                     row = con.execute("SELECT max(revision) FROM editions WHERE label = ?", [label]).fetchone()
@@ -498,6 +501,16 @@ class EditionStore:
         return f"Edition {label}@{revision} was committed before the failure and is in the store."
 
     # -- reading -----------------------------------------------------------------------------------------------
+    def verify(self) -> int:
+        """Read every row of every table: DuckDB checks each block's checksum as it reads it, so a truncated file
+        or a corrupt block raises :class:`StoreDamagedError` here (at start-up), not later on some request.
+        Returns the number of editions (all revisions)."""
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no edition store here (publish an edition first)")
+        with self._connect() as con:
+            _read_every_block(con)
+            return _scalar(con, "SELECT count(*) FROM editions")
+
     def list(self, *, all_revisions: bool = False) -> pd.DataFrame:
         """One row per edition (latest revision of each label unless ``all_revisions``), oldest first."""
         cols = ["label", "revision", "kind", "vintage", "published_at", "spec_name", "spec_hash", "data_hash",
@@ -637,6 +650,14 @@ class EditionStore:
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
+
+
+def _read_every_block(con: duckdb.DuckDBPyConnection) -> None:
+    """Scan every column of every table (DuckDB verifies each block's checksum as it reads it)."""
+    tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_schema = 'main'").fetchall()]
+    for t in tables:
+        con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{t}"').fetchall()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
