@@ -214,20 +214,80 @@ _MINUS = "\u2212"  # MINUS SIGN, as typeset by word processors: read as '-'
 _SPACES = " \u00a0\u202f\u2009'\u2019"  # thousands separators in some locales: space, NBSP, thin spaces, apostrophe
 
 
-def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None, str]:
-    """Read cells (an object array: text, numbers, missing) as floats, strictly.
+def parse_numbers(cells: np.ndarray | pd.Series) -> tuple[np.ndarray, int | None, str]:
+    """Read cells (text, numbers, missing) as floats, strictly.
 
     A cell is missing when empty, NaN/None or one of :data:`NA_TOKENS` (after trimming spaces). Text is a number
     only when, trimmed and with U+2212 (−) read as ``-``, it matches ``[+-]digits[.digits][e[+-]digits]``; it is
-    then converted by Python's correctly rounded ``float``. Everything else is refused, never guessed: a decimal
-    comma (``3,5``), thousands separators (``1,234,567``, ``1 234``), a percent sign, currency, ``inf`` or a
-    number too large for a double (``1e400``), a yes/no value. Returns the values, the index of the first
+    then converted correctly rounded (as Python's ``float``). Everything else is refused, never guessed: a
+    decimal comma (``3,5``), thousands separators (``1,234,567``, ``1 234``), a percent sign, currency, ``inf`` or
+    a number too large for a double (``1e400``), a yes/no value. Returns the values, the index of the first
     refused cell (``None`` when all are fine) and why it was refused.
+
+    Plain cells (the grammar with ASCII spaces around) are matched and converted in bulk by Arrow (its
+    string-to-double cast is correctly rounded: tested against ``float`` in tests/test_io.py); every other
+    non-missing cell goes through the cell-by-cell rule below, which also writes the messages.
     """
-    obj = np.asarray(cells, dtype=object)
-    out = np.full(len(obj), np.nan)
+    n = len(cells)
+    out = np.full(n, np.nan)
+    todo: np.ndarray | None = None
+    bad: list[tuple[int, str]] = []
+    fast = _plain_numbers(cells)
+    if fast is not None:
+        plain, vals, null = fast
+        out[plain] = vals[plain]
+        inf = np.flatnonzero(plain & np.isinf(out))
+        if len(inf):
+            i = int(inf[0])
+            bad.append((i, f"expected a finite number; got {_cell(cells, i)!r} (too large for a floating-point "
+                           "number)"))
+            n = i  # nothing after the first refused cell matters
+        todo = np.flatnonzero(~plain[:n] & ~null[:n])
+    obj = (cells.iloc[todo].to_numpy(dtype=object) if isinstance(cells, pd.Series) else
+           np.asarray(cells, dtype=object)[todo]) if todo is not None else np.asarray(cells, dtype=object)
+    index = todo if todo is not None else np.arange(len(obj))
+    why = _parse_cells(obj, index, out)
+    if why is not None:
+        bad.append(why)
+    if not bad:
+        return out, None, ""
+    i, reason = min(bad)
+    return out, i, reason
+
+
+def _cell(cells: np.ndarray | pd.Series, i: int) -> object:
+    return cells.iloc[i] if isinstance(cells, pd.Series) else cells[i]
+
+
+_PLAIN = r"^[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*$"
+
+
+def _plain_numbers(cells: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(plain, values, null) masks/values for a column of text and missing cells, in bulk; None for anything else
+    (typed or mixed cells), which then goes cell by cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(cells, pd.Series) and not pd.api.types.is_string_dtype(cells):
+        return None
+    try:
+        arr = pa.array(cells, type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    null = arr.is_null().to_numpy(zero_copy_only=False)
+    plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN), False).to_numpy(zero_copy_only=False)
+    trimmed = pc.utf8_trim(pc.if_else(pa.array(plain), arr, pa.scalar(None, pa.string())), " \t")
+    vals = pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False)
+    return plain, np.asarray(vals, dtype=float), null
+
+
+def _parse_cells(obj: np.ndarray, index: np.ndarray, out: np.ndarray) -> tuple[int, str] | None:
+    """The cell-by-cell rule: fill ``out[index[k]]`` from ``obj[k]``; (index, why) of the first refused cell."""
     match, na, inf = _NUMBER.fullmatch, _NA_SET, float("inf")
-    for i, x in enumerate(obj):
+    for k, x in enumerate(obj):
+        i = int(index[k])
         if isinstance(x, str):
             t = x.strip()
             if t in na:
@@ -235,23 +295,23 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None, str]:
             if _MINUS in t:
                 t = t.replace(_MINUS, "-")
             if not match(t):
-                return out, i, number_problem(x)
+                return i, number_problem(x)
             v = float(t)
             if v == inf or v == -inf:
-                return out, i, f"expected a finite number; got {x!r} (too large for a floating-point number)"
+                return i, f"expected a finite number; got {x!r} (too large for a floating-point number)"
             out[i] = v
         elif x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float | np.floating) and np.isnan(x)):
             continue
         elif isinstance(x, bool | np.bool_):
-            return out, i, f"expected a number; got {bool(x)} (a yes/no value)"
+            return i, f"expected a number; got {bool(x)} (a yes/no value)"
         elif isinstance(x, int | float | np.integer | np.floating):
             v = float(x)
             if not np.isfinite(v):
-                return out, i, f"expected a finite number; got {v}"
+                return i, f"expected a finite number; got {v}"
             out[i] = v
         else:
-            return out, i, f"expected a number or an empty cell; got {x!r} ({type(x).__name__})"
-    return out, None, ""
+            return i, f"expected a number or an empty cell; got {x!r} ({type(x).__name__})"
+    return None
 
 
 def number_problem(text: str) -> str:
@@ -284,23 +344,40 @@ def _numeric(df: pd.DataFrame, col: str, path: Path, rows: np.ndarray | None = N
     :class:`DataError` naming the file, the row (``rows[i]``, else ``i + 2``) and the column."""
     s = df[col]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        # numbers the reader already parsed (pandas' CSV float parser accepts exactly the grammar of
+        # parse_numbers, plus inf/Infinity, and rounds correctly: tests/test_io.py); only inf is left to refuse
         vals = s.to_numpy(dtype=float, na_value=np.nan)
         inf = np.flatnonzero(np.isinf(vals))
-        i, why = (int(inf[0]), f"expected a finite number; got {vals[inf[0]]}") if len(inf) else (None, "")
+        i, why = (int(inf[0]), _infinite(path, col, int(inf[0]), vals[inf[0]])) if len(inf) else (None, "")
     else:
-        vals, i, why = parse_numbers(s.to_numpy(dtype=object))
+        vals, i, why = parse_numbers(s)
     if i is not None:
         row = int(rows[i]) if rows is not None else i + 2
         raise DataError(f"{where(path, row, col)}{why}")
     return vals
 
 
+def _infinite(path: Path, col: str, i: int, v: float) -> str:
+    """'expected a finite number; got '1e400' (too large …)' with the cell's text (CSV: read again, error path)."""
+    raw: object = v
+    if path.suffix.lower() in _CSV:
+        try:
+            text = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", usecols=[col], dtype=str,
+                               keep_default_na=False, na_values=list(NA_TOKENS))[col]
+            raw = text.iloc[i]
+        except (ValueError, OSError, KeyError, IndexError):
+            pass
+    word = str(raw).strip().lower().lstrip("+-")
+    size = "" if word in ("inf", "infinity") else " (too large for a floating-point number)"
+    return f"expected a finite number; got {raw if isinstance(raw, float) else repr(raw)}{size}"
+
+
 def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
     """Read every data file of the spec, join them on the unit code, check columns and types.
 
-    Indicator and denominator columns are read as text and converted by :func:`parse_numbers` (a decimal comma,
-    a thousands separator, ``inf`` or an overflow is an error naming file, row and column, never a wrong
-    number). Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``.
+    Indicator and denominator cells must be numbers by the rule of :func:`parse_numbers` (a decimal comma, a
+    thousands separator, ``inf`` or an overflow is an error naming file, row and column, never a wrong number).
+    Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``.
     """
     ds = spec.data
     indicators = tuple(n.code for n, leaf in zip(spec.framework, _leaves(spec), strict=True) if leaf)
@@ -308,12 +385,11 @@ def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
     dstep = spec.step("denominate")
     if dstep is not None and dstep.by:
         wanted |= set(dstep.by.values())
-    numeric_cols = (*indicators, *sorted(wanted))
     frames: list[tuple[Path, pd.DataFrame, np.ndarray]] = []
     hashes: dict[str, str] = {}
     for rel in ds.paths:
         path = spec.resolve(rel)
-        df, rows = read_table_rows(path, ds.sheet, text_columns=(ds.unit_code, *numeric_cols))
+        df, rows = read_table_rows(path, ds.sheet, text_columns=(ds.unit_code,))
         if len(df) == 0:
             raise DataError(f"{path}: no units: the file has a header row but no data rows; expected one row per unit")
         if ds.unit_code not in df.columns:
