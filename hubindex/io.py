@@ -172,7 +172,7 @@ def reader_errors(path: Path, rows: str) -> Iterator[None]:
 
 
 def _not_utf8(path: Path) -> str:
-    """'line 3 is not UTF-8 text (byte 0xd6 at position 17); …' — where the first undecodable byte is."""
+    """'data.csv, row 3: not UTF-8 text (byte 0xd6 at character 17); …' — where the first bad byte is."""
     data = Path(path).read_bytes()
     try:
         data.decode("utf-8")
