@@ -10,12 +10,15 @@ and what was found. The CLI prints the message and exits non-zero, without a tra
     ├── DataError      a data file is missing, malformed or inconsistent with the spec
     ├── ComputeError   a method cannot be applied to the data (geometric mean of zeros, zero variance, ...)
     ├── StoreError     the edition store refuses an operation (overwrite, unknown label, schema version)
+    │   ├── StoreBusyError     another process holds the store (a publish): try again in a moment
+    │   └── StoreDamagedError  the store file is damaged (truncated, a corrupt block) or a write failed
     └── OutputError    an output folder cannot be used (it holds files hubindex did not write)
 """
 
 from __future__ import annotations
 
-__all__ = ["HubindexError", "SpecError", "DataError", "ComputeError", "StoreError", "OutputError", "where"]
+__all__ = ["HubindexError", "SpecError", "DataError", "ComputeError", "StoreError", "OutputError", "where",
+           "StoreBusyError", "StoreDamagedError"]
 
 
 class HubindexError(Exception):
@@ -46,6 +49,16 @@ class StoreError(HubindexError):
     """The edition store refused an operation."""
 
     exit_code = 5
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the edition store (a publish in progress) longer than the wait allowed."""
+
+    retry_after = 2  # seconds: a publish takes well under a second
+
+
+class StoreDamagedError(StoreError):
+    """The edition store file cannot be read or written: truncated, a corrupt block, the disk full."""
 
 
 class OutputError(HubindexError):

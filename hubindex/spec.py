@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubindex.errors import DataError, SpecError, where
@@ -410,58 +410,150 @@ def load_spec(path: str | Path) -> IndexSpec:
 
 
 _IMETA_REQUIRED = ("iCode", "Level", "Parent", "Type")
+_IMETA_TEXT = ("iCode", "iName", "Level", "Parent", "Direction", "Weight", "Unit", "Target", "Denominator", "Type")
+_IMETA_TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
 
 
 def read_framework_table(path: str | Path) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Read a COINr ``iMeta`` table: nodes (Indicator + Aggregate rows), group columns, denominator columns.
 
     Columns used: iCode, iName, Level, Parent, Direction, Weight, Unit, Target, Denominator, Type (COINr 1.x).
+    Every mistake is a :class:`DataError` naming the table, its row (header = row 1) and column: an empty or
+    repeated iCode, an unknown Type, a number that is not one (read strictly, as data cells are), Level not a
+    whole number >= 1, Direction not 1 or -1, a negative or non-finite Weight, a Parent that is not an Aggregate
+    row, a cycle, no root or several, an Aggregate without children, a parent whose Level is not above its
+    child's, an Indicator whose Level is not 1.
     """
+    from hubindex.io import parse_numbers, read_table_rows
+
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: framework table (iMeta) not found")
-    try:
-        meta = pd.read_csv(p, dtype={"iCode": str, "Parent": str, "Type": str}, keep_default_na=False,
-                           na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DataError(f"{p}: not a readable CSV ({e})") from None
+    meta, rows = read_table_rows(p, text_columns=_IMETA_TEXT, row_name="indicator or aggregate")
     missing = [c for c in _IMETA_REQUIRED if c not in meta.columns]
     if missing:
         raise DataError(f"{p}: missing column(s) {missing}; an iMeta table needs {list(_IMETA_REQUIRED)}")
+
+    def text(i: int, col: str) -> str | None:
+        if col not in meta.columns:
+            return None
+        v = meta[col].iloc[i]
+        return None if v is None or (isinstance(v, float) and v != v) or not str(v).strip() else str(v).strip()
+
+    def number(i: int, col: str) -> float | None:
+        if col not in meta.columns:
+            return None
+        vals, bad, why = parse_numbers(meta[col].iloc[i:i + 1].to_numpy(dtype=object))
+        if bad is not None:
+            raise DataError(f"{where(p, rows[i], col)}{why}")
+        return None if math.isnan(vals[0]) else float(vals[0])
+
     nodes: list[dict[str, Any]] = []
     groups: list[str] = []
     denoms: list[str] = []
-    for i, row in meta.iterrows():
-        r = int(str(i)) + 2  # header is line 1
-        typ = str(row["Type"])
-        code = str(row["iCode"])
+    row_of: dict[str, int] = {}  # iCode -> row as seen in the file
+    type_of: dict[str, str] = {}
+    for i in range(len(meta)):
+        r = int(rows[i])
+        typ = text(i, "Type")
+        code = text(i, "iCode")
+        if typ not in _IMETA_TYPES:
+            raise DataError(f"{where(p, r, 'Type')}expected {', '.join(_IMETA_TYPES[:-1])} or Other, got "
+                            f"{'an empty cell' if typ is None else repr(typ)}")
+        if code is None:
+            raise DataError(f"{where(p, r, 'iCode')}expected a code, got an empty cell")
+        if code in row_of:
+            raise DataError(f"{where(p, r, 'iCode')}'{code}' is also on row {row_of[code]}; expected each iCode once")
+        row_of[code], type_of[code] = r, typ
         if typ == "Group":
             groups.append(code)
             continue
         if typ == "Denominator":
             denoms.append(code)
             continue
-        if typ in ("Other",):
+        if typ == "Other":
             continue
-        if typ not in ("Indicator", "Aggregate"):
-            raise DataError(
-                f"{where(p, r, 'Type')}expected Indicator, Aggregate, Group, Denominator or Other, got {typ!r}"
-            )
         node: dict[str, Any] = {"code": code}
-        for col, key in (("iName", "name"), ("Unit", "unit"), ("Denominator", "denominator")):
-            if col in meta.columns and pd.notna(row.get(col)):
-                node[key] = str(row[col])
-        if pd.notna(row["Parent"]):
-            node["parent"] = str(row["Parent"])
-        for col, key, conv in (("Level", "level", int), ("Direction", "direction", int), ("Weight", "weight", float),
-                               ("Target", "target", float)):
-            if col in meta.columns and pd.notna(row.get(col)):
-                try:
-                    node[key] = conv(float(row[col])) if conv is int else conv(row[col])
-                except (TypeError, ValueError):
-                    raise DataError(f"{where(p, r, col)}expected a number, got {row[col]!r}") from None
+        for col, key in (("iName", "name"), ("Unit", "unit"), ("Denominator", "denominator"), ("Parent", "parent")):
+            v = text(i, col)
+            if v is not None:
+                node[key] = v
+        level, direction, weight, target = (number(i, c) for c in ("Level", "Direction", "Weight", "Target"))
+        if level is not None:
+            if level != int(level) or level < 1:
+                raise DataError(f"{where(p, r, 'Level')}expected a whole number >= 1 (1 = indicator), got {level:g}")
+            node["level"] = int(level)
+        if direction is not None:
+            if direction not in (1, -1):
+                raise DataError(f"{where(p, r, 'Direction')}expected 1 (higher is better) or -1 (lower is better), "
+                                f"got {direction:g}")
+            node["direction"] = int(direction)
+        if weight is not None:
+            if weight < 0:
+                raise DataError(f"{where(p, r, 'Weight')}expected a weight >= 0, got {weight:g}")
+            node["weight"] = weight
+        if target is not None:
+            node["target"] = target
         nodes.append(node)
+    _check_imeta_tree(p, nodes, row_of, type_of)
     return nodes, groups, denoms
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "AEIOU" else "a ") + word
+
+
+def _check_imeta_tree(p: Path, nodes: list[dict[str, Any]], row_of: dict[str, int], type_of: dict[str, str]
+                      ) -> None:
+    """The tree of an iMeta table: parents are Aggregate rows, no cycle, one root, levels rise to the root."""
+    parent = {n["code"]: n.get("parent") for n in nodes}
+    for n in nodes:
+        par, r = n.get("parent"), row_of[n["code"]]
+        if par is None:
+            continue
+        if par not in type_of:
+            raise DataError(f"{where(p, r, 'Parent')}unknown parent '{par}'; expected the iCode of an Aggregate row")
+        if type_of[par] != "Aggregate":
+            raise DataError(f"{where(p, r, 'Parent')}parent '{par}' is {_a(type_of[par])} row (row {row_of[par]}); "
+                            "expected an Aggregate row")
+    for n in nodes:
+        path, q = [n["code"]], parent[n["code"]]
+        while q is not None:
+            if q in path:
+                cyc = path[path.index(q):] + [q]
+                raise DataError(f"{where(p, row_of[path[-1]], 'Parent')}cycle {' -> '.join(cyc)}; a node cannot be "
+                                "its own ancestor")
+            path.append(q)
+            q = parent[q]
+    roots = [n["code"] for n in nodes if n.get("parent") is None]
+    if not roots:
+        raise DataError(f"{p}: every row has a Parent; expected one Aggregate row without Parent (the index)")
+    if len(roots) > 1:
+        raise DataError(f"{where(p, row_of[roots[1]], 'Parent')}'{roots[1]}' has no Parent, nor has '{roots[0]}' "
+                        f"(row {row_of[roots[0]]}); expected exactly one root (the index)")
+    children: dict[str, list[str]] = {}
+    for c, par in parent.items():
+        if par is not None:
+            children.setdefault(par, []).append(c)
+    for n in nodes:
+        c = n["code"]
+        if type_of[c] == "Aggregate" and c not in children:
+            raise DataError(f"{where(p, row_of[c], 'Type')}Aggregate '{c}' has no children (no row names it as "
+                            "Parent); expected Indicator, or a Parent on some rows")
+        if type_of[c] == "Indicator" and c in children:
+            kid = children[c][0]
+            raise DataError(f"{where(p, row_of[kid], 'Parent')}parent '{c}' is an Indicator row (row {row_of[c]}); "
+                            "expected an Aggregate row")
+    level = {n["code"]: n.get("level") for n in nodes}
+    if all(v is not None for v in level.values()):
+        for n in nodes:
+            c, par = n["code"], n.get("parent")
+            if type_of[c] == "Indicator" and level[c] != 1:
+                raise DataError(f"{where(p, row_of[c], 'Level')}an Indicator has level 1, got {level[c]}")
+            if par is not None and level[par] <= level[c]:  # type: ignore[operator]
+                raise DataError(f"{where(p, row_of[par], 'Level')}level {level[par]} of '{par}' is not above the "
+                                f"level {level[c]} of its child '{c}' (row {row_of[c]}); a parent's level must be "
+                                "higher")
 
 
 def from_coinr(

@@ -43,7 +43,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from hubindex.errors import StoreError
+from hubindex.errors import StoreBusyError, StoreDamagedError, StoreError
 
 __all__ = ["EditionStore", "Edition", "default_store_path", "SCHEMA_VERSION", "MIGRATIONS", "parse_ref", "STORE_ENV"]
 
@@ -271,10 +271,19 @@ def _duckdb_reason(e: Exception, path: Path) -> str:
     import re
 
     msg = re.sub(r"^[A-Za-z ]*Error: ", "", str(e).strip())
-    msg = msg.replace(f'The file "{path}" exists, but it', "the file").replace(f'"{path}"', "the file")
+    for p in dict.fromkeys((str(path), str(Path(os.path.abspath(path))), str(Path(path).resolve()))):
+        msg = msg.replace(f'The file "{p}" exists, but it', "the file").replace(f'file "{p}"', "the file")
+        msg = msg.replace(f'"{p}"', "the file")
     if "not a valid DuckDB database file" in msg:
         return "the file exists but is not a DuckDB edition store; choose another --store path"
     return msg
+
+
+def _is_lock(e: Exception) -> bool:
+    """DuckDB's 'Could not set lock on file … Conflicting lock is held' (not 'block', as in a corrupt block)."""
+    import re
+
+    return re.search(r"\block\b", str(e).lower()) is not None
 
 
 class EditionStore:
@@ -308,19 +317,16 @@ class EditionStore:
                 con = duckdb.connect(str(self.path), read_only=ro)
                 break
             except duckdb.IOException as e:
-                msg = str(e)
-                if "lock" in msg.lower() and time.monotonic() < deadline:
+                if _is_lock(e) and time.monotonic() < deadline:
                     time.sleep(delay)
                     delay = min(delay * 2, 0.5)
                     continue
-                if "lock" in msg.lower():
-                    raise StoreError(f"{self.path}: the store is busy (another process is writing); "
-                                     f"waited {self.timeout:g} s") from None
-                raise StoreError(f"{self.path}: cannot open the edition store ({_duckdb_reason(e, self.path)})"
-                                 ) from None
+                if _is_lock(e):
+                    raise StoreBusyError(f"{self.path}: the edition store is busy (another process is writing "
+                                         f"to it); waited {self.timeout:g} s — try again in a moment") from None
+                raise self._failure(e, "opening") from None
             except duckdb.Error as e:
-                raise StoreError(f"{self.path}: not a readable edition store ({_duckdb_reason(e, self.path)})"
-                                 ) from None
+                raise self._failure(e, "opening") from None
         try:
             v = self._version(con)
             if v > SCHEMA_VERSION:
@@ -334,8 +340,42 @@ class EditionStore:
                 else:
                     self._migrate(con, v)
             yield con
+        except duckdb.Error as e:  # a truncated file, a corrupt block, a full disk: never a DuckDB traceback
+            raise self._failure(e, "writing to" if write else "reading") from None
         finally:
-            con.close()
+            try:
+                con.close()
+            except duckdb.Error:
+                pass  # the connection of a damaged file may fail to close; the error above says why
+
+    def _failure(self, e: Exception, doing: str) -> StoreError:
+        """A DuckDB error → a :class:`StoreError` naming the file, what happened and what to do."""
+        reason = _duckdb_reason(e, self.path)
+        low = str(e).lower()
+        if _is_lock(e):
+            return StoreBusyError(f"{self.path}: the edition store is busy (another process is writing to it) — "
+                                  "try again in a moment")
+        if "no space left" in low or "disk is full" in low or "disk full" in low:
+            return StoreDamagedError(
+                f"{self.path}: {doing} the edition store failed: the disk is full (no space left on the device "
+                f"holding {self.path.parent}). Free some space there and run the command again.")
+        if "file too large" in low:
+            return StoreDamagedError(
+                f"{self.path}: {doing} the edition store failed: the file would exceed the file-size limit of this "
+                f"process or file system ({reason}).")
+        if "catalog error" in low and "does not exist" in low:
+            return StoreError(f"{self.path}: a DuckDB database but not a hubindex edition store ({reason}); "
+                              "choose another --store path")
+        if "not a valid duckdb" in low:
+            return StoreError(f"{self.path}: {reason}")
+        if "permission denied" in low:
+            return StoreError(f"{self.path}: {doing} the edition store failed: permission denied; check the "
+                              "file's permissions or choose another --store path")
+        name = self.path.name
+        return StoreDamagedError(
+            f"{self.path}: the edition store is damaged ({doing} it failed: {reason}). Keep the file for "
+            f"inspection: move it aside (mv {name} {name}.damaged), then restore it from a backup or publish the "
+            "editions again (`hubindex edition init` rebuilds the shipped ones).")
 
     @staticmethod
     def _version(con: duckdb.DuckDBPyConnection) -> int:
@@ -361,7 +401,7 @@ class EditionStore:
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [v, _now(), desc])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     @property
@@ -396,50 +436,81 @@ class EditionStore:
                      "indicators": list(fw.indicators), "root": fw.root}
         if audit is None:
             audit = audit_summary(result)
-        with self._connect(write=True, migrate=True) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                row = con.execute("SELECT max(revision) FROM editions WHERE label = ?", [label]).fetchone()
-                prev = row[0] if row else None
-                if prev is not None and not supersede:
-                    raise StoreError(f"edition '{label}' exists (revision {prev}); editions are never overwritten. "
-                                     "Publish under a new label, or supersede it explicitly with a reason.")
-                if prev is None and supersede:
-                    raise StoreError(f"cannot supersede edition '{label}': there is no such edition")
-                revision = 1 if prev is None else int(prev) + 1
-                eid = _scalar(con, "SELECT coalesce(max(edition_id), 0) + 1 FROM editions")
-                con.execute(
-                    """INSERT INTO editions (edition_id, label, published_at, spec_name, spec_hash, spec_json,
-                       data_hash, data_files, vintage, hubindex_version, index_code, n_units, note, run_record,
-                       provenance, audit, framework, revision, kind, based_on)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [eid, label, _now(), rr.get("spec_name"), rr.get("spec_hash"),
-                     result.spec.model_dump_json(exclude={"base_dir"}), data_hash(files), _json(files),
-                     vintage, rr.get("hubindex_version"), fw.root, len(result.scores), note, _json(rr),
-                     _json(provenance), _json(audit), _json(framework), revision, kind, based_on])
-                for name, df in tables.items():
-                    df = df.copy()
-                    df.insert(0, "edition_id", eid)
-                    con.register("_df", df)
-                    con.execute(f"INSERT INTO {name} SELECT * FROM _df")
-                    con.unregister("_df")
-                    if name == "edition_units":
-                        _pause_for_tests()
-                        if _hook is not None:
-                            _hook()
-                seq = _scalar(con, "SELECT coalesce(max(seq), 0) + 1 FROM store_log")
-                action = "supersede" if supersede else "publish"
-                detail = {"reason": reason, "replaces": f"{label}@{prev}"} if supersede else {"note": note}
-                detail |= {"spec_hash": rr.get("spec_hash"), "data_hash": data_hash(files), "kind": kind}
-                con.execute("INSERT INTO store_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [seq, _now(), action, label, revision, eid, _actor(), _json(detail)])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        revision: int | None = None
+        try:
+            with self._connect(write=True, migrate=True) as con:
+                # a damaged store is refused before anything is added to it (inserts alone would not read the
+                # damaged blocks, and the user would never learn of them)
+                _read_every_block(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    row = con.execute("SELECT max(revision) FROM editions WHERE label = ?", [label]).fetchone()
+                    prev = row[0] if row else None
+                    if prev is not None and not supersede:
+                        raise StoreError(f"edition '{label}' exists (revision {prev}); editions are never overwritten. "
+                                         "Publish under a new label, or supersede it explicitly with a reason.")
+                    if prev is None and supersede:
+                        raise StoreError(f"cannot supersede edition '{label}': there is no such edition")
+                    revision = 1 if prev is None else int(prev) + 1
+                    eid = _scalar(con, "SELECT coalesce(max(edition_id), 0) + 1 FROM editions")
+                    con.execute(
+                        """INSERT INTO editions (edition_id, label, published_at, spec_name, spec_hash, spec_json,
+                           data_hash, data_files, vintage, hubindex_version, index_code, n_units, note, run_record,
+                           provenance, audit, framework, revision, kind, based_on)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        [eid, label, _now(), rr.get("spec_name"), rr.get("spec_hash"),
+                         result.spec.model_dump_json(exclude={"base_dir"}), data_hash(files), _json(files),
+                         vintage, rr.get("hubindex_version"), fw.root, len(result.scores), note, _json(rr),
+                         _json(provenance), _json(audit), _json(framework), revision, kind, based_on])
+                    for name, df in tables.items():
+                        df = df.copy()
+                        df.insert(0, "edition_id", eid)
+                        con.register("_df", df)
+                        con.execute(f"INSERT INTO {name} SELECT * FROM _df")
+                        con.unregister("_df")
+                        if name == "edition_units":
+                            _pause_for_tests()
+                            if _hook is not None:
+                                _hook()
+                    seq = _scalar(con, "SELECT coalesce(max(seq), 0) + 1 FROM store_log")
+                    action = "supersede" if supersede else "publish"
+                    detail = {"reason": reason, "replaces": f"{label}@{prev}"} if supersede else {"note": note}
+                    detail |= {"spec_hash": rr.get("spec_hash"), "data_hash": data_hash(files), "kind": kind}
+                    con.execute("INSERT INTO store_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [seq, _now(), action, label, revision, eid, _actor(), _json(detail)])
+                    con.execute("COMMIT")
+                except BaseException:
+                    _rollback(con)  # a failed write (disk full) has already ended the transaction: keep its error
+                    raise
+        except StoreDamagedError as e:  # the disk filled up, a block could not be written: say where things stand
+            raise StoreDamagedError(f"publishing edition '{label}': {e} {self._after_failed_publish(label, revision)}"
+                                    ) from None
         return self.get(f"{label}@{revision}")
 
+    def _after_failed_publish(self, label: str, revision: int | None) -> str:
+        """What a failed publish left: checked in the store, never assumed."""
+        if revision is None:
+            return f"Nothing was written: edition '{label}' was not published."
+        try:
+            self._resolve(f"{label}@{revision}")
+        except (StoreBusyError, StoreDamagedError):
+            return "Whether the edition was committed could not be checked (the store cannot be read now)."
+        except StoreError:  # no such edition
+            return (f"Edition '{label}' was not published: the store holds what it held before (nothing "
+                    "half-written).")
+        return f"Edition {label}@{revision} was committed before the failure and is in the store."
+
     # -- reading -----------------------------------------------------------------------------------------------
+    def verify(self) -> int:
+        """Read every row of every table: DuckDB checks each block's checksum as it reads it, so a truncated file
+        or a corrupt block raises :class:`StoreDamagedError` here (at start-up), not later on some request.
+        Returns the number of editions (all revisions)."""
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no edition store here (publish an edition first)")
+        with self._connect() as con:
+            _read_every_block(con)
+            return _scalar(con, "SELECT count(*) FROM editions")
+
     def list(self, *, all_revisions: bool = False) -> pd.DataFrame:
         """One row per edition (latest revision of each label unless ``all_revisions``), oldest first."""
         cols = ["label", "revision", "kind", "vintage", "published_at", "spec_name", "spec_hash", "data_hash",
@@ -579,6 +650,24 @@ class EditionStore:
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
+
+
+def _read_every_block(con: duckdb.DuckDBPyConnection) -> None:
+    """Scan every column of every table (DuckDB verifies each block's checksum as it reads it)."""
+    tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_schema = 'main'").fetchall()]
+    for t in tables:
+        con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{t}"').fetchall()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if there still is one. When DuckDB itself failed (a full disk during the
+    commit) it has already aborted the transaction and ``ROLLBACK`` fails with "cannot rollback - no transaction
+    is active": that must never hide the error that caused it."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _pause_for_tests() -> None:

@@ -57,10 +57,13 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
         raise DataError(f"{p}: targets file not found")
     if p.is_dir():
         raise DataError(f"{p}: is a folder; expected a targets CSV file")
-    from hubindex.io import reader_errors
+    from hubindex.io import csv_record_lines, parse_numbers, reader_errors
 
     with reader_errors(p, "target"):
+        lines = csv_record_lines(p)  # a short row (a file cut mid-row) is refused, not padded with blanks
         t = pd.read_csv(p, dtype=str, keep_default_na=False)
+    if len(lines) != len(t):
+        lines = np.arange(len(t)) + 2
     t.columns = [c.strip() for c in t.columns]
     missing = [c for c in _REQUIRED if c not in t.columns]
     if missing:
@@ -71,17 +74,24 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
         if c not in t.columns:
             t[c] = ""
     t["kind"] = t["kind"].str.strip().replace("", "target")
+    values = np.full(len(t), np.nan)
     for i, r in t.iterrows():
-        line = int(str(i)) + 2
+        k = int(str(i))
+        line = int(lines[k])
         if r["kind"] not in ("target", "observation"):
             raise DataError(f"{where(p, line, 'kind')}expected 'target' or 'observation', got {r['kind']!r}")
         if r["relation"].strip() not in _RELATIONS:
             raise DataError(f"{where(p, line, 'relation')}expected one of {sorted(_RELATIONS)}, got {r['relation']!r}")
         if r["relation"].strip() != "status":
-            try:
-                float(r["value"].replace(",", ""))
-            except ValueError:
-                raise DataError(f"{where(p, line, 'value')}expected a number, got {r['value']!r}") from None
+            # strictly: '3,5' or '1,234' is refused with a hint (it used to be read as 35 / 1234), as are inf
+            # and an empty value
+            v, bad, why = parse_numbers(np.array([r["value"]], dtype=object))
+            if bad is not None or np.isnan(v[0]):
+                raise DataError(f"{where(p, line, 'value')}{why or 'expected a number, got an empty cell'}")
+            values[k] = v[0]
+        else:  # a qualitative goal: a value, if any, is kept when it is a number and never used in a status
+            v, bad, _ = parse_numbers(np.array([r["value"]], dtype=object))
+            values[k] = np.nan if bad is not None else v[0]
         col = "deadline" if r["kind"] == "target" else "year"
         if r[col].strip() and not r[col].strip().lstrip("-").isdigit():
             raise DataError(f"{where(p, line, col)}expected a year, got {r[col]!r}")
@@ -89,7 +99,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
             raise DataError(f"{where(p, line, 'deadline')}a target needs a deadline year")
     out = t[list(TARGET_COLUMNS)].copy()
     out["relation"] = out["relation"].str.strip()
-    out["value"] = pd.to_numeric(out["value"].str.replace(",", "", regex=False), errors="coerce")
+    out["value"] = values
     for c in ("deadline", "year"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     out.attrs["path"] = str(p)

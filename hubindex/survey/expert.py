@@ -228,18 +228,15 @@ def validate_factors(df: pd.DataFrame, source: object = "<factors>", centre_colu
         raise DataError(f"{where(source, i + 2, centre_column)}duplicate centre {codes[i]!r}; expected one row each")
     if df.shape[1] == 0:
         raise DataError(f"{where(source)}no factor columns; expected one numeric column per instrumental factor")
+    from hubindex.io import parse_numbers
+
     out = {}
     for col in df.columns:
-        s = df[col]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            out[str(col)] = s.to_numpy(dtype=float, na_value=np.nan)
-            continue
-        v = pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
-        bad = v.isna() & s.notna() & (s.astype("string").str.strip() != "")
-        i = _first_bad(bad)
+        # strictly, as index data: '3,5', '1,234', 'inf' and 1e400 are refused with file/row/column
+        v, i, why = parse_numbers(df[col].to_numpy(dtype=object))
         if i is not None:
-            raise DataError(f"{where(source, i + 2, col)}expected a number or an empty cell, got {s.iloc[i]!r}")
-        out[str(col)] = v.to_numpy(dtype=float, na_value=np.nan)
+            raise DataError(f"{where(source, i + 2, col)}{why}")
+        out[str(col)] = v
     res = pd.DataFrame(out, index=pd.Index(codes.astype(str), name="centre"))
     allnan = [c for c in res.columns if res[c].isna().all()]
     if len(allnan) == res.shape[1]:

@@ -42,7 +42,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubindex.errors import DataError, SpecError, where
-from hubindex.io import reader_errors
+from hubindex.io import csv_record_lines, parse_numbers, reader_errors
 from hubindex.yamlio import read_yaml
 
 __all__ = [
@@ -261,18 +261,6 @@ def load_survey_spec(path: str | Path) -> SurveySpec:
     return survey_spec_from_dict(read_yaml(p, "survey spec"), base_dir=p.resolve().parent, source=str(p))
 
 
-def _check_field_counts(path: Path, sep: str, n: int) -> None:
-    """Raise a DataError naming the first line whose number of fields differs from the header's ``n``."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f, delimiter=sep)
-        for row in reader:
-            if row and len(row) != n:
-                raise DataError(f"{path}: malformed CSV: line {reader.line_num} has {len(row)} fields; expected {n}, "
-                                "as many as the header (a stray delimiter, or a value that needs quotes?)")
-
-
 def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
     """Read a respondent file; return the frame and the file's value labels (SPSS/Stata), if any."""
     if not path.exists():
@@ -284,12 +272,14 @@ def _read_file(path: Path, usecols: list[str] | None) -> tuple[pd.DataFrame, dic
     try:
         with reader_errors(path, "respondent"):
             if ext in {".csv", ".txt", ".tsv"}:
-                header = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", nrows=0).columns
+                sep = "\t" if ext == ".tsv" else ","
+                # every record has as many fields as the header (pandas pads a short one — a file cut in the
+                # middle of a row — with missing values, and checks nothing when reading a subset of columns)
+                csv_record_lines(path, sep)
+                header = pd.read_csv(path, sep=sep, nrows=0).columns
                 cols = [c for c in header if usecols is None or str(c).strip() in usecols]
-                df = pd.read_csv(path, sep="\t" if ext == ".tsv" else ",", usecols=cols, keep_default_na=False,
+                df = pd.read_csv(path, sep=sep, usecols=cols, keep_default_na=False,
                                  na_values=["", "NA", "NaN", "nan", "N/A", "#N/A", "."])
-                if usecols is not None:  # pandas does not check the field count of lines when reading a subset
-                    _check_field_counts(path, "\t" if ext == ".tsv" else ",", len(header))
             elif ext in {".parquet", ".pq"}:
                 import pyarrow.parquet as pq
 
@@ -377,7 +367,14 @@ def check_part(spec: SurveySpec, df: pd.DataFrame, path: Path, used: list[str],
             raise DataError(f"{where(path, _row(i, tabular), d.id)}respondent id {str(df[d.id].iloc[i])!r} appears "
                             f"more than once")
     if d.weight:
-        w = pd.to_numeric(df[d.weight], errors="coerce")
+        s = df[d.weight]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            w = pd.Series(s.to_numpy(dtype=float, na_value=np.nan))
+        else:  # text: read strictly ('3,5' is refused with a hint, never read as 35 or as missing)
+            vals, i_bad, why = parse_numbers(s.to_numpy(dtype=object))
+            if i_bad is not None:
+                raise DataError(f"{where(path, _row(i_bad, tabular), d.weight)}weight: {why}")
+            w = pd.Series(vals)
         bad = ~(w > 0) | ~np.isfinite(w)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])

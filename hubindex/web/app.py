@@ -331,6 +331,13 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     # -- errors ---------------------------------------------------------------------------------------
     @app.exception_handler(HubindexError)
     async def _user_error(_req: Request, exc: HubindexError) -> JSONResponse:
+        from hubindex.errors import StoreBusyError, StoreDamagedError
+
+        if isinstance(exc, StoreBusyError):  # a publish holds the store: not the client's fault, and it passes
+            return JSONResponse({"detail": str(exc)}, status_code=503,
+                                headers={"Retry-After": str(exc.retry_after)})
+        if isinstance(exc, StoreDamagedError):  # the server's own store file is damaged: a clear 500, no traceback
+            return JSONResponse({"detail": str(exc)}, status_code=500)
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(RequestValidationError)

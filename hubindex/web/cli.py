@@ -34,7 +34,7 @@ def _check_store(path: Path) -> None:
         if "editions" not in tables:
             raise StoreError(f"{path}: a DuckDB database but not a hubindex edition store (it has no 'editions' "
                              f"table); choose another --store path")
-    EditionStore(path, read_only=True).list()  # a file that is not a store fails here, with the reason
+    EditionStore(path, read_only=True).verify()  # not a store, or a damaged one (every block read), fails here
 
 
 def register(app: typer.Typer) -> None:

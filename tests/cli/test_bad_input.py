@@ -152,7 +152,7 @@ INDEX_PROBLEMS: list[tuple[str, Callable[[Path], Path], int, tuple[str, ...]]] =
      ("nope.csv", "data file not found")),
     ("empty-data", _data(""), 3, ("data.csv", "empty")),
     ("header-only", _data("code,name,region,a,b,c,d\n"), 3, ("data.csv", "no units")),
-    ("malformed-csv", _data(GOOD_DATA + "U6,Six,East,1,2,3,4,5,6\n"), 3, ("data.csv", "malformed", "line 7")),
+    ("malformed-csv", _data(GOOD_DATA + "U6,Six,East,1,2,3,4,5,6\n"), 3, ("data.csv", "malformed", "row 7", "expected 7 fields", "got 9")),
     ("not-utf8", lambda d: ((d / "data.csv").write_bytes(GOOD_DATA.replace("One", "\xd6ne").encode("latin-1")),
                             write_index(d, None))[1], 3, ("data.csv", "UTF-8")),
     ("missing-indicator", _data("code,name,region,a,b,c\nU1,One,East,1,10,5\nU2,Two,East,2,20,4\n"
