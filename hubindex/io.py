@@ -473,25 +473,62 @@ def _leaves(spec: IndexSpec) -> list[bool]:
 from hubindex.outdir import atomic_dir, check_output_dir  # noqa: E402,F401
 
 
+def _sidecar(path: Path) -> Path:
+    return path.parent / f".{path.name}.hubindex.json"
+
+
+def _written_by_hubindex(path: Path) -> bool:
+    """True when ``path`` is a regular file whose sidecar records exactly its current size and SHA-256."""
+    import json
+
+    side = _sidecar(path)
+    try:
+        if path.is_symlink() or not path.is_file() or side.is_symlink() or not side.is_file():
+            return False
+        doc = json.loads(side.read_text(encoding="utf-8"))
+        return (isinstance(doc, dict) and doc.get("tool") == "hubindex" and doc.get("file") == path.name
+                and doc.get("size") == path.stat().st_size and doc.get("sha256") == file_sha256(path))
+    except (OSError, ValueError):
+        return False
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (temp file in the same folder, fsync, rename); OS errors → OutputError."""
+    """Write a single output file atomically (temp file in the same folder, fsync, rename).
+
+    Like output folders, an existing file is replaced only when hubindex wrote it and nobody changed it since:
+    a hidden sidecar ``.NAME.hubindex.json`` records its size and SHA-256. Any other existing file (the user's,
+    or one edited since) is refused with :class:`OutputError` (exit 6); OS errors become ``OutputError`` too and
+    leave the file unchanged.
+    """
+    import json
+
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; expected a file name to write")
+    if (path.exists() or path.is_symlink()) and not _written_by_hubindex(path):
+        raise OutputError(f"{path}: the file exists and hubindex did not write it (or it was changed since); "
+                          "refusing to replace it (choose another file name, or move the file away)")
+    data = text.encode("utf-8")
+    side = {"tool": "hubindex", "file": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    tmps: list[str] = []
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        for target, payload in ((_sidecar(path), (json.dumps(side, indent=1) + "\n").encode()), (path, data)):
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=path.parent)
+            tmps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+        # sidecar first: if we stop between the two renames, the old file no longer matches it and is refused
+        # (never deleted) on the next write
+        os.replace(tmps[0], _sidecar(path))
+        os.replace(tmps[1], path)
     except OSError as e:
-        raise OutputError(f"{path}: cannot be written ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
+        for t in tmps:
+            Path(t).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot be written ({e.strerror or e}); left unchanged") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for t in tmps:
+            Path(t).unlink(missing_ok=True)
         raise

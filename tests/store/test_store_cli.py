@@ -29,6 +29,12 @@ def test_first_use_builds_editions_then_diff_explain(home: Path, capsys: pytest.
     assert main(["edition", "diff", "2022", "2023", "--out", str(home / "d.csv")]) == 0
     out, _ = capsys.readouterr()
     assert "exits ['L11']" in out and "gap rank 1 – rank 10" in out and (home / "d.csv").exists()
+    # the file hubindex wrote may be rewritten; a user's file of that name never is (exit 6, bytes unchanged)
+    assert main(["edition", "diff", "2022", "2023", "--out", str(home / "d.csv")]) == 0
+    (home / "mine.csv").write_text("my notes\n")
+    assert main(["edition", "diff", "2022", "2023", "--out", str(home / "mine.csv")]) == 6
+    _, err = capsys.readouterr()
+    assert "hubindex did not write it" in err and (home / "mine.csv").read_text() == "my notes\n"
     assert main(["edition", "explain", "2022", "2023", "L01"]) == 0
     out, _ = capsys.readouterr()
     assert "exact" in out and "coverage" in out
