@@ -127,7 +127,7 @@ def test_methodology_audit_section(fpage) -> None:  # type: ignore[no-untyped-de
     alt = page.text_content("#audit-sobol-alt")
     names = {"treat": "Outlier treatment", "normalise": "Normalisation", "exclude": "Indicator exclusion",
              "aggregate": "Aggregation", "weights": "Weights",
-             "columns": "columns"}  # the data-column factor has no label in app.js yet: factorName shows its code
+             "columns": "Modelled vs national values"}
     assert all(names[s["factor"]] in alt for s in js["sobol"]) and page.get_attribute("#audit-sobol", "aria-label") == alt
     top = max(js["sobol"], key=lambda s: s["ST"])
     assert f"{names[top['factor']]}: total {top['ST']:.2f} [{top['ST_low']:.2f}–{top['ST_high']:.2f}]" in alt

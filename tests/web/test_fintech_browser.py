@@ -64,6 +64,11 @@ def test_city_page_provenance_history_whatif(fpage) -> None:
     row.locator("td.prov summary").click()
     assert row.locator("td.prov dl").is_visible() and "As published" in row.locator("td.prov dl").text_content()
     assert page.locator('#profile-table tr[data-code="fintech_unicorns"] .flag-city').count() == 1
+    # a national survey figure spread over Chinese cities by the city covariate is shown as modelled, not as city
+    prov = next(n for n in prof["nodes"] if n["code"] == "mobile_instore_pay")["provenance"]
+    assert prov["value_level"] == "modelled"
+    flag = page.locator('#profile-table tr[data-code="mobile_instore_pay"] .flag-modelled')
+    assert flag.count() == 1 and flag.text_content() == "modelled" and "city-level covariate" in flag.get_attribute("title")
     # rank history (chart + table) and best / worst attainable rank
     page.wait_for_selector("#history-chart .main-svg")
     hist = _get(page, "/api/units/CN-HGH/history")["rows"]

@@ -107,6 +107,18 @@ async function saveXlsx(name, rows, cols) {
   document.body.append(a); a.click(); a.remove();
 }
 /** CSV / XLSX / JSON buttons for a table: rows() and cols() are read at click time (the table as shown). */
+/** What a value is: the city's own figure, a national (or urban, or income-group) figure standing in for the
+ *  city, or a modelled value (a national survey figure spread over the country's cities by a city covariate,
+ *  see the methodology). Shipped provenance has ``value_level``; older or user data only ``scope``. */
+const LEVEL_TEXT = { city: "city figure", "country proxy": "country figure used for the city", "urban proxy": "urban-population figure of the country used for the city", modelled: "modelled: a national figure spread over the country's cities by a city-level covariate (see Methodology)", "income-group proxy": "income-group average used for the city (the country was not surveyed)", country: "country figure used for the city" };
+const levelOf = (pv) => (pv && (pv.value_level || pv.scope)) || null;
+function levelFlag(pv) {
+  const lv = levelOf(pv);
+  if (!lv) return null;
+  const short = { city: "city", "country proxy": "country", country: "country", "urban proxy": "urban", modelled: "modelled", "income-group proxy": "income group" }[lv] || lv;
+  const cls = lv === "city" ? "flag flag-city" : (lv === "modelled" ? "flag flag-modelled" : "flag flag-country");
+  return el("span", { class: cls, "data-level": lv, title: LEVEL_TEXT[lv] || lv }, short);
+}
 function downloadBar(name, getRows, cols) {
   return el("div", { class: "downloads", "data-table": name, role: "group", "aria-label": `Download ${name.replace(/_/g, " ")}` }, "Download this table: ",
     el("button", { type: "button", "data-fmt": "csv", onclick: () => saveBlob(toCSV(getRows(), cols()), name + ".csv", "text/csv") }, "CSV"),
@@ -582,7 +594,7 @@ PAGES.city = async (main, r) => {
         pv.original_value !== null && pv.original_value !== undefined ? [el("dt", {}, "As published"), el("dd", {}, `${pv.original_value}${pv.original_unit ? " " + pv.original_unit : ""}`)] : null,
         pv.source_date ? [el("dt", {}, "Source date"), el("dd", {}, pv.source_date)] : null,
         pv.source_file ? [el("dt", {}, "File"), el("dd", {}, el("code", {}, pv.source_file))] : null,
-        pv.scope ? [el("dt", {}, "Scope"), el("dd", {}, pv.scope === "country" ? "country figure used for the city" : "city figure")] : null,
+        levelOf(pv) ? [el("dt", {}, "Level"), el("dd", {}, LEVEL_TEXT[levelOf(pv)] || levelOf(pv))] : null,
         pv.survey ? [el("dt", {}, "Survey estimate"), el("dd", {}, surveyText(pv)), el("dt", {}, "Standard error"), el("dd", {}, fmt(pv.se, 2)),
           el("dt", {}, "Design effect"), el("dd", {}, fmt(pv.deff, 2)), el("dt", {}, "Weighting"), el("dd", {}, pv.weighting || "–")] : null)));
   };
@@ -603,14 +615,13 @@ PAGES.city = async (main, r) => {
       provCell(n),
       el("td", { class: "flags" }, n.imputed ? el("span", { class: "flag", title: "the value was missing and imputed" }, "imputed") : null,
         n.treated ? el("span", { class: "flag", "data-flag": n.treated, title: `outlier treatment (${n.treated}): the score uses the treated value; the raw value is as published` }, treatText(n.treated)) : null,
-        n.provenance && n.provenance.scope === "country" ? el("span", { class: "flag flag-country", title: "a national figure stands in for the city" }, "country") : null,
-        n.provenance && n.provenance.scope === "city" ? el("span", { class: "flag flag-city", title: "a figure for the city itself" }, "city") : null,
+        levelFlag(n.provenance),
         n.provenance && n.provenance.survey ? el("span", { class: "flag flag-survey", title: "a design-based survey estimate (hubindex survey estimate)" }, "survey") : null)))));
   main.append(el("h2", {}, "Pillars and indicators"), wrap(tbl),
     downloadBar(`profile_${p.unit}`, () => rows.map((n) => { const pv = n.provenance || {}; return { unit: p.unit, code: n.code, name: n.name, level: n.level, raw: n.raw ?? null, unit_of_measure: n.unit ?? null, score: n.score, rank: n.rank, of: n.of, imputed: n.imputed ?? null, treated: n.treated ? treatText(n.treated) : null,
-      source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null,
+      source: pv.source ?? n.source ?? null, year: pv.year ?? null, scope: pv.scope ?? null, value_level: levelOf(pv) ?? null, source_date: pv.source_date ?? null, source_file: pv.source_file ?? null, original_value: pv.original_value ?? null, original_unit: pv.original_unit ?? null, derivation: pv.derivation ?? null,
       survey_estimate: pv.estimate ?? null, se: pv.se ?? null, ci_low: pv.ci_low ?? null, ci_high: pv.ci_high ?? null, n: pv.n ?? null, deff: pv.deff ?? null, weighting: pv.weighting ?? null }; }),
-      () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "source_date", "source_file", "original_value", "original_unit", "derivation",
+      () => ["unit", "code", "name", "level", "raw", "unit_of_measure", "score", "rank", "of", "imputed", "treated", "source", "year", "scope", "value_level", "source_date", "source_file", "original_value", "original_unit", "derivation",
         ...(rows.some((n) => n.provenance && n.provenance.survey) ? ["survey_estimate", "se", "ci_low", "ci_high", "n", "deff", "weighting"] : [])]));
   if (!performance.getEntriesByName("hubindex:table").length) performance.mark("hubindex:table");
   cityExtras(main, p);
@@ -1227,7 +1238,7 @@ PAGES.methodology = (main) => {
 };
 
 // --------------------------------------------------------------------------- Methodology → Audit (GET /api/audit)
-const FACTOR_TEXT = { impute: "Imputation", treat: "Outlier treatment", normalise: "Normalisation", exclude: "Indicator exclusion", aggregate: "Aggregation", weights: "Weights" };
+const FACTOR_TEXT = { impute: "Imputation", treat: "Outlier treatment", normalise: "Normalisation", exclude: "Indicator exclusion", aggregate: "Aggregation", weights: "Weights", columns: "Modelled vs national values" };
 const factorName = (f) => FACTOR_TEXT[f] || f;
 const FLAG_TEXT = { skew_kurt: "skewed & heavy-tailed", availability: "low availability", zeros: "many zeros", unique: "few distinct values" };
 const num = (x, nd = 2) => el("td", { class: "num" }, fmt(x, nd));
