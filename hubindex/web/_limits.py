@@ -38,14 +38,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fastapi import HTTPException
-from fastapi.responses import JSONResponse
-
 __all__ = ["WorkPool", "PoolStats", "ServerLimits", "BodyLimit", "check_token", "guarded_protocol", "server_config",
+           "server_kwargs",
            "DEFAULT_WORKERS", "DEFAULT_QUEUE", "DEFAULT_DEADLINE", "DEFAULT_SLOW_DEADLINE", "HEADER_TIMEOUT",
            "BODY_TIMEOUT", "KEEP_ALIVE", "LIMIT_CONCURRENCY"]
 
 T = TypeVar("T")
+
+
+def _http_error(status: int, detail: str, retry_after: str | None = None) -> Exception:
+    """fastapi's HTTPException (imported here, not at module import: ``hubindex serve --help`` stays fast)."""
+    from fastapi import HTTPException
+
+    return HTTPException(status, detail, headers={"Retry-After": retry_after} if retry_after else None)
+
+
+async def _respond(scope: Any, receive: Any, send: Any, status: int, detail: str,
+                   headers: dict[str, str] | None = None) -> None:
+    from fastapi.responses import JSONResponse
+
+    await JSONResponse({"detail": detail}, status_code=status, headers=headers)(scope, receive, send)
 
 DEFAULT_WORKERS = 2  # worker threads for CPU-heavy requests
 DEFAULT_QUEUE = 16  # jobs that may wait for a worker
@@ -143,14 +155,12 @@ class WorkPool:
         st = self.stats
         if self._inflight >= self.workers + self.queue:
             st.rejected_full += 1
-            raise HTTPException(503, f"server busy: {self._inflight} computations running or queued (the limit "
-                                     f"is {self.workers + self.queue}); try again shortly",
-                                headers={"Retry-After": self._retry_after()})
+            raise _http_error(503, f"server busy: {self._inflight} computations running or queued (the limit "
+                                     f"is {self.workers + self.queue}); try again shortly", self._retry_after())
         if st.by_client.get(client, 0) >= self.per_client:
             st.rejected_client += 1
-            raise HTTPException(429, f"too many computations from this client at once (at most "
-                                     f"{self.per_client}); try again shortly",
-                                headers={"Retry-After": self._retry_after()})
+            raise _http_error(429, f"too many computations from this client at once (at most "
+                                     f"{self.per_client}); try again shortly", self._retry_after())
         self._inflight += 1
         st.admitted += 1
         st.by_client[client] = st.by_client.get(client, 0) + 1
@@ -187,12 +197,12 @@ class WorkPool:
                 await self._acquire(t_end - loop.time())
             except TimeoutError:
                 self.stats.expired_queue += 1
-                raise HTTPException(503, f"server busy: the computation did not start within {budget:g} s; try "
-                                         f"again shortly", headers={"Retry-After": self._retry_after()}) from None
+                raise _http_error(503, f"server busy: the computation did not start within {budget:g} s; try "
+                                         f"again shortly", self._retry_after()) from None
             try:
                 if request is not None and await client_gone(request):
                     self.stats.dropped_disconnected += 1
-                    raise HTTPException(503, "client disconnected; computation dropped")
+                    raise _http_error(503, "client disconnected; computation dropped")
                 start = loop.time()
                 ctx = contextvars.copy_context()
                 fut = loop.run_in_executor(self._executor, functools.partial(ctx.run, fn, *args))
@@ -210,8 +220,8 @@ class WorkPool:
                         self._leave(_c)
 
                     fut.add_done_callback(done)
-                    raise HTTPException(503, f"the computation did not finish within {budget:g} s; try again "
-                                             f"later", headers={"Retry-After": self._retry_after()}) from None
+                    raise _http_error(503, f"the computation did not finish within {budget:g} s; try again "
+                                             f"later", self._retry_after()) from None
                 self._observe(loop.time() - start)
                 self.stats.completed += 1
                 return out
@@ -267,7 +277,7 @@ class BodyLimit:
             bad = check_token(self.token, auth.decode("latin-1") if auth is not None else None)
             if bad is not None:
                 extra = {"WWW-Authenticate": "Bearer"} if bad[0] == 401 else {}
-                await JSONResponse({"detail": bad[1]}, status_code=bad[0], headers=extra)(scope, receive, send)
+                await _respond(scope, receive, send, bad[0], bad[1], extra)
                 return
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
@@ -276,8 +286,8 @@ class BodyLimit:
         upload = path in self.upload_paths
         if upload:
             if self._uploads >= self.max_uploads:
-                await JSONResponse({"detail": "an upload is already in progress; try again when it is done"},
-                                   status_code=429, headers={"Retry-After": "5"})(scope, receive, send)
+                await _respond(scope, receive, send, 429, "an upload is already in progress; try again when it is "
+                               "done", {"Retry-After": "5"})
                 return
             self._uploads += 1
         try:
@@ -305,8 +315,7 @@ class BodyLimit:
                     break
             if status:
                 detail = detail or f"request body too large: the limit is {limit} bytes"
-                await JSONResponse({"detail": detail}, status_code=status,
-                                   headers={"Connection": "close"})(scope, receive, send)
+                await _respond(scope, receive, send, status, detail, {"Connection": "close"})
                 return
             data = b"".join(chunks)
             del chunks
@@ -383,16 +392,21 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pro
     return HeaderTimeoutProtocol
 
 
-def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, header_timeout: float = HEADER_TIMEOUT,
-                  keep_alive: int = KEEP_ALIVE, limit_concurrency: int | None = LIMIT_CONCURRENCY,
-                  log_level: str = "warning", **kw: Any) -> Any:
-    """``uvicorn.Config`` for ``app`` with the header-read deadline (:func:`guarded_protocol`), the idle
-    keep-alive timeout, a 16 KiB bound on a request head (h11) and the cap on concurrent connections."""
+def server_kwargs(*, header_timeout: float = HEADER_TIMEOUT, keep_alive: int = KEEP_ALIVE,
+                  limit_concurrency: int | None = LIMIT_CONCURRENCY) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config``: the header-read deadline
+    (:func:`guarded_protocol`), the idle keep-alive timeout, a 16 KiB bound on a request head (h11) and the cap on
+    concurrent connections + requests (beyond it uvicorn answers 503)."""
+    return {"http": guarded_protocol(header_timeout), "timeout_keep_alive": keep_alive,
+            "limit_concurrency": limit_concurrency, "h11_max_incomplete_event_size": 16 * 1024}
+
+
+def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning",
+                  **kw: Any) -> Any:
+    """``uvicorn.Config`` for ``app`` with :func:`server_kwargs` (``kw`` goes to it)."""
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, http=guarded_protocol(header_timeout),
-                          timeout_keep_alive=keep_alive, limit_concurrency=limit_concurrency,
-                          h11_max_incomplete_event_size=16 * 1024, **kw)
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, **server_kwargs(**kw))
 
 
 @dataclass(frozen=True)
