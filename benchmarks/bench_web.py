@@ -49,6 +49,8 @@ SERVER = r"""
 import sys, uvicorn
 import hubindex; from hubindex.web import create_app; print("server package:", hubindex.__file__, file=sys.stderr)
 spec, port, workers, queue = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+if float(sys.argv[5]) > 0:
+    sys.setswitchinterval(float(sys.argv[5]))  # what hubindex serve does (hubindex.web._limits.tune_gil)
 kw = {}
 try:
     from hubindex.web._limits import ServerLimits, server_config
@@ -144,12 +146,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(spec: str, workers: int, queue: int, pythonpath: str | None) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(spec: str, workers: int, queue: int, pythonpath: str | None, switch: float = 0.0
+                 ) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, spec, str(port), str(workers), str(queue)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, spec, str(port), str(workers), str(queue), str(switch)], env=env,
                             cwd=pythonpath or str(ROOT))
     deadline = time.time() + 180
     while True:
@@ -163,8 +166,33 @@ def start_server(spec: str, workers: int, queue: int, pythonpath: str | None) ->
             time.sleep(0.3)
 
 
+SERVER_PID = 0
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc; 0 elsewhere)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+class CpuShare:
+    """CPU used by the server and by this load generator over a scenario, in cores (CPU s / wall s)."""
+
+    def __enter__(self) -> CpuShare:
+        self.t, self.s, self.c = time.perf_counter(), _cpu(SERVER_PID), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self.t
+        print(f"  CPU over the scenario: server {(_cpu(SERVER_PID) - self.s) / wall:.2f} cores, load generator "
+              f"{(time.process_time() - self.c) / wall:.2f} cores (2-core machine; {_load()})")
 
 
 def _fmt(name: str, s: dict[str, float | int]) -> str:
@@ -288,18 +316,22 @@ async def amain(a: argparse.Namespace, port: int) -> None:
     st, raw = await request(port, "GET", "/api/ranking", timeout=60)
     units = [r["unit"] for r in json.loads(raw)]
     for sc in a.scenario.split(","):
-        if sc == "score":
-            await scenario_score(port, pillars, a)
-        elif sc == "whatif":
-            await scenario_whatif(port, units, a)
-        elif sc == "upload":
-            csv = _served_csv(a.spec)
-            await scenario_upload(port, pillars, csv, a)
-        elif sc == "read":
-            await scenario_read(port, units[0], a)
-        else:
-            raise SystemExit(f"unknown scenario {sc!r}")
+        with CpuShare():
+            await _scenario(sc, port, pillars, units, a)
         await asyncio.sleep(2)  # let the server drain before the next scenario
+
+
+async def _scenario(sc: str, port: int, pillars: list[str], units: list[str], a: argparse.Namespace) -> None:
+    if sc == "score":
+        await scenario_score(port, pillars, a)
+    elif sc == "whatif":
+        await scenario_whatif(port, units, a)
+    elif sc == "upload":
+        await scenario_upload(port, pillars, _served_csv(a.spec), a)
+    elif sc == "read":
+        await scenario_read(port, units[0], a)
+    else:
+        raise SystemExit(f"unknown scenario {sc!r}")
 
 
 def _served_csv(spec: str) -> bytes:
@@ -319,11 +351,16 @@ def main() -> None:
     ap.add_argument("--client-timeout", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queue", type=int, default=16)
+    ap.add_argument("--switch-interval", type=float, default=0.0005,
+                    help="sys.setswitchinterval in the server (s; hubindex serve's default 0.0005; 0 = leave "
+                         "Python's 0.005)")
     ap.add_argument("--pythonpath", default=None, help="run the server from this copy of the package (baseline)")
     a = ap.parse_args()
-    proc, port = start_server(a.spec, a.workers, a.queue, a.pythonpath)
+    global SERVER_PID
+    proc, port = start_server(a.spec, a.workers, a.queue, a.pythonpath, a.switch_interval)
+    SERVER_PID = proc.pid
     print(f"server: {'baseline at ' + a.pythonpath if a.pythonpath else 'this checkout'}, workers {a.workers}, "
-          f"queue {a.queue}, port {port}")
+          f"queue {a.queue}, switch interval {a.switch_interval or 'default'}, port {port}")
     try:
         asyncio.run(amain(a, port))
     finally:

@@ -13,7 +13,8 @@
   Threads, not processes: the served index lives in this process and is swapped on upload; the jobs are short
   NumPy/pandas work that releases the GIL only in part, so the pool is small (default 2) and the event loop —
   health checks, cached read payloads, static files — never waits behind a queued job (it only shares the GIL;
-  measured in ``benchmarks/bench_web.py``).
+  measured in ``benchmarks/bench_web.py``). The server process also shortens the GIL switch interval
+  (:func:`tune_gil`) so the event loop is not starved by busy workers.
 * :class:`BodyLimit` (ASGI middleware) checks the bearer token of ``/api/admin/*`` from the headers *before*
   reading a body, bounds each body (413) counted as it arrives, and answers 408 when a body stalls for more than
   ``body_timeout`` seconds.
@@ -38,8 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-__all__ = ["WorkPool", "PoolStats", "ServerLimits", "BodyLimit", "check_token", "guarded_protocol", "server_config",
-           "server_kwargs",
+__all__ = ["WorkPool", "PoolStats", "ServerLimits", "Shed", "BodyLimit", "check_token", "guarded_protocol", "server_config",
+           "server_kwargs", "tune_gil", "GIL_SWITCH_INTERVAL",
            "DEFAULT_WORKERS", "DEFAULT_QUEUE", "DEFAULT_DEADLINE", "DEFAULT_SLOW_DEADLINE", "HEADER_TIMEOUT",
            "BODY_TIMEOUT", "KEEP_ALIVE", "LIMIT_CONCURRENCY"]
 
@@ -67,6 +68,7 @@ HEADER_TIMEOUT = 10.0  # s to send a complete request head
 BODY_TIMEOUT = 30.0  # s a request body may stall between chunks
 KEEP_ALIVE = 5  # s an idle keep-alive connection is kept
 LIMIT_CONCURRENCY = 512  # concurrent connections + requests; beyond it uvicorn answers 503
+GIL_SWITCH_INTERVAL = 0.0005  # s, sys.setswitchinterval for the server process (Python's default: 0.005)
 
 
 def check_token(token: str | None, authorization: str | None) -> tuple[int, str] | None:
@@ -150,6 +152,17 @@ class WorkPool:
     def _retry_after(self) -> str:
         ahead = self._inflight
         return str(max(1, min(60, math.ceil(ahead * self.stats.service_s / self.workers))))
+
+    def refusal(self, client: str) -> tuple[int, str] | None:
+        """(status, Retry-After) if a job from ``client`` would be refused right now, else ``None`` — the cheap
+        pre-check :class:`Shed` makes before a request's body is even read."""
+        if self._inflight >= self.workers + self.queue:
+            self.stats.rejected_full += 1
+            return 503, self._retry_after()
+        if self.stats.by_client.get(client, 0) >= self.per_client:
+            self.stats.rejected_client += 1
+            return 429, self._retry_after()
+        return None
 
     def _admit(self, client: str) -> None:
         st = self.stats
@@ -249,6 +262,33 @@ async def client_gone(request: Any) -> bool:
             return False
         request._hub_body_seen = True
     return False
+
+
+class Shed:
+    """ASGI middleware: a request for a CPU-heavy path (``heavy(method, path)``) is refused at once — before its
+    body is read or parsed, with a pre-encoded response — when ``pool`` would refuse it (503 full / 429 the
+    client's share, with ``Retry-After``). Under overload the refusal then costs the event loop as little as
+    possible; the pool's own admission check still applies when the job is submitted."""
+
+    def __init__(self, app: Any, *, pool: WorkPool, heavy: Callable[[str, str], bool]) -> None:
+        self.app, self.pool, self.heavy = app, pool, heavy
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.heavy(scope["method"], scope["path"]):
+            c = scope.get("client")
+            no = self.pool.refusal(str(c[0]) if c else "-")
+            if no is not None:
+                status, retry = no
+                body = (b'{"detail":"server busy: too many computations running or queued; try again shortly"}'
+                        if status == 503 else
+                        b'{"detail":"too many computations from this client at once; try again shortly"}')
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode()),
+                                        (b"retry-after", retry.encode()), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 # -- request bodies ---------------------------------------------------------------------------------------
@@ -390,6 +430,18 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pro
 
     HeaderTimeoutProtocol.__name__ = f"HeaderTimeout{base.__name__}"
     return HeaderTimeoutProtocol
+
+
+def tune_gil(seconds: float = GIL_SWITCH_INTERVAL) -> None:
+    """Set the interpreter's GIL switch interval (process-wide; ``hubindex serve`` calls this).
+
+    With the default 5 ms, a worker thread busy in Python holds the GIL for up to 5 ms each time the event-loop
+    thread returns from a socket call, so the loop — every accept, read and reply — crawls while the pool works
+    (the convoy effect; measured in ``benchmarks/bench_web.py``: at 500 score requests/s most answers took
+    > 1 s). At 0.5 ms the loop gets the GIL back ten times sooner, for a little more switching overhead."""
+    import sys
+
+    sys.setswitchinterval(seconds)
 
 
 def server_kwargs(*, header_timeout: float = HEADER_TIMEOUT, keep_alive: int = KEEP_ALIVE,

@@ -14,6 +14,7 @@ import inspect
 import io
 import json
 import math
+import re
 import shutil
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hubindex.engine.result import Result
 from hubindex.errors import HubindexError
 from hubindex.web._editions import EditionHistory
-from hubindex.web._limits import BodyLimit, ServerLimits, WorkPool, check_token
+from hubindex.web._limits import BodyLimit, ServerLimits, Shed, WorkPool, check_token
 from hubindex.web._security import HostGuard, allowed_hosts, one_line, safe_cell
 from hubindex.web._uncertainty import MAX_REPS, START_REPS, RankIntervals
 from hubindex.web._view import IndexView, jsonable
@@ -99,6 +100,14 @@ def _check_weight_sums(result: Result, weights: Mapping[str, float]) -> None:
         if kids and not any(w[i] > 0 for i in kids):
             raise HTTPException(422, f"weights: all weights under '{code}' are zero (they sum to 0); give at "
                                      f"least one of {[fw.codes[i] for i in kids][:10]} a weight > 0")
+
+
+_HEAVY = re.compile(r"/api/(score|uncertainty|export|audit|editions/diff|units/[^/]+/(what-it-takes|rank-range|targets))")
+
+
+def _heavy(method: str, path: str) -> bool:
+    """Paths whose requests compute in the worker pool (refused early by :class:`Shed` when it is full)."""
+    return _HEAVY.fullmatch(path) is not None and not (method == "GET" and path == "/api/uncertainty")
 
 
 def _body_limit(path: str) -> int:
@@ -373,6 +382,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     app.state.work, app.state.admin_work = work, admin_work
     app.add_middleware(BodyLimit, limit_for=_body_limit, token=token, body_timeout=lim.body_timeout,
                        upload_paths=(UPLOAD_PATH,))
+    app.add_middleware(Shed, pool=work, heavy=_heavy)
     app.add_middleware(HostGuard, hosts=(allowed_hosts_default() if allowed_hosts is None else allowed_hosts))
 
     async def quick(request: Request, fn: Callable[..., Any], *args: Any) -> Any:

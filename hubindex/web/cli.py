@@ -14,6 +14,7 @@ from hubindex.web._limits import (
     DEFAULT_QUEUE,
     DEFAULT_SLOW_DEADLINE,
     DEFAULT_WORKERS,
+    GIL_SWITCH_INTERVAL,
     HEADER_TIMEOUT,
     LIMIT_CONCURRENCY,
 )
@@ -90,6 +91,9 @@ def register(app: typer.Typer) -> None:
             min=0.1, max=600)] = HEADER_TIMEOUT,
         body_timeout: Annotated[float, typer.Option(
             help="Seconds a request body may stall (else 408).", min=0.1, max=3600)] = BODY_TIMEOUT,
+        gil_switch_interval: Annotated[float, typer.Option(
+            help="Seconds between GIL hand-overs (sys.setswitchinterval): short keeps the event loop responsive "
+                 "while workers compute.", min=0.00001, max=0.1)] = GIL_SWITCH_INTERVAL,
         limit_concurrency: Annotated[int, typer.Option(
             help="Concurrent connections + requests; beyond it the server answers 503.", min=1, max=100000)
         ] = LIMIT_CONCURRENCY,
@@ -113,7 +117,7 @@ def register(app: typer.Typer) -> None:
         with console.status("Building the index…"):
             result = build(s)
         tok = token or os.environ.get("HUBINDEX_TOKEN") or None
-        from hubindex.web._limits import ServerLimits, server_kwargs
+        from hubindex.web._limits import ServerLimits, server_kwargs, tune_gil
         from hubindex.web._security import allowed_hosts
 
         hosts = allowed_hosts(host, allowed_host or ())
@@ -125,5 +129,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold]{s.name}[/bold]: {len(result.units)} units. Dashboard on http://{host}:{port}/ , "
                       f"API docs on http://{host}:{port}/docs"
                       + ("" if tok else " (read-only: no token given)"))
+        tune_gil(gil_switch_interval)
         uvicorn.run(web, host=host, port=port, log_level="warning",
                     **server_kwargs(header_timeout=header_timeout, limit_concurrency=limit_concurrency))
