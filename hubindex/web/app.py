@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
@@ -48,6 +49,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # bytes, JSON requests
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes, dataset uploads
 MAX_WEIGHTS = 5000  # entries in a weights mapping
+MIN_WEIGHT = 1e-12  # smallest non-zero weight accepted by POST /api/score and /api/uncertainty
 MAX_EXPORT = 4 * 1024 * 1024  # bytes, POST /api/export (a browser table sent back as a file)
 MAX_EXPORT_ROWS = 20000
 UPLOAD_PATH = "/api/admin/dataset"  # the one path with the MAX_UPLOAD body limit
@@ -72,18 +74,22 @@ class WeightsRequest(BaseModel):
 
 
 def _valid_weights(v: dict[str, float]) -> dict[str, float]:
-    """Weights must be finite and ≥ 0, and not subnormal: 0 < w < 2.2e-308 (the smallest normal double) loses
-    precision and makes weight sums and shares overflow to inf; such a weight is refused (use 0 instead)."""
+    """Weights must be finite, ≥ 0, and either 0 or ≥ :data:`MIN_WEIGHT`. Weights are relative among siblings,
+    so a weight below 1e-12 next to one of order 1 is 0 to double precision (1 + 1e-16 == 1), and tiny weights
+    (subnormal ones, 0 < w < 2.2e-308, above all) make the per-weight split of a score change, δ·(x − y)/S,
+    overflow to infinity; such a weight is refused with this message rather than answered with a 500."""
     bad = [k for k, w in v.items() if not math.isfinite(w)]
     if bad:
         raise ValueError(f"weights must be finite numbers, not for {bad[:5]}")
     neg = [k for k, w in v.items() if w < 0]
     if neg:
         raise ValueError(f"weights must be >= 0, not for {neg[:5]}")
-    tiny = [k for k, w in v.items() if 0 < w < sys.float_info.min]
+    tiny = [k for k, w in v.items() if 0 < w < MIN_WEIGHT]
     if tiny:
-        raise ValueError(f"weights {tiny[:5]} are too small to compute with (subnormal: 0 < w < "
-                         f"{sys.float_info.min:.4g}); use 0 to drop a node, or a weight >= {sys.float_info.min:.4g}")
+        raise ValueError(f"weights {tiny[:5]} are too small to compute with (0 < w < {MIN_WEIGHT:g}"
+                         + (", subnormal" if any(0 < v[k] < sys.float_info.min for k in tiny) else "")
+                         + f"): use 0 to drop a node, or a weight >= {MIN_WEIGHT:g} (weights are relative to "
+                         f"their siblings)")
     return v
 
 
@@ -95,11 +101,12 @@ def _check_weight_sums(result: Result, weights: Mapping[str, float]) -> None:
     for c, v in weights.items():
         if c in fw.codes:
             w[fw.index_of(c)] = float(v)
+    parent = np.asarray(fw.parent)
     for code in fw.aggregates:
-        kids = [i for i, p in enumerate(fw.parent) if p == fw.index_of(code)]
-        if kids and not any(w[i] > 0 for i in kids):
+        kids = np.flatnonzero(parent == fw.index_of(code))
+        if len(kids) and not np.any(w[kids] > 0):
             raise HTTPException(422, f"weights: all weights under '{code}' are zero (they sum to 0); give at "
-                                     f"least one of {[fw.codes[i] for i in kids][:10]} a weight > 0")
+                                     f"least one of {[fw.codes[int(i)] for i in kids][:10]} a weight > 0")
 
 
 _HEAVY = re.compile(r"/api/(score|uncertainty|export|audit|editions/diff|units/[^/]+/(what-it-takes|rank-range|targets))")
@@ -294,7 +301,7 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
     df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
     # spreadsheet-safe: formula-looking text gets a leading ' (numbers stay numbers), header lines stay lines
     df = df.rename(columns=lambda c: safe_cell(str(c)))
-    df = df.apply(lambda col: col.map(safe_cell) if col.dtype == object else col)
+    df = df.apply(lambda col: col if col.dtype.kind in "biufcmM" else col.map(safe_cell))  # text/mixed columns
     extra = [one_line(f"{k}: {v}") for k, v in about.items()]
     if fmt == "csv":
         head = "".join(f"# {one_line(x)}\n" for x in [meta["name"], f"citation: {meta['citation']}",
@@ -339,6 +346,11 @@ class UncertaintyRequest(BaseModel):
     weights: dict[Annotated[str, Field(min_length=1, max_length=200)],
                   Annotated[float, Field(ge=0, le=1e6)]] = Field(default_factory=dict, max_length=MAX_WEIGHTS)
     n: int = Field(default=START_REPS, ge=1, le=MAX_REPS, description=f"replications (at most {MAX_REPS})")
+
+    @field_validator("weights")
+    @classmethod
+    def _finite(cls, v: dict[str, float]) -> dict[str, float]:
+        return _valid_weights(v)
 
 
 def create_app(result_or_spec: Any = None, token: str | None = None, *, citation: str | None = None,
@@ -498,9 +510,12 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         """Score the index with other weights (node code → weight ≥ 0; unnamed nodes keep theirs) and return
         the re-computed ranking with each unit's move against the published one. Does not change the server."""
         view = state.view
-        _check_weight_sums(view.result, req.weights)
-        return await quick(request, lambda: Response(_json_bytes(view.rescore(req.weights)),
-                                                     media_type="application/json"))
+
+        def job() -> Response:
+            _check_weight_sums(view.result, req.weights)
+            return Response(_json_bytes(view.rescore(req.weights)), media_type="application/json")
+
+        return await quick(request, job)
 
     audit_lock = threading.Lock()
 
