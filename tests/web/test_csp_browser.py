@@ -45,6 +45,7 @@ def test_skip_link_and_docs_page_under_the_csp(page) -> None:  # type: ignore[no
     page.keyboard.press("Enter")  # the skip link's inline handler moves focus to #main
     assert page.evaluate("document.activeElement && document.activeElement.id") == "main"
     page.goto(f"{page.base}/docs")
-    page.wait_for_selector(".swagger-ui .info .title")
-    page.wait_for_timeout(300)
+    page.wait_for_selector("#swagger-ui .swagger-ui")  # the inline script ran SwaggerUIBundle
+    assert page.evaluate("typeof SwaggerUIBundle") == "function"
+    page.wait_for_timeout(500)
     assert violations == [], violations
