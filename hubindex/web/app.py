@@ -457,7 +457,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         if body is None:
             if unit not in g.view.result.scores.index:
                 raise HTTPException(404, f"unknown unit '{unit}'; see GET /api/units for the codes")
-            body = await quick(request, lambda: _json_bytes(g.view.profile(unit, k=k)))
+            body = await slow(request, lambda: _json_bytes(g.view.profile(unit, k=k)))  # once per unit and k
             g.profiles[key] = body  # bounded: units × k ≤ 50, per build
         return Response(body, media_type="application/json")
 

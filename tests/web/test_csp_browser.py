@@ -17,6 +17,22 @@ VIEWS = [
 ]
 
 
+@pytest.fixture()
+def page(browser, live_server):  # type: ignore[no-untyped-def]
+    """A page under the server's real CSP (conftest's ``page`` bypasses it for Playwright's eval'd helpers)."""
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(15_000)
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
+    pg.outside = []  # type: ignore[attr-defined]
+    pg.on("request", lambda r: pg.outside.append(r.url)  # type: ignore[attr-defined]
+          if not r.url.startswith((live_server, "blob:", "data:")) else None)
+    pg.base = live_server  # type: ignore[attr-defined]
+    yield pg
+    ctx.close()
+
+
 def _watch(page) -> list[str]:  # type: ignore[no-untyped-def]
     seen: list[str] = []
     page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
