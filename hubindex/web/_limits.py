@@ -62,8 +62,8 @@ async def _respond(scope: Any, receive: Any, send: Any, status: int, detail: str
 
 DEFAULT_WORKERS = 2  # worker threads for CPU-heavy requests
 DEFAULT_QUEUE = 16  # jobs that may wait for a worker
-DEFAULT_DEADLINE = 1.0  # s, queue wait + run, for quick computations (re-scoring, exports, profiles)
-DEFAULT_SLOW_DEADLINE = 10.0  # s, for LPs, Monte Carlo runs and the audit
+DEFAULT_DEADLINE = 1.0  # s, queue wait + run, for re-scoring (POST /api/score)
+DEFAULT_SLOW_DEADLINE = 10.0  # s, for everything else: downloads, profiles, LPs, Monte Carlo runs, the audit
 HEADER_TIMEOUT = 10.0  # s to send a complete request head
 BODY_TIMEOUT = 30.0  # s a request body may stall between chunks
 KEEP_ALIVE = 5  # s an idle keep-alive connection is kept
@@ -467,7 +467,7 @@ class ServerLimits:
 
     workers: int = DEFAULT_WORKERS
     queue: int = DEFAULT_QUEUE
-    deadline: float = DEFAULT_DEADLINE  # s: re-scoring, profiles, table downloads
-    slow_deadline: float = DEFAULT_SLOW_DEADLINE  # s: LPs, Monte Carlo, audit, editions diff, exports
+    deadline: float = DEFAULT_DEADLINE  # s: re-scoring
+    slow_deadline: float = DEFAULT_SLOW_DEADLINE  # s: downloads, profiles, LPs, Monte Carlo, audit, exports
     per_client: int | None = None  # default (workers + queue) // 2
     body_timeout: float = BODY_TIMEOUT

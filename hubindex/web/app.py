@@ -473,7 +473,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
             rows = [{k: v for k, v in n.items() if k != "children"} for n in view.indicators()]
             return _table_response(rows, format, "indicators", view.meta)
 
-        return await quick(request, make)
+        return await slow(request, make)
 
     @app.get("/api/framework", tags=["data"])
     async def framework() -> Response:
@@ -498,7 +498,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         if format == "json":
             return cached("ranking")
         view = state.view
-        return await quick(request, lambda: _table_response(view.ranking(), format, "ranking", view.meta))
+        return await slow(request, lambda: _table_response(view.ranking(), format, "ranking", view.meta))
 
     @app.get("/api/bootstrap", tags=["meta"], include_in_schema=False)
     async def bootstrap() -> Response:
@@ -623,7 +623,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         if iv is None:
             raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
                                                             or "the server was started without them"))
-        return await quick(request, _uncertainty_table, iv.published, format, "rank_intervals")
+        return await slow(request, _uncertainty_table, iv.published, format, "rank_intervals")
 
     @app.post("/api/uncertainty", tags=["audit"])
     async def uncertainty_post(request: Request, req: UncertaintyRequest) -> Response:
@@ -713,7 +713,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                         media_type="application/json")
 
     @app.get("/api/editions/{label}", tags=["editions"])
-    @offload()
+    @offload(lim.slow_deadline)
     def edition_ranking(label: Annotated[str, Path_(max_length=64)], format: Format = "json") -> Response:  # noqa: A002
         """One edition's ranking: rank, unit, name, groups, score, tier, pillar scores."""
         e = editions_or_404()
@@ -726,7 +726,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                                about={"edition": label, "source": e.source})
 
     @app.get("/api/units/{unit}/history", tags=["editions"])
-    @offload()
+    @offload(lim.slow_deadline)
     def unit_history(unit: str, format: Format = "json") -> Response:  # noqa: A002
         """The unit's rank, score and tier in every edition, with the rank change from the edition before."""
         e = editions_or_404()

@@ -81,10 +81,11 @@ def register(app: typer.Typer) -> None:
             help="Heavy requests that may wait for a worker; beyond it they get 503/429 with Retry-After.",
             min=0, max=10000)] = DEFAULT_QUEUE,
         deadline: Annotated[float, typer.Option(
-            help="Seconds (queue wait + run) a quick computation may take before it answers 503.",
+            help="Seconds (queue wait + run) a re-scoring request may take before it answers 503.",
             min=0.01, max=600)] = DEFAULT_DEADLINE,
         slow_deadline: Annotated[float, typer.Option(
-            help="Seconds for the slow ones (LPs, Monte Carlo, audit, exports).", min=0.01, max=3600)
+            help="Seconds for the other computations (downloads, LPs, Monte Carlo, audit, exports).",
+            min=0.01, max=3600)
         ] = DEFAULT_SLOW_DEADLINE,
         header_timeout: Annotated[float, typer.Option(
             help="Seconds a client has to send a complete request head (else 408, connection closed).",

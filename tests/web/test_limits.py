@@ -31,6 +31,24 @@ class _Req:
         return self.gone
 
 
+def _arun(coro: Any) -> Any:
+    """``asyncio.run(coro)`` in a fresh thread (a session-wide Playwright fixture may hold this thread's loop)."""
+    out: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            out["v"] = asyncio.run(coro)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            out["e"] = e
+
+    t = threading.Thread(target=go)
+    t.start()
+    t.join()
+    if "e" in out:
+        raise out["e"]
+    return out["v"]
+
+
 def _status(exc: BaseException) -> tuple[int, dict[str, str]]:
     return exc.status_code, dict(exc.headers or {})  # type: ignore[attr-defined]
 
@@ -42,7 +60,7 @@ def test_pool_queue_full_is_503_with_retry_after() -> None:
         jobs = [asyncio.create_task(pool.run(time.sleep, 0.3, request=_Req())) for _ in range(3)]
         return await asyncio.gather(*jobs, return_exceptions=True)
 
-    out = asyncio.run(go())
+    out = _arun(go())
     errors = [e for e in out if isinstance(e, Exception)]
     assert len(errors) == 1  # one runs, one waits, the third is refused at once
     status, headers = _status(errors[0])
@@ -56,7 +74,7 @@ def test_pool_per_client_share_is_429_and_other_clients_still_get_in() -> None:
         b = [asyncio.create_task(pool.run(lambda: "b", request=_Req("10.0.0.2")))]
         return await asyncio.gather(*a, *b, return_exceptions=True), pool
 
-    out, pool = asyncio.run(go())
+    out, pool = _arun(go())
     assert [_status(e)[0] for e in out if isinstance(e, Exception)] == [429]
     assert out[-1] == "b" and pool.stats.rejected_client == 1 and pool.inflight == 0
 
@@ -75,7 +93,7 @@ def test_pool_deadline_in_queue_and_while_running() -> None:
         assert await pool.run(lambda: "free again", request=_Req()) == "free again"
         return out, took, pool
 
-    out, took, pool = asyncio.run(go())
+    out, took, pool = _arun(go())
     assert [_status(e)[0] for e in out] == [503, 503]
     assert "did not finish" in out[0].detail and "did not start" in out[1].detail
     assert took < 0.5  # answered at the deadline, not when the work ended
@@ -94,7 +112,7 @@ def test_pool_drops_work_of_a_disconnected_client() -> None:
         gone.gone = True  # the client leaves while its job waits
         return await asyncio.gather(first, second, return_exceptions=True), pool
 
-    out, pool = asyncio.run(go())
+    out, pool = _arun(go())
     assert ran == [] and pool.stats.dropped_disconnected == 1
     assert _status(out[1])[0] == 503
 
@@ -113,7 +131,7 @@ def test_pool_keeps_the_event_loop_free() -> None:
         await asyncio.gather(*jobs)
         return worst
 
-    assert asyncio.run(go()) < 0.2
+    assert _arun(go()) < 0.2
 
 
 # -- the app --------------------------------------------------------------------------------------------------
@@ -242,9 +260,9 @@ def test_admin_token_is_checked_before_the_body_is_read() -> None:
                  receive, send)
         return sent[0]["status"], reads
 
-    assert asyncio.run(go("s3cret", None)) == (401, 0)
-    assert asyncio.run(go("s3cret", b"Bearer wrong")) == (401, 0)
-    assert asyncio.run(go(None, b"Bearer s3cret")) == (403, 0)
+    assert _arun(go("s3cret", None)) == (401, 0)
+    assert _arun(go("s3cret", b"Bearer wrong")) == (401, 0)
+    assert _arun(go(None, b"Bearer s3cret")) == (403, 0)
     assert seen == []
 
 
@@ -283,7 +301,7 @@ def test_a_stalled_body_gets_408() -> None:
         assert time.perf_counter() - t < 2
         return int(sent[0]["status"])
 
-    assert asyncio.run(go()) == 408
+    assert _arun(go()) == 408
 
 
 def _recv_all(s: socket.socket, limit: float) -> tuple[bytes, float]:
