@@ -17,6 +17,8 @@ Scenarios (``--scenario``, default ``score,whatif,upload``):
 * ``upload`` — ``POST /api/admin/dataset`` (the served data re-uploaded) while ``--upload-rate`` score
   requests/s run; health probes during the rebuild show whether the event loop froze.
 * ``read`` — the cached read endpoints at ``--rate`` (throughput of the cheap path).
+* ``halfopen`` — ``--halfopen`` (3,000) connections that send half a request head and stall: how many are
+  still open 12 s later (the header-read deadline closes them), and health before and after.
 
 Same-run baseline: ``--pythonpath DIR`` runs the server from another copy of the package (e.g. ``git archive
 main hubindex | tar -x -C /tmp/base``), so before/after are measured back to back on the same loaded machine.
@@ -300,6 +302,44 @@ async def scenario_upload(port: int, pillars: list[str], csv: bytes, a: argparse
     print(f"  {_load()}")
 
 
+async def scenario_halfopen(port: int, a: argparse.Namespace) -> None:
+    """Open ``--halfopen`` connections that send half a request head and stop; count those still open 12 s
+    later, then time a health request."""
+    loop = asyncio.get_running_loop()
+    n = a.halfopen
+    print(f"halfopen: {n} connections each sending half a request head; {_load()}")
+    conns = []
+    for _ in range(n):
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            break
+        w.write(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        conns.append((r, w))
+    t0 = loop.time()
+    b = loop.time()
+    st, _ = await request(port, "GET", "/api/health", timeout=30)
+    print(f"  opened {len(conns)}; health meanwhile: {1e3 * (loop.time() - b):.1f} ms (status {st})")
+    await asyncio.sleep(max(0.0, t0 + 12 - loop.time()))
+
+    async def still_open(r: asyncio.StreamReader) -> bool:
+        try:
+            data = await asyncio.wait_for(r.read(4096), 0.05)
+        except TimeoutError:
+            return True
+        except OSError:
+            return False
+        return bool(data) and not data.startswith(b"HTTP/1.1 408")
+
+    alive = sum(await asyncio.gather(*(still_open(r) for r, _ in conns)))
+    print(f"  still open after 12 s: {alive} of {len(conns)}")
+    for _, w in conns:
+        w.close()
+    b = loop.time()
+    st, _ = await request(port, "GET", "/api/health", timeout=30)
+    print(f"  health after: {1e3 * (loop.time() - b):.1f} ms (status {st})")
+
+
 async def scenario_read(port: int, unit: str, a: argparse.Namespace) -> None:
     paths = [p.replace("{unit}", unit) for p in READ_ENDPOINTS]
     st = Stats()
@@ -330,6 +370,8 @@ async def _scenario(sc: str, port: int, pillars: list[str], units: list[str], a:
         await scenario_upload(port, pillars, _served_csv(a.spec), a)
     elif sc == "read":
         await scenario_read(port, units[0], a)
+    elif sc == "halfopen":
+        await scenario_halfopen(port, a)
     else:
         raise SystemExit(f"unknown scenario {sc!r}")
 
@@ -348,6 +390,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--upload-rate", type=float, default=50.0)
+    ap.add_argument("--halfopen", type=int, default=3000, help="connections for the halfopen scenario")
     ap.add_argument("--client-timeout", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queue", type=int, default=16)
