@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 from fastapi.testclient import TestClient
 from web_helpers import free_port
 
@@ -358,3 +360,71 @@ def test_connection_cap_answers_503(asem_result) -> None:
             s.close()
         time.sleep(0.2)
         assert _http(port, "GET", "/api/health")[0] == 200
+
+
+def test_upload_rebuilds_off_the_event_loop(asem_result, monkeypatch) -> None:
+    """A dataset rebuild (slowed to 1.5 s) runs in the admin thread: health stays fast meanwhile, a second
+    upload during it is refused with 503 at once, and the new build is served afterwards."""
+    import hubindex.web.app as A
+
+    real = A._load
+
+    def slow_load(x: Any) -> Any:
+        time.sleep(1.5)
+        return real(x)
+
+    monkeypatch.setattr(A, "_load", slow_load)
+    app = create_app(asem_result, token="t", uncertainty_reps=0, editions=False)
+    src = asem_result.spec.resolve(asem_result.spec.data.paths[0])
+    df = pd.read_csv(src)
+    df.loc[df[asem_result.spec.data.unit_code] == "AUT", "LPI"] = 1e6
+    csv = df.to_csv(index=False).encode()
+    auth = {"Authorization": "Bearer t", "Content-Type": "text/csv"}
+    with _live(app) as port:
+        out: list[Any] = []
+        th = threading.Thread(target=lambda: out.append(_http(port, "POST", "/api/admin/dataset", csv, auth)))
+        th.start()
+        time.sleep(0.4)
+        health = [_http(port, "GET", "/api/health")[3] for _ in range(5)]
+        second = _http(port, "POST", "/api/admin/dataset", csv, auth)
+        th.join()
+        prof = json.loads(_http(port, "GET", "/api/units/AUT")[2])
+    assert out[0][0] == 200, out[0][2]
+    assert max(health) < 0.1, health
+    assert second[0] == 503 and second[3] < 0.5 and "retry-after" in second[1]
+    assert next(n for n in prof["nodes"] if n["code"] == "LPI")["rank"] == 1
+
+
+def test_concurrent_uploads_are_bounded() -> None:
+    """At most ``max_uploads`` upload bodies are buffered at once (authenticated ones; 429 beyond)."""
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def go() -> list[int]:
+        mw = BodyLimit(inner, limit_for=lambda p: MAX_UPLOAD, token="t", upload_paths=("/api/admin/dataset",),
+                       max_uploads=2)
+        gate = asyncio.Event()
+
+        async def one() -> int:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                await gate.wait()
+                return {"type": "http.request", "body": b"a,b\n", "more_body": False}
+
+            async def send(msg: dict[str, Any]) -> None:
+                sent.append(msg)
+
+            await mw({"type": "http", "method": "POST", "path": "/api/admin/dataset",
+                      "headers": [(b"authorization", b"Bearer t")]}, receive, send)
+            return int(sent[0]["status"])
+
+        tasks = [asyncio.create_task(one()) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        gate.set()
+        return sorted(await asyncio.gather(*tasks))
+
+    assert _arun(go()) == [200, 200, 429]
