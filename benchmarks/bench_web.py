@@ -51,6 +51,7 @@ SERVER = r"""
 import sys, uvicorn
 import hubindex; from hubindex.web import create_app; print("server package:", hubindex.__file__, file=sys.stderr)
 spec, port, workers, queue = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+http, loop = sys.argv[6], sys.argv[7]
 if float(sys.argv[5]) > 0:
     sys.setswitchinterval(float(sys.argv[5]))  # what hubindex serve does (hubindex.web._limits.tune_gil)
 kw = {}
@@ -61,9 +62,9 @@ except ImportError:
     server_config = None
 app = create_app(None if spec == "default" else spec, token=TOKEN, **kw)
 if server_config is not None:
-    uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error")).run()
+    uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error", http=http, loop=loop)).run()
 else:
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", http=http, loop=loop)
 """.replace("TOKEN", repr(TOKEN))
 
 
@@ -148,13 +149,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(spec: str, workers: int, queue: int, pythonpath: str | None, switch: float = 0.0
-                 ) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(spec: str, workers: int, queue: int, pythonpath: str | None, switch: float = 0.0,
+                 http: str = "auto", loop: str = "auto") -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, spec, str(port), str(workers), str(queue), str(switch)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, spec, str(port), str(workers), str(queue), str(switch), http, loop], env=env,
                             cwd=pythonpath or str(ROOT))
     deadline = time.time() + 180
     while True:
@@ -397,13 +398,17 @@ def main() -> None:
     ap.add_argument("--switch-interval", type=float, default=0.0005,
                     help="sys.setswitchinterval in the server (s; hubindex serve's default 0.0005; 0 = leave "
                          "Python's 0.005)")
+    ap.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"], help="uvicorn HTTP parser")
+    ap.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="uvicorn event loop")
     ap.add_argument("--pythonpath", default=None, help="run the server from this copy of the package (baseline)")
     a = ap.parse_args()
     global SERVER_PID
-    proc, port = start_server(a.spec, a.workers, a.queue, a.pythonpath, a.switch_interval)
+    proc, port = start_server(a.spec, a.workers, a.queue, a.pythonpath, a.switch_interval, a.http,
+                              a.loop)
     SERVER_PID = proc.pid
     print(f"server: {'baseline at ' + a.pythonpath if a.pythonpath else 'this checkout'}, workers {a.workers}, "
-          f"queue {a.queue}, switch interval {a.switch_interval or 'default'}, port {port}")
+          f"queue {a.queue}, switch interval {a.switch_interval or 'default'}, http {a.http}, loop {a.loop}, "
+          f"port {port}")
     try:
         asyncio.run(amain(a, port))
     finally:

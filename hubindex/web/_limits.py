@@ -378,14 +378,16 @@ class BodyLimit:
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
-def guarded_protocol(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol class (h11 or httptools, as uvicorn would pick) with a header-read deadline:
+def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto") -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class (``http``: "h11", "httptools" or "auto", as uvicorn would pick) with a
+    header-read deadline:
     from the moment a connection opens, or a request starts arriving after the previous response, the client
     has ``header_timeout`` seconds to complete the request head; otherwise it gets 408 and is closed. (Bodies
     are timed by :class:`BodyLimit`; idle keep-alive connections by uvicorn's ``timeout_keep_alive``.)"""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.config import HTTP_PROTOCOLS
+    from uvicorn.importer import import_from_string
 
-    base: Any = AutoHTTPProtocol
+    base: Any = import_from_string(HTTP_PROTOCOLS[http])  # "auto": httptools when installed, else h11
 
     class HeaderTimeoutProtocol(base):  # type: ignore[misc, valid-type]
         _hub_timer: asyncio.TimerHandle | None = None
@@ -445,20 +447,20 @@ def tune_gil(seconds: float = GIL_SWITCH_INTERVAL) -> None:
 
 
 def server_kwargs(*, header_timeout: float = HEADER_TIMEOUT, keep_alive: int = KEEP_ALIVE,
-                  limit_concurrency: int | None = LIMIT_CONCURRENCY) -> dict[str, Any]:
+                  limit_concurrency: int | None = LIMIT_CONCURRENCY, http: str = "auto") -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config``: the header-read deadline
     (:func:`guarded_protocol`), the idle keep-alive timeout, a 16 KiB bound on a request head (h11) and the cap on
     concurrent connections + requests (beyond it uvicorn answers 503)."""
-    return {"http": guarded_protocol(header_timeout), "timeout_keep_alive": keep_alive,
+    return {"http": guarded_protocol(header_timeout, http), "timeout_keep_alive": keep_alive,
             "limit_concurrency": limit_concurrency, "h11_max_incomplete_event_size": 16 * 1024}
 
 
 def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning",
-                  **kw: Any) -> Any:
+                  loop: str = "auto", **kw: Any) -> Any:
     """``uvicorn.Config`` for ``app`` with :func:`server_kwargs` (``kw`` goes to it)."""
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, **server_kwargs(**kw))
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, loop=loop, **server_kwargs(**kw))
 
 
 @dataclass(frozen=True)

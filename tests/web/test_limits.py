@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 from web_helpers import free_port
 
@@ -322,9 +323,12 @@ def _recv_all(s: socket.socket, limit: float) -> tuple[bytes, float]:
     return out, time.perf_counter() - t
 
 
-def test_half_sent_requests_are_closed_after_the_header_timeout(asem_result) -> None:
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_half_sent_requests_are_closed_after_the_header_timeout(asem_result, http: str) -> None:
+    if http == "httptools":
+        pytest.importorskip("httptools")
     app = create_app(asem_result, uncertainty_reps=0, editions=False)
-    with _live(app, header_timeout=0.5) as port:
+    with _live(app, header_timeout=0.5, http=http) as port:
         half = socket.create_connection(("127.0.0.1", port))
         half.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         silent = socket.create_connection(("127.0.0.1", port))
