@@ -67,6 +67,7 @@ DEFAULT_SLOW_DEADLINE = 10.0  # s, for everything else: downloads, profiles, LPs
 HEADER_TIMEOUT = 5.0  # s to send a complete request head
 BODY_TIMEOUT = 30.0  # s a request body may stall between chunks
 KEEP_ALIVE = 5  # s an idle keep-alive connection is kept
+MAX_HEAD = 16 * 1024  # bytes of a request head (431 and closed beyond)
 LIMIT_CONCURRENCY = 512  # concurrent connections + requests; beyond it uvicorn answers 503
 GIL_SWITCH_INTERVAL = 0.0005  # s, sys.setswitchinterval for the server process (Python's default: 0.005)
 
@@ -376,13 +377,16 @@ class BodyLimit:
 
 # -- connections ------------------------------------------------------------------------------------------
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_HEAD_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
-def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto") -> type[asyncio.Protocol]:
+def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto",
+                     max_head: int = MAX_HEAD) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol class (``http``: "h11", "httptools" or "auto", as uvicorn would pick) with a
     header-read deadline:
     from the moment a connection opens, or a request starts arriving after the previous response, the client
-    has ``header_timeout`` seconds to complete the request head; otherwise it gets 408 and is closed. (Bodies
+    has ``header_timeout`` seconds to complete the request head; otherwise it gets 408 and is closed; a head over
+    ``max_head`` bytes gets 431 and is closed. (Bodies
     are timed by :class:`BodyLimit`; idle keep-alive connections by uvicorn's ``timeout_keep_alive``.)"""
     from uvicorn.config import HTTP_PROTOCOLS
     from uvicorn.importer import import_from_string
@@ -392,6 +396,7 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto")
     class HeaderTimeoutProtocol(base):  # type: ignore[misc, valid-type]
         _hub_timer: asyncio.TimerHandle | None = None
         _hub_cycle: Any = None
+        _hub_head = 0  # bytes of the request head received so far
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -403,15 +408,21 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto")
             super().data_received(data)
             if self.cycle is not before:  # a request head was completed
                 self._hub_cancel()
-            elif idle and self._hub_timer is None:
-                self._hub_arm(before)
+            elif idle:
+                if self._hub_timer is None:
+                    self._hub_arm(before)
+                self._hub_head += len(data)
+                if self._hub_head > max_head and not self.transport.is_closing():  # httptools has no such bound
+                    self._hub_cancel()
+                    self.transport.write(_HEAD_TOO_LARGE)
+                    self.transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._hub_cancel()
             super().connection_lost(exc)
 
         def _hub_arm(self, cycle: Any) -> None:
-            self._hub_cycle = cycle
+            self._hub_cycle, self._hub_head = cycle, 0
             self._hub_timer = self.loop.call_later(header_timeout, self._hub_expire)
 
         def _hub_cancel(self) -> None:
@@ -452,7 +463,7 @@ def server_kwargs(*, header_timeout: float = HEADER_TIMEOUT, keep_alive: int = K
     (:func:`guarded_protocol`), the idle keep-alive timeout, a 16 KiB bound on a request head (h11) and the cap on
     concurrent connections + requests (beyond it uvicorn answers 503)."""
     return {"http": guarded_protocol(header_timeout, http), "timeout_keep_alive": keep_alive,
-            "limit_concurrency": limit_concurrency, "h11_max_incomplete_event_size": 16 * 1024}
+            "limit_concurrency": limit_concurrency, "h11_max_incomplete_event_size": MAX_HEAD}
 
 
 def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning",

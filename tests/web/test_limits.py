@@ -432,3 +432,21 @@ def test_concurrent_uploads_are_bounded() -> None:
         return sorted(await asyncio.gather(*tasks))
 
     assert _arun(go()) == [200, 200, 429]
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_oversized_request_head_is_refused(asem_result, http: str) -> None:
+    """A request head over 16 KiB is refused and the connection closed at once (h11: 400 from its own bound;
+    httptools, which has none: 431 from the guard)."""
+    if http == "httptools":
+        pytest.importorskip("httptools")
+    app = create_app(asem_result, uncertainty_reps=0, editions=False)
+    with _live(app, header_timeout=30, http=http) as port:
+        s = socket.create_connection(("127.0.0.1", port))
+        with contextlib.suppress(OSError):
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Big: " + b"a" * 40_000)
+        got, took = _recv_all(s, 10)
+        s.close()
+        assert took < 5 and got.split(b"\r\n", 1)[0] in (b"HTTP/1.1 431 Request Header Fields Too Large",
+                                                        b"HTTP/1.1 400 Bad Request"), got[:100]
+        assert _http(port, "GET", "/api/health")[0] == 200
