@@ -141,8 +141,14 @@ def test_pool_keeps_the_event_loop_free() -> None:
 @contextlib.contextmanager
 def _live(app: Any, **kw: Any) -> Iterator[int]:
     """``app`` under uvicorn with :func:`server_config` (header timeout, connection cap) in a thread; the port."""
+    import sys
+
     import uvicorn
 
+    from hubindex.web._limits import GIL_SWITCH_INTERVAL
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as hubindex serve runs
     port = free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port, **kw))
     th = threading.Thread(target=server.run, daemon=True)
@@ -156,6 +162,7 @@ def _live(app: Any, **kw: Any) -> Iterator[int]:
     finally:
         server.should_exit = True
         th.join(timeout=10)
+        sys.setswitchinterval(old)
 
 
 def _http(port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
@@ -200,7 +207,7 @@ def test_heavy_endpoints_are_shed_and_health_stays_fast(asem_result) -> None:
     assert codes == [200, 200, 503, 503, 503, 503], codes
     refused = [r for r in results if r[0] == 503]
     assert all("retry-after" in r[1] and r[3] < 0.4 for r in refused)  # at once, not after the work
-    assert max(health) < 0.1, health
+    assert max(health) < 0.3, health  # answered on the event loop, not behind the 0.5 s jobs
     assert len(calls) == 2
 
 
@@ -394,7 +401,7 @@ def test_upload_rebuilds_off_the_event_loop(asem_result, monkeypatch) -> None:
         th.join()
         prof = json.loads(_http(port, "GET", "/api/units/AUT")[2])
     assert out[0][0] == 200, out[0][2]
-    assert max(health) < 0.1, health
+    assert max(health) < 0.5, health  # the rebuild (>= 1.5 s) does not block the event loop
     assert second[0] == 503 and second[3] < 0.5 and "retry-after" in second[1]
     assert next(n for n in prof["nodes"] if n["code"] == "LPI")["rank"] == 1
 
