@@ -457,3 +457,33 @@ def test_oversized_request_head_is_refused(asem_result, http: str) -> None:
         assert took < 5 and got.split(b"\r\n", 1)[0] in (b"HTTP/1.1 431 Request Header Fields Too Large",
                                                         b"HTTP/1.1 400 Bad Request"), got[:100]
         assert _http(port, "GET", "/api/health")[0] == 200
+
+
+def test_a_profile_computed_during_an_upload_does_not_outlive_it(asem_result) -> None:
+    """A profile request that started on the old build and finishes after an upload swapped the new one in must
+    not leave the old profile in the new build's cache (the stale-profile bug)."""
+    app = create_app(asem_result, token="t", uncertainty_reps=0, editions=False)
+    old_view = app.state.index.gen.view
+    real = old_view.profile
+
+    def slow_profile(unit: str, k: int = 5) -> Any:
+        out = real(unit, k=k)
+        time.sleep(1.0)  # the upload lands meanwhile
+        return out
+
+    old_view.profile = slow_profile
+    src = asem_result.spec.resolve(asem_result.spec.data.paths[0])
+    df = pd.read_csv(src)
+    df.loc[df[asem_result.spec.data.unit_code] == "AUT", ["LPI", "Flights", "Ship", "Bord"]] = 1e6
+    with _live(app) as port:
+        th = threading.Thread(target=_http, args=(port, "GET", "/api/units/AUT"))
+        th.start()
+        time.sleep(0.2)
+        up = _http(port, "POST", "/api/admin/dataset", df.to_csv(index=False).encode(),
+                   {"Authorization": "Bearer t", "Content-Type": "text/csv"})
+        th.join()
+        assert up[0] == 200, up[2]
+        prof = json.loads(_http(port, "GET", "/api/units/AUT")[2])
+        ranking = json.loads(_http(port, "GET", "/api/ranking")[2])
+    assert prof["score"] == next(r["score"] for r in ranking if r["unit"] == "AUT")
+    assert next(n for n in prof["nodes"] if n["code"] == "LPI")["rank"] == 1
