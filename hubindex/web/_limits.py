@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import hmac
@@ -433,12 +434,10 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, http: str = "auto",
         def _hub_expire(self) -> None:
             self._hub_timer = None
             c = self.cycle
-            if c is self._hub_cycle and (c is None or c.response_complete) and not self.transport.is_closing():
-                if c is None or c.response_complete:
-                    try:
-                        self.transport.write(_REQUEST_TIMEOUT)
-                    except Exception:  # noqa: BLE001 - closing anyway
-                        pass
+            head_pending = c is self._hub_cycle and (c is None or c.response_complete)  # no new head since
+            if head_pending and not self.transport.is_closing():
+                with contextlib.suppress(Exception):  # closing anyway
+                    self.transport.write(_REQUEST_TIMEOUT)
                 self.transport.close()
 
     HeaderTimeoutProtocol.__name__ = f"HeaderTimeout{base.__name__}"
