@@ -77,14 +77,17 @@ class EditionHistory:
 
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
-    def auto(cls, result: Any, store: Any = None) -> EditionHistory | None:
+    def auto(cls, result: Any, store: Any = None, *, spec: Any = None) -> EditionHistory | None:
         """Editions for the served ``result``: from ``store`` (an EditionStore or path), else the default store if
         it exists and has editions, else built lazily from the shipped dataset editions when ``result`` is
-        one of them; ``None`` when the served index has no editions."""
-        current = str(getattr(result.spec, "version", "") or "") or None
+        one of them; ``None`` when the served index has no editions. ``spec`` (default ``result.spec``) decides
+        the edition and whether it is a shipped one — the spec served at start-up, when ``result`` was built
+        from an uploaded copy of its data."""
+        spec = result.spec if spec is None else spec
+        current = str(getattr(spec, "version", "") or "") or None
         if store is not None:
             return cls.from_store(store, current=current)
-        if not _is_shipped_edition(result.spec):
+        if not _is_shipped_edition(spec):
             return None
         try:
             from hubindex.store import default_store_path

@@ -11,18 +11,24 @@ fly; Plotly and the Swagger UI bundle compressed once and kept in memory).
 
 from __future__ import annotations
 
+import functools
 import gzip
-import hmac
+import inspect
 import io
 import json
 import math
+import re
+import shutil
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
@@ -35,17 +41,21 @@ from starlette.middleware.gzip import GZipMiddleware
 from hubindex.engine.result import Result
 from hubindex.errors import HubindexError
 from hubindex.web._editions import EditionHistory
+from hubindex.web._limits import BodyLimit, ServerLimits, Shed, WorkPool, check_token
+from hubindex.web._security import HostGuard, allowed_hosts, one_line, safe_cell
 from hubindex.web._uncertainty import MAX_REPS, START_REPS, RankIntervals
 from hubindex.web._view import IndexView, jsonable
 
-__all__ = ["create_app", "MAX_BODY", "MAX_UPLOAD", "MAX_WEIGHTS"]
+__all__ = ["create_app", "MAX_BODY", "MAX_UPLOAD", "MAX_WEIGHTS", "ServerLimits"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # bytes, JSON requests
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes, dataset uploads
 MAX_WEIGHTS = 5000  # entries in a weights mapping
+MIN_WEIGHT = 1e-12  # smallest non-zero weight accepted by POST /api/score and /api/uncertainty
 MAX_EXPORT = 4 * 1024 * 1024  # bytes, POST /api/export (a browser table sent back as a file)
 MAX_EXPORT_ROWS = 20000
+UPLOAD_PATH = "/api/admin/dataset"  # the one path with the MAX_UPLOAD body limit
 AUDIT_SOBOL_N = 500  # Saltelli base sample of the dashboard's Sobol indices: N(d + 2) runs
 AUDIT_SOBOL_BOOT = 1000  # bootstrap resamples for their intervals
 AUDIT_TABLES = ("indicators", "correlation_flags", "groups", "units_low_availability", "rank_intervals", "sobol")
@@ -63,71 +73,113 @@ class WeightsRequest(BaseModel):
     @field_validator("weights")
     @classmethod
     def _finite(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, w in v.items() if not math.isfinite(w)]
-        if bad:
-            raise ValueError(f"weights must be finite numbers, not for {bad[:5]}")
-        return v
+        return _valid_weights(v)
 
 
-class _BodyLimit:
-    """ASGI middleware: answer 413 when a request body exceeds its limit (counted as it arrives, so a missing
-    or false Content-Length does not get around it)."""
+def _valid_weights(v: dict[str, float]) -> dict[str, float]:
+    """Weights must be finite, ≥ 0, and either 0 or ≥ :data:`MIN_WEIGHT`. Weights are relative among siblings,
+    so a weight below 1e-12 next to one of order 1 is 0 to double precision (1 + 1e-16 == 1), and tiny weights
+    (subnormal ones, 0 < w < 2.2e-308, above all) make the per-weight split of a score change, δ·(x − y)/S,
+    overflow to infinity; such a weight is refused with this message rather than answered with a 500."""
+    bad = [k for k, w in v.items() if not math.isfinite(w)]
+    if bad:
+        raise ValueError(f"weights must be finite numbers, not for {bad[:5]}")
+    neg = [k for k, w in v.items() if w < 0]
+    if neg:
+        raise ValueError(f"weights must be >= 0, not for {neg[:5]}")
+    tiny = [k for k, w in v.items() if 0 < w < MIN_WEIGHT]
+    if tiny:
+        raise ValueError(f"weights {tiny[:5]} are too small to compute with (0 < w < {MIN_WEIGHT:g}"
+                         + (", subnormal" if any(0 < v[k] < sys.float_info.min for k in tiny) else "")
+                         + f"): use 0 to drop a node, or a weight >= {MIN_WEIGHT:g} (weights are relative to "
+                         f"their siblings)")
+    return v
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        limit = (MAX_UPLOAD if path.startswith("/api/admin/dataset")
-                 else MAX_EXPORT if path == "/api/export" else MAX_BODY)
-        headers = dict(scope.get("headers") or [])
-        cl = headers.get(b"content-length")
-        too_big = cl is not None and cl.isdigit() and int(cl) > limit
-        chunks: list[bytes] = []
-        total = 0
-        if not too_big:
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return
-                body = msg.get("body", b"")
-                total += len(body)
-                if total > limit:
-                    too_big = True
-                    break
-                chunks.append(body)
-                if not msg.get("more_body", False):
-                    break
-        if too_big:
-            resp = JSONResponse({"detail": f"request body too large: the limit is {limit} bytes"}, status_code=413)
-            await resp(scope, receive, send)
-            return
-        data = b"".join(chunks)
-        sent = False
+def _check_weight_sums(result: Result, weights: Mapping[str, float]) -> None:
+    """422 when the given weights leave an aggregate whose children's weights sum to 0 (unnamed nodes keep
+    their published weight)."""
+    fw = result.framework
+    w = result.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float).copy()
+    for c, v in weights.items():
+        if c in fw.codes:
+            w[fw.index_of(c)] = float(v)
+    parent = np.asarray(fw.parent)
+    for code in fw.aggregates:
+        kids = np.flatnonzero(parent == fw.index_of(code))
+        if len(kids) and not np.any(w[kids] > 0):
+            raise HTTPException(422, f"weights: all weights under '{code}' are zero (they sum to 0); give at "
+                                     f"least one of {[fw.codes[int(i)] for i in kids][:10]} a weight > 0")
 
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": data, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+_HEAVY = re.compile(r"/api/(score|uncertainty|export|audit|compare-published|editions/diff|"
+                    r"units/[^/]+/(what-it-takes|rank-range|targets))")
+
+
+def _heavy(method: str, path: str) -> bool:
+    """Paths whose requests compute in the worker pool (refused early by :class:`Shed` when it is full)."""
+    return _HEAVY.fullmatch(path) is not None and not (method == "GET" and path == "/api/uncertainty")
+
+
+def _body_limit(path: str) -> int:
+    """The request-body limit for ``path``: 20 MiB for the dataset upload, 4 MiB for exports, else 64 KiB."""
+    return MAX_UPLOAD if path.rstrip("/") == UPLOAD_PATH else MAX_EXPORT if path == "/api/export" else MAX_BODY
+
+
+def allowed_hosts_default() -> frozenset[str]:
+    """``create_app``'s default Host names: loopback, ``$HUBINDEX_ALLOWED_HOSTS`` and ``testserver`` (what
+    Starlette's TestClient sends; not a name DNS resolves, so no rebinding target)."""
+    return allowed_hosts(extra=["testserver"])
+
+
+def _offloaded(fn: Callable[..., Any], *, pool: WorkPool, deadline: float | None) -> Callable[..., Any]:
+    """``fn`` (a plain endpoint function) as an async endpoint that runs it in ``pool`` — same parameters plus
+    the ``Request`` (for the client address and the disconnect check), so FastAPI validates them as before."""
+    sig = inspect.signature(fn)
+    takes_request = "request" in sig.parameters
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request, **kw: Any) -> Any:
+        if takes_request:
+            kw["request"] = request
+        return await pool.run(functools.partial(fn, **kw), request=request, deadline=deadline)
+
+    params = list(sig.parameters.values())
+    if not takes_request:
+        params.insert(0, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request))
+    endpoint.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    del endpoint.__wrapped__  # FastAPI must see the new signature
+    return endpoint
 
 
 def _json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+class _Gen:
+    """Everything derived from one build (the view, pre-serialised payloads, rank intervals, editions and the
+    per-build caches: profiles, what-it-takes model, rank ranges, audit). A reload or upload replaces the whole
+    object in one assignment, so a request that read ``state.gen`` once computes and caches against one build
+    only: nothing computed from an old build can land in a new build's cache."""
+
+    def __init__(self, version: int, view: IndexView, cache: dict[str, bytes], intervals: RankIntervals | None,
+                 editions: EditionHistory | None) -> None:
+        self.version, self.view, self.cache, self.intervals, self.editions = version, view, cache, intervals, editions
+        self.audit: dict[str, Any] | None = None
+        self.profiles: dict[tuple[str, int], bytes] = {}
+        self.whatif: Any = None
+        self.rank_ranges: dict[tuple[float, str], dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+
 class _State:
-    """The served index and its pre-serialised read payloads; swapped atomically on reload/upload.
+    """The served index (:class:`_Gen`, swapped atomically on reload/upload) and how to rebuild it.
 
     At start-up (and on every swap) it also computes the rank intervals (:class:`RankIntervals`, a seeded
     Monte Carlo run of :data:`START_REPS` replications) and reads the editions (:class:`EditionHistory`), whose
     results become the ranking's ``rank_lo``/``rank_median``/``rank_hi`` and ``change``/``prev_rank`` columns.
+    The editions are looked up for the spec served at start-up (``origin_spec``), so an uploaded dataset of a
+    shipped edition keeps its editions (the upload standing in for its year).
     """
 
     def __init__(self, result: Result, citation: str | None, licence: str | None, *, store: Any = None,
@@ -136,11 +188,27 @@ class _State:
         self.citation, self.licence = citation, licence
         self.survey_provenance = survey_provenance
         self.store_arg, self.uncertainty_reps, self.want_editions = store, uncertainty_reps, editions
+        self.origin_spec = result.spec
+        self.upload_dir: Path | None = None  # made on the first upload; holds the served upload's file
         self.lock = threading.Lock()
-        self.audit: dict[str, Any] | None = None
-        self.set(result)
+        self.version = 0
+        self.gen = self.prepare(result)
+
+    # the current build's parts (read ``state.gen`` once where several must belong to the same build)
+    view = property(lambda self: self.gen.view)
+    cache = property(lambda self: self.gen.cache)
+    intervals = property(lambda self: self.gen.intervals)
+    editions = property(lambda self: self.gen.editions)
 
     def set(self, result: Result) -> None:
+        """Prepare ``result`` (outside the lock: the served build keeps serving meanwhile), then swap it in."""
+        gen = self.prepare(result)
+        with self.lock:
+            self.version += 1
+            gen.version = self.version
+            self.gen = gen
+
+    def prepare(self, result: Result) -> _Gen:
         view = IndexView.from_result(result, citation=self.citation, licence=self.licence,
                                      survey_provenance=self.survey_provenance)
         intervals, interval_error = None, None
@@ -152,7 +220,7 @@ class _State:
         editions, editions_error = None, None
         if self.want_editions:
             try:
-                editions = EditionHistory.auto(result, self.store_arg)
+                editions = EditionHistory.auto(result, self.store_arg, spec=self.origin_spec)
                 if editions is not None:
                     editions.labels()  # load now: a broken store shows at start-up, not on a request
             except HubindexError as e:
@@ -189,11 +257,7 @@ class _State:
             "ranking": _json_bytes(view.ranking()),
             "bootstrap": _json_bytes(view.bootstrap()),
         }
-        self.view, self.cache, self.audit = view, cache, None
-        self.intervals, self.editions = intervals, editions
-        self.profiles: dict[tuple[str, int], bytes] = {}
-        self.whatif: Any = None
-        self.rank_ranges: dict[tuple[float, str], dict[str, Any]] = {}
+        return _Gen(self.version, view, cache, intervals, editions)
 
 
 def _load(result_or_spec: Any) -> Result:
@@ -252,7 +316,10 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
                         media_type="application/json",
                         headers={"Content-Disposition": f'inline; filename="{safe}.json"'})
     df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
-    extra = [f"{k}: {v}" for k, v in about.items()]
+    # spreadsheet-safe: formula-looking text gets a leading ' (numbers stay numbers), header lines stay lines
+    df = df.rename(columns=lambda c: safe_cell(str(c)))
+    df = df.apply(lambda col: col if col.dtype.kind in "biufcmM" else col.map(safe_cell))  # text/mixed columns
+    extra = [one_line(f"{k}: {v}") for k, v in about.items()]
     if fmt == "csv":
         return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
@@ -295,10 +362,16 @@ class UncertaintyRequest(BaseModel):
                   Annotated[float, Field(ge=0, le=1e6)]] = Field(default_factory=dict, max_length=MAX_WEIGHTS)
     n: int = Field(default=START_REPS, ge=1, le=MAX_REPS, description=f"replications (at most {MAX_REPS})")
 
+    @field_validator("weights")
+    @classmethod
+    def _finite(cls, v: dict[str, float]) -> dict[str, float]:
+        return _valid_weights(v)
+
 
 def create_app(result_or_spec: Any = None, token: str | None = None, *, citation: str | None = None,
                licence: str | None = None, store: Any = None, uncertainty_reps: int = START_REPS,
-               editions: bool = True, survey_provenance: str | Path | None = None) -> FastAPI:
+               editions: bool = True, survey_provenance: str | Path | None = None,
+               limits: ServerLimits | None = None, allowed_hosts: Iterable[str] | None = None) -> FastAPI:
     """The FastAPI app over one index: a built :class:`~hubindex.engine.result.Result`, or a spec (path,
     mapping, IndexSpec; ``None`` = the shipped default) that is built once here.
 
@@ -308,6 +381,9 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     ``uncertainty_reps``: Monte Carlo replications for the start-up rank intervals (0 = none).
     ``survey_provenance``: a ``hubindex survey estimate`` ``indicator_provenance.csv`` whose estimates, intervals
     and n the city pages show (default: such a file next to a data file, if any).
+    ``limits``: worker pool, queue, deadlines and body timeout of the load shedding (:class:`ServerLimits`).
+    ``allowed_hosts``: the ``Host`` names answered (default: loopback names, ``$HUBINDEX_ALLOWED_HOSTS`` and
+    ``testserver``, the name Starlette's TestClient sends; ``"*"`` = any); others get 400.
     """
     if not 0 <= uncertainty_reps <= MAX_REPS * 10:
         raise ValueError(f"uncertainty_reps must be in [0, {MAX_REPS * 10}]")
@@ -325,8 +401,29 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         docs_url=None, redoc_url=None,
     )
     app.state.index = state
-    app.add_middleware(_BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)  # JSON, pages, app.js, CSV
+    # load shedding and hardening (hubindex/web/_limits.py, _security.py): CPU-heavy work runs in a bounded
+    # pool, admin rebuilds one at a time in their own thread; the admin token is checked before a body is read
+    lim = limits or ServerLimits()
+    work = WorkPool(lim.workers, lim.queue, lim.deadline, lim.per_client)
+    admin_work = WorkPool(1, 0, math.inf, name="hubindex-admin")
+    app.state.work, app.state.admin_work = work, admin_work
+    app.add_middleware(BodyLimit, limit_for=_body_limit, token=token, body_timeout=lim.body_timeout,
+                       upload_paths=(UPLOAD_PATH,))
+    app.add_middleware(Shed, pool=work, heavy=_heavy)
+    app.add_middleware(HostGuard, hosts=(allowed_hosts_default() if allowed_hosts is None else allowed_hosts))
+
+    async def quick(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker pool, answered within :attr:`ServerLimits.deadline`."""
+        return await work.run(fn, *args, request=request)
+
+    async def slow(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker pool, answered within :attr:`ServerLimits.slow_deadline`."""
+        return await work.run(fn, *args, request=request, deadline=lim.slow_deadline)
+
+    def offload(deadline: float | None = None, pool: WorkPool = work) -> Callable[[Callable[..., Any]], Any]:
+        """Decorator: a plain endpoint function becomes an async endpoint that runs it in ``pool``."""
+        return functools.partial(_offloaded, pool=pool, deadline=deadline)
 
     # -- errors ---------------------------------------------------------------------------------------
     @app.exception_handler(HubindexError)
@@ -352,92 +449,105 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     def cached(key: str) -> Response:
         return Response(state.cache[key], media_type="application/json")
 
-    def require_token(request: Request) -> None:
-        if not token:
-            raise HTTPException(403, "state-changing endpoints are disabled: start the server with a token "
-                                     "(hubindex serve --token …) to enable them")
-        auth = request.headers.get("authorization", "")
-        scheme, _, given = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    def require_token(request: Request) -> None:  # BodyLimit checked it already; kept as a second line
+        bad = check_token(token, request.headers.get("authorization"))
+        if bad is not None:
+            raise HTTPException(bad[0], bad[1], headers={"WWW-Authenticate": "Bearer"} if bad[0] == 401 else None)
 
     # -- read endpoints -------------------------------------------------------------------------------
     @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness: the index name and number of units."""
         return {"status": "ok", "index": state.view.meta["name"], "n_units": state.view.meta["n_units"]}
 
     @app.get("/api/meta", tags=["meta"])
-    def meta() -> Response:
+    async def meta() -> Response:
         """Name, version, spec hash, citation and licence of the served index."""
         return cached("meta")
 
     @app.get("/api/units", tags=["data"])
-    def units() -> Response:
+    async def units() -> Response:
         """Every ranked unit: code, name, groups (country, region, …) and coordinates when the data has them."""
         return cached("units")
 
     @app.get("/api/units/{unit}", tags=["data"])
-    def unit_profile(unit: str, k: Annotated[int, Query(ge=1, le=50)] = 5) -> Response:
+    async def unit_profile(request: Request, unit: str, k: Annotated[int, Query(ge=1, le=50)] = 5) -> Response:
         """A unit's profile: score/rank per node, raw values, imputed/treated flags, sources, strengths and
         weaknesses (the k best/worst-ranked indicators), group positions, neighbours and similar units."""
+        g = state.gen
         key = (unit, k)
-        body = state.profiles.get(key)
+        body = g.profiles.get(key)
         if body is None:
-            try:
-                body = _json_bytes(state.view.profile(unit, k=k))
-            except KeyError:
-                raise HTTPException(404, f"unknown unit '{unit}'; see GET /api/units for the codes") from None
-            state.profiles[key] = body  # bounded: units × k ≤ 50
+            if unit not in g.view.result.scores.index:
+                raise HTTPException(404, f"unknown unit '{unit}'; see GET /api/units for the codes")
+            body = await slow(request, lambda: _json_bytes(g.view.profile(unit, k=k)))  # once per unit and k
+            g.profiles[key] = body  # bounded: units × k ≤ 50, per build
         return Response(body, media_type="application/json")
 
     @app.get("/api/indicators", tags=["data"])
-    def indicators(format: Format = "json") -> Response:  # noqa: A002
+    async def indicators(request: Request, format: Format = "json") -> Response:  # noqa: A002
         """Indicators with name, parent, direction, weights, unit, source, definition and coverage
         (``format=csv|xlsx`` downloads them with the citation and licence)."""
         if format == "json":
             return cached("indicators")
-        rows = [{k: v for k, v in n.items() if k != "children"} for n in state.view.indicators()]
-        return _table_response(rows, format, "indicators", state.view.meta)
+        view = state.view
+
+        def make() -> Response:
+            rows = [{k: v for k, v in n.items() if k != "children"} for n in view.indicators()]
+            return _table_response(rows, format, "indicators", view.meta)
+
+        return await slow(request, make)
 
     @app.get("/api/framework", tags=["data"])
-    def framework() -> Response:
+    async def framework() -> Response:
         """The framework tree (every node with parent, level, weight, rescaled and effective weight) and the
         aggregation rule."""
         return cached("framework")
 
     @app.get("/api/scores", tags=["data"])
-    def scores() -> Response:
+    async def scores() -> Response:
         """Scores: one column per framework node (normalised value for indicators, aggregate otherwise)."""
         return cached("scores")
 
     @app.get("/api/ranks", tags=["data"])
-    def ranks() -> Response:
+    async def ranks() -> Response:
         """Ranks of every unit in every node (1 = best, ties share the lowest rank)."""
         return cached("ranks")
 
     @app.get("/api/ranking", tags=["data"])
-    def ranking(format: Literal["json", "csv", "xlsx"] = "json") -> Response:  # noqa: A002
+    async def ranking(request: Request, format: Literal["json", "csv", "xlsx"] = "json") -> Response:  # noqa: A002
         """The published ranking: rank, unit, groups, score, tier, pillar scores and ranks, sub-ranks.
         ``format=csv|xlsx`` downloads it with the citation and licence."""
         if format == "json":
             return cached("ranking")
         # the canonical ranking file: the same table, headers and rounding as `hubindex export`'s ranking.csv
-        from hubindex.publish import tables as T
+        view, iv = state.view, state.intervals
 
-        res, iv = state.view.result, state.intervals
-        df = T.display_table(res, "Ranking", T.ranking_table(res, _published_intervals(iv) if iv else None))
-        return _table_response(_frame_rows(df), format, "ranking", state.view.meta, columns=list(df.columns))
+        def canonical() -> Response:
+            from hubindex.publish import tables as T
+
+            res = view.result
+            df = T.display_table(res, "Ranking", T.ranking_table(res, _published_intervals(iv) if iv else None))
+            return _table_response(_frame_rows(df), format, "ranking", view.meta, columns=list(df.columns))
+
+        return await slow(request, canonical)
 
     @app.get("/api/bootstrap", tags=["meta"], include_in_schema=False)
-    def bootstrap() -> Response:
+    async def bootstrap() -> Response:
         return cached("bootstrap")
 
     @app.post("/api/score", tags=["compute"])
-    def score(req: WeightsRequest = Body(..., examples=[{"weights": {"Conn": 2, "Sust": 1}}])) -> JSONResponse:
+    async def score(request: Request,
+                    req: WeightsRequest = Body(..., examples=[{"weights": {"Conn": 2, "Sust": 1}}])) -> Response:
         """Score the index with other weights (node code → weight ≥ 0; unnamed nodes keep theirs) and return
         the re-computed ranking with each unit's move against the published one. Does not change the server."""
-        return JSONResponse(state.view.rescore(req.weights))
+        view = state.view
+
+        def job() -> Response:
+            _check_weight_sums(view.result, req.weights)
+            return Response(_json_bytes(view.rescore(req.weights)), media_type="application/json")
+
+        return await quick(request, job)
 
     audit_lock = threading.Lock()
 
@@ -453,8 +563,9 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
             fn = None
         if fn is None:
             raise HTTPException(404, "audit results are not available: hubindex.audit provides no summary()")
+        g = state.gen
         with audit_lock:
-            view, iv, hit = state.view, state.intervals, state.audit
+            view, iv, hit = g.view, g.intervals, g.audit
             if hit is not None:
                 return hit
             t0 = time.perf_counter()
@@ -483,14 +594,13 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
             js["citation"], js["licence"] = view.meta["citation"], view.meta["licence"]
             out = {"summary": s, "json": _json_bytes(json.loads(json.dumps(js, default=jsonable_default))),
                    "sensitivity_error": sens_error, "uncertainty_error": js["uncertainty_error"]}
-            if state.view is view:  # not swapped by a reload meanwhile
-                state.audit = out
+            g.audit = out  # this build's cache (a reload meanwhile made a new build with an empty one)
             return out
 
     @app.get("/api/audit", tags=["audit"])
-    def audit(format: Format = "json",  # noqa: A002
-              table: Annotated[AuditTable | None, Query(description="one table of the summary")] = None
-              ) -> Response:
+    async def audit(request: Request, format: Format = "json",  # noqa: A002
+                    table: Annotated[AuditTable | None, Query(description="one table of the summary")] = None
+                    ) -> Response:
         """The audit summary (``hubindex.audit.summary``): flagged indicators (skewness/kurtosis, availability,
         zeros, unique values), collinear (r > 0.9) and negative sibling pairs, PC1 variance explained and
         Cronbach's α per group, units with low data availability, the start-up rank intervals (5th/50th/95th
@@ -500,6 +610,12 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         ``table=indicators|correlation_flags|groups|units_low_availability|rank_intervals|sobol`` with
         ``format=csv|xlsx|json`` downloads one table with the citation and licence; ``format=xlsx`` without a
         table gives every table in one workbook."""
+        hit = state.gen.audit
+        if hit is not None and table is None and format == "json":
+            return Response(hit["json"], media_type="application/json")
+        return await slow(request, audit_response, format, table)
+
+    def audit_response(format: str, table: str | None) -> Response:  # noqa: A002
         hit = audit_summary()
         if table is None and format == "json":
             return Response(hit["json"], media_type="application/json")
@@ -531,7 +647,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
 
     # -- rank intervals -------------------------------------------------------------------------------
     @app.get("/api/uncertainty", tags=["audit"])
-    def uncertainty_get(format: Format = "json") -> Response:  # noqa: A002
+    async def uncertainty_get(request: Request, format: Format = "json") -> Response:  # noqa: A002
         """The start-up rank intervals: per unit the 5th, 50th and 95th percentile of its rank (and score) over
         a seeded Monte Carlo run (the spec's ``uncertainty:`` block, or the documented default: weights ±25 %
         per level, normalisation min-max/rank, aggregation arithmetic/geometric)."""
@@ -539,24 +655,38 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         if iv is None:
             raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
                                                             or "the server was started without them"))
-        return _uncertainty_table(iv.published, format, "rank_intervals")
+        return await slow(request, _uncertainty_table, iv.published, format, "rank_intervals")
 
     @app.post("/api/uncertainty", tags=["audit"])
-    def uncertainty_post(req: UncertaintyRequest) -> Response:
+    async def uncertainty_post(request: Request, req: UncertaintyRequest) -> Response:
         """Rank intervals for the user's weights: the same uncertain choices, with the weight noise around the
         given weights; ``n`` ≤ 5000 replications (default 1000). Returns the intervals and the time taken."""
         iv = state.intervals
         if iv is None:
             raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
                                                             or "the server was started without them"))
+        _check_weight_sums(state.view.result, req.weights)
         if not busy.acquire(blocking=False):
             raise HTTPException(429, "two uncertainty runs are in progress; try again in a moment",
                                 headers={"Retry-After": "1"})
+
+        started = False
+
+        def run() -> Response:
+            nonlocal started
+            started = True
+            try:
+                out = iv.run(req.weights, req.n)
+            finally:
+                busy.release()
+            return _uncertainty_table(out, "json", "rank_intervals")
+
         try:
-            out = iv.run(req.weights, req.n)
-        finally:
-            busy.release()
-        return _uncertainty_table(out, "json", "rank_intervals")
+            return await slow(request, run)
+        except HTTPException:
+            if not started:  # refused or dropped before it ran
+                busy.release()
+            raise
 
     def _uncertainty_table(out: Mapping[str, Any], fmt: str, name: str) -> Response:
         names = state.view.result.unit_names
@@ -577,6 +707,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     published_cache: dict[tuple[str | None, int], tuple[Any, bytes]] = {}  # (list, top) -> (view, JSON)
 
     @app.get("/api/compare-published", tags=["audit"])
+    @offload(lim.slow_deadline)
     def compare_published_api(
             list_id: Annotated[str | None, Query(alias="list", max_length=100,
                                                  description="one published list id (default: all)")] = None,
@@ -620,6 +751,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                 "editions": [{k: jsonable(v) for k, v in x.items()} for x in e.listing()]}
 
     @app.get("/api/editions/diff", tags=["editions"])
+    @offload(lim.slow_deadline)
     def editions_diff(a: Annotated[str, Query(max_length=64)], b: Annotated[str, Query(max_length=64)],
                       format: Format = "json") -> Response:  # noqa: A002
         """Per-unit change from edition ``a`` to ``b``: rank_a, rank_b, rank_change (positive = up), score
@@ -643,6 +775,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                         media_type="application/json")
 
     @app.get("/api/editions/{label}", tags=["editions"])
+    @offload(lim.slow_deadline)
     def edition_ranking(label: Annotated[str, Path_(max_length=64)], format: Format = "json") -> Response:  # noqa: A002
         """One edition's ranking: rank, unit, name, groups, score, tier, pillar scores."""
         e = editions_or_404()
@@ -655,6 +788,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                                about={"edition": label, "source": e.source})
 
     @app.get("/api/units/{unit}/history", tags=["editions"])
+    @offload(lim.slow_deadline)
     def unit_history(unit: str, format: Format = "json") -> Response:  # noqa: A002
         """The unit's rank, score and tier in every edition, with the rank change from the edition before."""
         e = editions_or_404()
@@ -671,6 +805,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return unit
 
     @app.get("/api/units/{unit}/targets", tags=["city"])
+    @offload(lim.slow_deadline)
     def unit_targets(unit: str) -> dict[str, Any]:
         """The city's own published targets (hubindex.store's targets table) and their status against the
         observations in the editions: met / missed / on track / off track / no data, with the evidence."""
@@ -692,6 +827,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                 "every target shows 'no data'"}
 
     @app.get("/api/units/{unit}/what-it-takes", tags=["city"])
+    @offload(lim.slow_deadline)
     def what_it_takes(unit: str, rank: Annotated[int | None, Query(ge=1, le=100000)] = None,
                       tier: Annotated[str | None, Query(max_length=100)] = None,
                       beat: Annotated[str | None, Query(max_length=100)] = None) -> Response:
@@ -705,10 +841,11 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         from hubindex.store import WhatIf
 
         t0 = time.perf_counter()
-        with state.lock:
-            if state.whatif is None:
-                state.whatif = WhatIf(state.view.result.spec, _index_data(state.view.result))
-            wi = state.whatif
+        g = state.gen
+        with g.lock:
+            if g.whatif is None:
+                g.whatif = WhatIf(g.view.result.spec, _index_data(g.view.result))
+            wi = g.whatif
         single = wi.single(unit, rank=rank, tier=tier, beat=beat)
         try:
             comb = wi.combination(unit, rank=rank, tier=tier, beat=beat)
@@ -723,6 +860,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                         media_type="application/json")
 
     @app.get("/api/units/{unit}/rank-range", tags=["city"])
+    @offload(lim.slow_deadline)
     def rank_range(unit: str, tol: Annotated[float, Query(gt=0, le=1)] = 0.5) -> dict[str, Any]:
         """Best and worst attainable rank of the city over all admissible pillar weights (each within
         nominal × (1 ± ``tol``), summing to 1; an LP per city), with the weights that reach them."""
@@ -731,18 +869,20 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
 
         key = round(float(tol), 4)
         t0 = time.perf_counter()
-        hit = state.rank_ranges.get((key, unit))
+        g = state.gen
+        hit = g.rank_ranges.get((key, unit))
         if hit is None:
-            tab = _rr(state.view.result, tol=key, units=[unit])
+            tab = _rr(g.view.result, tol=key, units=[unit])
             hit = {**_frame_rows(tab)[0], "tol": key, "level": tab.attrs.get("level"),
                    "lower": {k: jsonable(v) for k, v in tab.attrs.get("lower", {}).items()},
                    "upper": {k: jsonable(v) for k, v in tab.attrs.get("upper", {}).items()}}
-            if len(state.rank_ranges) < 10000:
-                state.rank_ranges[(key, unit)] = hit
+            if len(g.rank_ranges) < 10000:
+                g.rank_ranges[(key, unit)] = hit
         return {**hit, "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}
 
     # -- downloads of any table shown in the browser ------------------------------------------------------
     @app.post("/api/export", tags=["data"])
+    @offload(lim.slow_deadline)
     def export(req: ExportRequest) -> Response:
         """Return a table the browser shows (``columns`` + ``rows``) as CSV, XLSX or JSON, with the index's
         citation and licence (and the view's permalink). At most 20,000 rows / 4 MB."""
@@ -752,12 +892,12 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
 
     # -- state-changing endpoints (token) ---------------------------------------------------------------
     @app.post("/api/admin/reload", tags=["admin"])
+    @offload(pool=admin_work)
     def reload(request: Request) -> dict[str, Any]:
         """Rebuild the index from its spec and data on disk and serve the new build. Needs the bearer token."""
         require_token(request)
         new = _load(orig_spec)
-        with state.lock:
-            state.set(new)
+        state.set(new)
         return {"status": "reloaded", "spec_hash": state.view.meta["spec_hash"], "n_units": len(new.units)}
 
     @app.post("/api/admin/dataset", tags=["admin"])
@@ -769,23 +909,10 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         spec = state.view.result.spec
         if len(spec.data.paths) != 1:
             raise HTTPException(400, "dataset upload needs a spec with a single data file")
-        body = await request.body()
+        body = await request.body()  # bounded (20 MiB) and read only after the token was checked (BodyLimit)
         if not body.strip():
             raise HTTPException(400, "empty upload: send the CSV as the request body")
-        with tempfile.TemporaryDirectory(prefix="hubindex-upload-") as tmp:
-            path = Path(tmp) / "upload.csv"
-            path.write_bytes(body)
-            d = spec.model_dump()
-            d["data"] = {**d["data"], "path": str(path), "sheet": None}
-            from hubindex.spec import IndexSpec
-
-            new_spec = IndexSpec.model_validate(d)
-            try:
-                new = _load(new_spec)
-            except HubindexError as e:
-                raise HTTPException(400, f"uploaded dataset rejected: {e}") from None
-            with state.lock:
-                state.set(new)
+        new = await admin_work.run(_rebuild_from_upload, state, body, request=request)
         return {"status": "replaced", "n_units": len(new.units)}
 
     # -- docs, static pages -----------------------------------------------------------------------------
@@ -816,6 +943,33 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _rebuild_from_upload(state: _State, body: bytes) -> Result:
+    """Build the served spec over the uploaded CSV ``body`` and swap it in (runs in the admin worker thread).
+
+    The file is kept, for the life of that build, in a folder this server made (what-it-takes re-reads the
+    data); the file of the build it replaces is removed then. Validation errors → 400, the served build
+    unchanged."""
+    from hubindex.spec import IndexSpec
+
+    if state.upload_dir is None:
+        state.upload_dir = Path(tempfile.mkdtemp(prefix="hubindex-upload-"))
+        weakref.finalize(state, shutil.rmtree, state.upload_dir, True)  # our folder: removed with the server
+    path = state.upload_dir / f"upload-{state.version + 1}-{time.monotonic_ns()}.csv"
+    path.write_bytes(body)
+    d = state.view.result.spec.model_dump()
+    d["data"] = {**d["data"], "path": str(path), "sheet": None}
+    try:
+        new = _load(IndexSpec.model_validate(d))
+    except HubindexError as e:
+        path.unlink(missing_ok=True)
+        raise HTTPException(400, f"uploaded dataset rejected: {e}") from None
+    state.set(new)
+    for old in state.upload_dir.glob("upload-*.csv"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return new
 
 
 def _store_object(state: _State) -> Any:

@@ -8,6 +8,17 @@ from typing import Annotated
 
 import typer
 
+from hubindex.web._limits import (
+    BODY_TIMEOUT,
+    DEFAULT_DEADLINE,
+    DEFAULT_QUEUE,
+    DEFAULT_SLOW_DEADLINE,
+    DEFAULT_WORKERS,
+    GIL_SWITCH_INTERVAL,
+    HEADER_TIMEOUT,
+    LIMIT_CONCURRENCY,
+)
+
 
 def _check_store(path: Path) -> None:
     """Refuse a ``--store`` that is missing, a folder, or not a readable hubindex edition store (StoreError)."""
@@ -59,6 +70,34 @@ def register(app: typer.Typer) -> None:
             help="Survey provenance file from `hubindex survey estimate` (indicator_provenance.csv): the city "
                  "pages show each survey value with its interval and n. Default: one next to a data file.",
             show_default=False)] = None,
+        allowed_host: Annotated[list[str] | None, typer.Option(
+            "--allowed-host", help="Host name the server answers to, besides 127.0.0.1, localhost, ::1 and --host "
+            "(repeatable; or env HUBINDEX_ALLOWED_HOSTS=a,b; '*' = any). Other Host headers get 400 (DNS "
+            "rebinding).", show_default=False)] = None,
+        workers: Annotated[int, typer.Option(
+            help="Worker threads for CPU-heavy requests (re-scoring, what-it-takes, audit, exports…).",
+            min=1, max=64)] = DEFAULT_WORKERS,
+        queue: Annotated[int, typer.Option(
+            help="Heavy requests that may wait for a worker; beyond it they get 503/429 with Retry-After.",
+            min=0, max=10000)] = DEFAULT_QUEUE,
+        deadline: Annotated[float, typer.Option(
+            help="Seconds (queue wait + run) a re-scoring request may take before it answers 503.",
+            min=0.01, max=600)] = DEFAULT_DEADLINE,
+        slow_deadline: Annotated[float, typer.Option(
+            help="Seconds for the other computations (downloads, LPs, Monte Carlo, audit, exports).",
+            min=0.01, max=3600)
+        ] = DEFAULT_SLOW_DEADLINE,
+        header_timeout: Annotated[float, typer.Option(
+            help="Seconds a client has to send a complete request head (else 408, connection closed).",
+            min=0.1, max=600)] = HEADER_TIMEOUT,
+        body_timeout: Annotated[float, typer.Option(
+            help="Seconds a request body may stall (else 408).", min=0.1, max=3600)] = BODY_TIMEOUT,
+        gil_switch_interval: Annotated[float, typer.Option(
+            help="Seconds between GIL hand-overs (sys.setswitchinterval): short keeps the event loop responsive "
+                 "while workers compute.", min=0.00001, max=0.1)] = GIL_SWITCH_INTERVAL,
+        limit_concurrency: Annotated[int, typer.Option(
+            help="Concurrent connections + requests; beyond it the server answers 503.", min=1, max=100000)
+        ] = LIMIT_CONCURRENCY,
     ) -> None:
         """Serve the dashboard (ranking, city profiles, map, compare, build-your-own index, methodology) and the
         JSON API (docs at /docs) over an index built once at start-up."""
@@ -79,10 +118,18 @@ def register(app: typer.Typer) -> None:
         with console.status("Building the index…"):
             result = build(s)
         tok = token or os.environ.get("HUBINDEX_TOKEN") or None
+        from hubindex.web._limits import ServerLimits, server_kwargs, tune_gil
+        from hubindex.web._security import allowed_hosts
+
+        hosts = allowed_hosts(host, allowed_host or ())
+        limits = ServerLimits(workers=workers, queue=queue, deadline=deadline, slow_deadline=slow_deadline,
+                              body_timeout=body_timeout)
         with console.status("Rank intervals and editions…"):
             web = create_app(result, token=tok, store=store, uncertainty_reps=uncertainty_reps,
-                             survey_provenance=survey_provenance)
+                             survey_provenance=survey_provenance, limits=limits, allowed_hosts=hosts)
         console.print(f"[bold]{s.name}[/bold]: {len(result.units)} units. Dashboard on http://{host}:{port}/ , "
                       f"API docs on http://{host}:{port}/docs"
                       + ("" if tok else " (read-only: no token given)"))
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        tune_gil(gil_switch_interval)
+        uvicorn.run(web, host=host, port=port, log_level="warning",
+                    **server_kwargs(header_timeout=header_timeout, limit_concurrency=limit_concurrency))

@@ -59,7 +59,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def page(browser, live_server):  # type: ignore[no-untyped-def]
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    # bypass_csp: Playwright's string predicates (wait_for_function) are eval'd in the page, which the server's
+    # CSP forbids; tests/web/test_csp_browser.py renders the pages under the real policy
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True)
     pg = ctx.new_page()
     pg.set_default_timeout(10_000)
     errors: list[str] = []
@@ -122,7 +124,7 @@ def fintech_server(fintech_app) -> Iterator[str]:  # type: ignore[no-untyped-def
 @pytest.fixture()
 def fpage(browser, fintech_server):  # type: ignore[no-untyped-def]
     """A page on the default-index server (same checks as ``page``)."""
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True, bypass_csp=True)
     pg = ctx.new_page()
     pg.set_default_timeout(15_000)
     errors: list[str] = []

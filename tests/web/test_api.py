@@ -116,7 +116,7 @@ def test_score_equals_rebuild_with_those_weights(client, asem_result) -> None:
     ({"weights": {"Conn": "heavy"}}, 422, "weights.Conn"),
     ({"weights": {"Conn": 1e9}}, 422, "less than or equal"),
     ({"weights": {"NOPE": 1}}, 400, "unknown node code(s) ['NOPE']"),
-    ({"weights": {"Conn": 0, "Sust": 0}}, 400, "all weights under 'Index' are zero"),
+    ({"weights": {"Conn": 0, "Sust": 0}}, 422, "all weights under 'Index' are zero"),
     ({"weights": {"Conn": 1}, "extra": 1}, 422, "extra"),
     ({}, 422, "weights"),
     ([1, 2], 422, "invalid request"),

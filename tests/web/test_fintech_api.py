@@ -91,7 +91,7 @@ def test_uncertainty_for_user_weights(fclient) -> None:
     r = fclient.post("/api/uncertainty", json={"weights": {"NOPE": 1}})
     assert r.status_code == 400 and "unknown node" in r.json()["detail"]
     r = fclient.post("/api/uncertainty", json={"weights": {"IND": 0, "CON": 0, "ECO": 0}})
-    assert r.status_code == 400 and "all weights under 'GFHI' are zero" in r.json()["detail"]
+    assert r.status_code == 422 and "all weights under 'GFHI' are zero" in r.json()["detail"]
 
 
 def test_change_column_and_editions(fclient, fintech_result, edition_ranks) -> None:

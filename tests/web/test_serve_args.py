@@ -61,6 +61,6 @@ def test_real_store_is_served(tiny_spec: Path, tmp_path: Path, capsys: pytest.Ca
     store = tmp_path / "s.duckdb"
     assert main(["edition", "publish", str(tiny_spec), "--label", "t1", "--store", str(store)]) == 0
     assert main(["serve", str(tiny_spec), "--store", str(store), "--uncertainty-reps", "0"]) == 0
-    ed = TestClient(no_serving["app"]).get("/api/editions").json()
+    ed = TestClient(no_serving["app"], base_url="http://127.0.0.1").get("/api/editions").json()
     assert ed["source"] == f"edition store {store}"
     assert [e["label"] for e in ed["editions"]] == ["t1"]

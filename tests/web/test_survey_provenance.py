@@ -94,7 +94,7 @@ def test_explicit_file_and_bad_files(survey_index, tmp_path, monkeypatch, capsys
     seen: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app))
     assert main(["serve", str(spec), "--survey-provenance", str(other), "--uncertainty-reps", "0"]) == 0
-    p = TestClient(seen["app"]).get("/api/units/U2").json()
+    p = TestClient(seen["app"], base_url="http://127.0.0.1").get("/api/units/U2").json()
     assert _node(p, "adopt")["provenance"]["n"] == int(prov.loc[prov.unit == "U2", "n"].iloc[0])
     # a bad file: one clear line naming file, row and column; nothing served
     bad = prov.copy().astype({"ci_low": object})
