@@ -26,9 +26,10 @@ __all__ = ["HostGuard", "allowed_hosts", "host_name", "safe_cell", "one_line", "
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 ENV_ALLOWED_HOSTS = "HUBINDEX_ALLOWED_HOSTS"
 
-# Everything from this server; inline scripts/styles are allowed because the dashboard's skip link and the
-# Swagger UI page use them and Plotly sets inline styles; images may be data:/blob: (chart PNG export).
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+# Everything from this server; no inline or eval'd script (the dashboard and the vendored Swagger UI load only
+# same-origin files); inline styles are allowed because Plotly and Swagger UI set them; images may be
+# data:/blob: (chart PNG export).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
