@@ -573,11 +573,11 @@ class WhatIf:
             rc = R[rows, cs]
             k = params.astype(int)
             met = ((R > rc[:, None]).sum(1) + 1 <= k) & ~np.isnan(rc)
-            O = np.where(np.isnan(S), -np.inf, S)
-            O[rows, cs] = -np.inf
-            O = -np.sort(-O, axis=1)
+            Oth = np.where(np.isnan(S), -np.inf, S)
+            Oth[rows, cs] = -np.inf
+            Oth = -np.sort(-Oth, axis=1)
             kk = np.minimum(k - 1, S.shape[1] - 1)
-            T = np.where(k - 1 < S.shape[1] - 1, O[rows, kk], -np.inf)
+            T = np.where(k - 1 < S.shape[1] - 1, Oth[rows, kk], -np.inf)
         elif kind == "beat":
             T = S[rows, params.astype(int)]
             met = sc >= T
@@ -589,24 +589,29 @@ class WhatIf:
         return met, g
 
     def _solve(self, j: int, cs: np.ndarray, x_from: np.ndarray, x_to: np.ndarray, kind: str, params: np.ndarray,
-               *, grid: int = 17, tol: float = 1e-6, full: bool = False
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               *, grid: int = 17, tol: float | np.ndarray = 1e-6, full: bool = False, interp: int = 2
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For each unit cs[i], the first value on the segment x_from[i] → x_to[i] that meets its goal.
 
         Position p ∈ [0, 1], x = x_from + p·(x_to − x_from). A grid of ``grid`` points finds the first cell
-        [p_a, p_b] whose end meets the goal (the start does not); the cell is then narrowed to width ≤ ``tol``:
-        twice by the root of the margin's linear interpolation, evaluated at p* and p* ± tol/2 (exact in one step
-        where the margin is linear in x — min-max without a new extreme and without a change of treatment: the
-        city's score moves linearly, the others stand still), then by 8-point grids (any other case). All units
-        and candidates of a round go through the pipeline in one batch. Returns (found, x, scores at x).
+        [p_a, p_b] whose end meets the goal (the start does not); the cell is then narrowed to width ≤ ``tol``
+        (per unit or one for all): ``interp`` times by the root p* of the margin's linear interpolation,
+        evaluated at p* ± tol/2 — exact in one step where the margin is linear in x (min-max without a new
+        extreme and without a change of treatment: the city's score moves linearly, the others stand still) —
+        then by rounds of 3 equally spaced points (the cell shrinks 4× per round; any other case). The bracket
+        always keeps a start that does not meet the goal and an end that does. All units and candidates of a
+        round go through the pipeline in one batch. Returns (found, x (the end), the bracket's start, scores
+        at x).
         """
         m, n = len(cs), len(self.units)
         found = np.zeros(m, dtype=bool)
         xres = np.full(m, np.nan)
+        xa = np.full(m, np.nan)
         Sres = np.full((m, n), np.nan)
         if m == 0:
-            return found, xres, Sres
+            return found, xres, xa, Sres
         span = x_to - x_from
+        tolv = np.broadcast_to(np.asarray(tol, dtype=float), (m,)).copy()
 
         def ev(idx: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             K = P.shape[1]
@@ -620,7 +625,7 @@ class WhatIf:
         anym = met.any(1)
         first = np.argmax(met, axis=1)
         at0 = np.flatnonzero(anym & (first == 0))
-        found[at0], xres[at0], Sres[at0] = True, x_from[at0], S[at0, 0]
+        found[at0], xres[at0], xa[at0], Sres[at0] = True, x_from[at0], x_from[at0], S[at0, 0]
         act = np.flatnonzero(anym & (first > 0))
         f = first[act]
         a, b = P0[f - 1], P0[f]
@@ -628,39 +633,40 @@ class WhatIf:
         Sb = S[act, f]
         it = 0
         while len(act):
-            done = (b - a) <= tol
-            if done.any() or it >= 60:
-                fin = done | (it >= 60)
-                found[act[fin]], xres[act[fin]], Sres[act[fin]] = True, x_from[act[fin]] + b[fin] * span[act[fin]], \
-                    Sb[fin]
-                keep = ~fin
+            done = ((b - a) <= tolv[act]) | (it >= 60)
+            if done.any():
+                fin = act[done]
+                found[fin], Sres[fin] = True, Sb[done]
+                xres[fin] = x_from[fin] + b[done] * span[fin]
+                xa[fin] = x_from[fin] + a[done] * span[fin]
+                keep = ~done
                 act, a, b, ga, gb, Sb = act[keep], a[keep], b[keep], ga[keep], gb[keep], Sb[keep]
                 if not len(act):
                     break
-            if it < 2:
+            if it < interp:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     t = ga / (ga - gb)
                 t = np.where(np.isfinite(t) & (t > 0) & (t < 1), t, 0.5)
                 pm = a + t * (b - a)
-                h = 0.5 * tol
-                P = np.clip(np.stack([pm - h, pm, pm + h], axis=1), a[:, None], b[:, None])
+                h = 0.5 * tolv[act]
+                P = np.clip(np.stack([pm - h, pm + h], axis=1), a[:, None], b[:, None])
             else:
-                P = a[:, None] + (b - a)[:, None] * (np.arange(1, 9) / 9.0)[None, :]
+                P = a[:, None] + (b - a)[:, None] * (np.arange(1, 4) / 4.0)[None, :]
             S, met, g = ev(act, P)
             anyk = met.any(1)
             k = np.argmax(met, axis=1)
             r = np.arange(len(act))
             # the first candidate meeting the goal becomes the new end; the one before it (or the old start) the
             # new start; none meeting: the last candidate becomes the new start
-            nb = np.where(anyk, P[r, k], b)
-            ngb = np.where(anyk, g[r, k], gb)
-            nSb = np.where(anyk[:, None], S[r, k], Sb)
             km1 = np.maximum(k - 1, 0)
             na = np.where(anyk, np.where(k > 0, P[r, km1], a), P[r, -1])
-            nga = np.where(anyk, np.where(k > 0, g[r, km1], ga), g[r, -1])
-            a, b, ga, gb, Sb = na, nb, nga, ngb, nSb
+            ga = np.where(anyk, np.where(k > 0, g[r, km1], ga), g[r, -1])
+            b = np.where(anyk, P[r, k], b)
+            gb = np.where(anyk, g[r, k], gb)
+            Sb = np.where(anyk[:, None], S[r, k], Sb)
+            a = na
             it += 1
-        return found, xres, Sres
+        return found, xres, xa, Sres
 
     def single(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None,
                indicators: Sequence[str] | None = None,
@@ -731,20 +737,24 @@ class WhatIf:
             free = np.array([r[1] for r in rng])
             end = np.array([r[2] for r in rng])
             side = [r[3] for r in rng]
-            f1, x1, S1 = self._solve(j, cs[sel_a], x0, end, kind, params[sel_a], grid=grid, tol=tol, full=full)
+            # counts need the threshold only to within half a step (then the whole numbers around it are checked)
+            tl = np.maximum(tol, 0.5 / np.maximum(np.abs(end - x0), 1e-300)) if whole else tol
+            f1, x1, xa1, S1 = self._solve(j, cs[sel_a], x0, end, kind, params[sel_a], grid=grid, tol=tl,
+                                          full=full)
             # beyond the bound: what it would take without it
             bey = np.array([k for k in range(len(sel)) if not f1[k] and side[k] and (x0[k] - end[k]) * d < 0],
                            dtype=int)
-            f2, x2, _ = self._solve(j, cs[sel_a[bey]], end[bey], free[bey], kind, params[sel_a[bey]], grid=grid,
-                                    tol=tol, full=full)
+            f2, x2, _, _ = self._solve(j, cs[sel_a[bey]], end[bey], free[bey], kind, params[sel_a[bey]],
+                                       grid=grid, tol=tol, full=full)
             beyond = {int(k): (bool(f), float(x)) for k, f, x in zip(bey, f2, x2, strict=True)}
             # whole steps: the first whole number at or beyond the threshold (checked; the next one if not met)
             if whole:
                 need = np.array([k for k in range(len(sel)) if f1[k] and x1[k] != x0[k]], dtype=int)
                 if len(need):
-                    t = x1[need]  # the threshold lies in (t − w, t]: the first whole number beyond t − w
-                    w = 1.001 * tol * np.abs(end[need] - x0[need])
-                    cand = np.ceil(t - w) if d > 0 else np.floor(t + w)
+                    # the threshold lies in (x_a, x_b], less than a step wide: the first whole number beyond x_a,
+                    # or the next one
+                    t = xa1[need]
+                    cand = np.floor(t) + 1 if d > 0 else np.ceil(t) - 1
                     cand2 = cand + d
                     cc = cs[sel_a[need]]
                     S = self._batch_scores(j, np.concatenate([cc, cc]), np.concatenate([cand, cand2]), full=full)
@@ -806,7 +816,7 @@ class WhatIf:
                         (f"; {row['note']}" if row["note"] else "")
                 rows[i].append(row)
         out: dict[str, pd.DataFrame] = {}
-        for i, u in enumerate(units):
+        for i in range(len(units)):
             c = int(cs[i])
             t = pd.DataFrame(rows[i])
             if t.empty:
