@@ -875,34 +875,64 @@ class WhatIf:
                     beat: str | None = None, cost: Mapping[str, float] | None = None,
                     max_change: Mapping[str, float] | None = None, indicators: Sequence[str] | None = None,
                     bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
-                    natural_bounds: bool = True, margin: float = 1e-6) -> dict[str, Any]:
-        """The cheapest combination of indicator changes reaching the goal (LP, HiGHS).
+                    natural_bounds: bool = True, margin: float = 1e-6, include_national: bool = False
+                    ) -> dict[str, Any]:
+        """The cheapest combination of indicator changes reaching the goal (a small MILP, HiGHS).
 
+        Moves only the city's levers (scope ``city``, see :meth:`levers`) unless ``include_national`` (then a
+        national value moves for every city sharing it, :meth:`movers`) or ``indicators`` names them.
         ``cost``: cost per raw unit of each indicator (default: 1 per normalised point, i.e. per 1 % of the
         indicator's range under min-max 0–100). ``max_change``: the largest raw change allowed per indicator.
-        Variables are the gains in normalised points δ_j, with variable bounds 0 ≤ δ_j ≤ min(best normalised
-        value, N_j(b_j)) − current, where b_j is the admissible raw bound in the improving direction (the spec's
-        natural range ``Node.bounds`` ∩ ``bounds``, see :meth:`value_bounds`) and N_j the real column pipeline;
-        the constraint is score + Σ_j e_j δ_j ≥ target (e_j = effective weight, target = the score to reach with
-        other cities held fixed). Raw values are found by bisection within the bounds, so the plan never leaves
-        them. Returns the plan (normalised and raw), the LP status and a full-rebuild check.
+
+        Model (other cities' normalised values held fixed, arithmetic aggregation: score = s₀ + Σ_j e_j δ_j with
+        e_j the effective weight and δ_j the normalised gain): minimise Σ cost_j · δ_j subject to
+        Σ_j e_j δ_j ≥ target − s₀ (target = the score to reach), with
+
+        - a continuous indicator: 0 ≤ δ_j ≤ min(best normalised value, N_j(b_j)) − current, b_j its admissible raw
+          bound in the improving direction (natural range ∩ ``bounds``), N_j the real column pipeline; its raw
+          value is then found by bisection within the bounds;
+        - a count (:func:`is_count`): whole steps n_j ≥ 0 up to the best city's value (and the bound), with
+          δ_j = G_j(n_j) = N_j(x₀ + n_j·direction) − N_j(x₀) tabulated exactly through the column pipeline. Where
+          G_j is linear in n (min-max, no new maximum, no change of treatment: checked on every step) one integer
+          variable n_j with δ_j = G_j(1)·n_j; otherwise one binary per step count (exactly one chosen).
+
+        Returns the plan (normalised and raw), the status, the best reachable rank with the movable indicators
+        at the ends of their ranges (:meth:`best_reachable`), and a full-rebuild check of the plan.
         """
         self._check_linear()
         g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
         c = self._unit(unit)
-        inds = list(indicators or self.inds)
+        lev = self.levers(self.units[c])
+        if indicators is not None:
+            inds = list(indicators)
+            unknown = [x for x in inds if x not in self.inds]
+            if unknown:
+                raise SpecError(f"what it takes: {unknown} are not indicators; indicators are {self.inds}")
+        else:
+            inds = [x for x in self.inds if include_national or lev[x]]
+        national = [x for x in self.inds if not lev[x]]
+        s0 = float(self.values[self.root][c])
+        target = self._target_score(c, g)
+        need = target - s0 + margin
+        base_plan = {"unit": self.units[c], "goal": g.describe(), "score": s0, "target_score": target,
+                     "include_national": include_national, "moved": inds,
+                     "national_context": [x for x in national if x not in inds], "scope_note": self.scope_note}
+        if need <= 0:
+            return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
+        best = self.best_reachable(self.units[c], indicators=inds, bounds=bounds, natural_bounds=natural_bounds,
+                                   rank=rank, tier=tier, beat=beat)
+        base_plan["best_reachable"] = best
+        who = ("the city's own levers" if self.has_provenance and not include_national and indicators is None
+               else "these indicators")
+        if not inds:
+            return base_plan | {"status": f"not reachable: no city levers ({self.scope_note})",
+                                "plan": pd.DataFrame(), "cost": np.nan}
         J = [self.inds.index(x) for x in inds]
         e = self.base.weights["effective"].reindex(inds).to_numpy(dtype=float)
         Xn = self.base.scores[inds].to_numpy(dtype=float)
         if np.isnan(Xn[c]).any():
-            raise ComputeError(f"the combination LP needs {unit}'s normalised values of every indicator; "
+            raise ComputeError(f"the combination LP needs {self.units[c]}'s normalised values of every indicator; "
                                f"missing: {[x for x, v in zip(inds, Xn[c], strict=True) if np.isnan(v)]}")
-        s0 = float(self.values[self.root][c])
-        target = self._target_score(c, g)
-        need = target - s0 + margin
-        base_plan = {"unit": self.units[c], "goal": g.describe(), "score": s0, "target_score": target}
-        if need <= 0:
-            return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
         top = np.nanmax(Xn, axis=0)
         ub = np.maximum(top - Xn[c], 0.0)
         lims = self.value_bounds(bounds, natural=natural_bounds)
@@ -930,9 +960,34 @@ class WhatIf:
             span = np.nanmax(col) - np.nanmin(col)
             h = 1e-4 * (span if span > 0 else 1.0) * int(self.nodes[inds[k]].direction)
             cols = np.repeat(col[:, None], 2, axis=1)
-            cols[c, 1] = col[c] + h
+            cols[self._movers_cached(j, c), 1] = col[c] + h
             nc = self.normalised_column(j, cols)
             slope[k] = abs(nc[c, 1] - nc[c, 0]) / abs(h) if h else 1.0
+        # whole steps: exact gain tables G(n) for the counts
+        tables: dict[int, np.ndarray] = {}
+        for k, j in enumerate(J):
+            x = inds[k]
+            if not self.counts[x] or ub[k] <= 0:
+                continue
+            d = int(self.nodes[x].direction)
+            col = self.data.X[:, j][self.keep]
+            best_raw = float(col[int(np.nanargmax(self.base.scores[x].to_numpy(dtype=float)))])
+            stop = best_raw if d > 0 else best_raw
+            lo_b, hi_b = lims[x]
+            stop = min(stop, hi_b) if d > 0 else max(stop, lo_b)
+            nmax = int(np.floor(abs(stop - col[c]) + 1e-9))
+            if max_change and x in max_change:
+                nmax = min(nmax, int(np.floor(max_change[x] + 1e-9)))
+            nmax = min(nmax, 5000)
+            steps = col[c] + d * np.arange(nmax + 1, dtype=float)
+            cols = np.repeat(col[:, None], nmax + 1, axis=1)
+            cols[self._movers_cached(j, c), :] = steps[None, :]
+            try:
+                G = self.normalised_column(j, cols)[c] - Xn[c, k]
+            except HubindexError:
+                continue
+            G = np.where(np.isfinite(G), G, -np.inf)
+            tables[k] = G[: int(np.searchsorted(~(G <= ub[k] + 1e-9), True))] if len(G) else G
         cvec = np.ones(len(J))
         if cost:
             for k, x in enumerate(inds):
@@ -940,37 +995,140 @@ class WhatIf:
                     cvec[k] = cost[x] / slope[k] if slope[k] > 0 else np.inf
         if max_change:
             for k, x in enumerate(inds):
-                if x in max_change:
+                if x in max_change and k not in tables:
                     ub[k] = min(ub[k], max_change[x] * slope[k])
         cvec = np.where(np.isfinite(cvec), cvec, 1e12)
-        res = linprog(cvec, A_ub=-e[None, :], b_ub=[-need], bounds=list(zip(np.zeros(len(J)), ub, strict=True)),
-                      method="highs")
-        if res.status != 0:
-            return base_plan | {"status": f"infeasible under the linear model ({res.message})",
-                                "plan": pd.DataFrame(), "cost": np.nan}
-        delta = res.x
+        # MILP variables: one per continuous / linear-count indicator, then binaries of the non-linear counts
+        cols_c, cols_a, lo_v, hi_v, integ, kind_of = [], [], [], [], [], []
+        bins: list[tuple[int, int, float]] = []  # (k, n, gain)
+        linear_steps: dict[int, float] = {}
+        for k in range(len(J)):
+            G = tables.get(k)
+            if G is None:
+                cols_c.append(cvec[k])
+                cols_a.append(e[k])
+                lo_v.append(0.0)
+                hi_v.append(ub[k])
+                integ.append(0)
+                kind_of.append(("cont", k))
+                continue
+            n_top = len(G) - 1
+            if n_top <= 0:
+                continue
+            s1 = G[1]
+            if np.all(np.abs(G - s1 * np.arange(len(G))) <= 1e-9 * max(1.0, abs(G[-1]))):
+                linear_steps[k] = s1
+                per_step = (cost[inds[k]] if cost and inds[k] in cost else s1)
+                cols_c.append(per_step)
+                cols_a.append(e[k] * s1)
+                lo_v.append(0.0)
+                hi_v.append(float(n_top))
+                integ.append(1)
+                kind_of.append(("lin", k))
+            else:
+                for nn in range(1, n_top + 1):
+                    bins.append((k, nn, float(G[nn])))
+                    cols_c.append(cost[inds[k]] * nn if cost and inds[k] in cost else max(float(G[nn]), 0.0))
+                    cols_a.append(e[k] * float(G[nn]))
+                    lo_v.append(0.0)
+                    hi_v.append(1.0)
+                    integ.append(1)
+                    kind_of.append(("bin", k))
+        nv = len(cols_c)
+        cons = [LinearConstraint(np.array(cols_a)[None, :], need, np.inf)]
+        for k in {k for _, k in kind_of if _ == "bin"}:
+            row = np.array([1.0 if kk == ("bin", k) else 0.0 for kk in kind_of])
+            cons.append(LinearConstraint(row[None, :], 0.0, 1.0))
+        if nv == 0:
+            res = None
+        else:
+            with _quiet_stdout():
+                res = milp(np.array(cols_c), constraints=cons, integrality=np.array(integ),
+                           bounds=Bounds(np.array(lo_v), np.array(hi_v)), options={"mip_rel_gap": 0})
+        if res is None or res.status != 0 or res.x is None:
+            why = "no movable indicator has room to gain" if res is None else res.message
+            reach = (f"not reachable with {who} alone" if not best.get("met") else
+                     "infeasible under the linear model (other cities held fixed, no new maximum), although with "
+                     f"{who} at the ends of their ranges the goal is met")
+            return base_plan | {"status": f"{reach}: best reachable rank {best.get('rank')} ({why})",
+                                "plan": pd.DataFrame(), "cost": np.nan, "reachable": bool(best.get("met"))}
+        xv = res.x
+        gain = np.zeros(len(J))
+        steps_of: dict[int, int] = {}
+        bi = 0
+        for v, (kd, k) in zip(xv, kind_of, strict=True):
+            if kd == "cont":
+                gain[k] = v
+            elif kd == "lin":
+                steps_of[k] = int(round(v))
+                gain[k] = linear_steps[k] * steps_of[k]
+            else:
+                kk, nn, gg = bins[bi]
+                bi += 1
+                if round(v) == 1:
+                    steps_of[kk], gain[kk] = nn, gg
         rows = []
         changes: dict[str, float] = {}
         for k, x in enumerate(inds):
-            if delta[k] <= 1e-9:
+            if gain[k] <= 1e-9 and steps_of.get(k, 0) == 0:
                 continue
             j = J[k]
-            raw = self._invert(j, c, Xn[c, k] + delta[k], lims[x])
             x0 = float(self.data.X[:, j][self.keep][c])
+            if k in steps_of:
+                raw = x0 + int(self.nodes[x].direction) * steps_of[k]
+            else:
+                raw = self._invert(j, c, Xn[c, k] + gain[k], lims[x])
             changes[x] = raw
             rows.append({"indicator": x, "name": self.nodes[x].name or x, "unit": self.nodes[x].unit,
-                         "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + delta[k], "gain": delta[k],
+                         "scope": str(self.scope[c, j]), "lever": bool(lev[x]), "whole_steps": k in steps_of,
+                         "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + gain[k], "gain": gain[k],
                          "effective_weight": e[k], "current": x0, "required": raw, "change": raw - x0,
                          "bound": braw[k], "at_bound": bool(np.isfinite(braw[k]) and np.isclose(raw, braw[k]))})
-        s_full, res_full = self._full_scores(changes, self.units[c])
+        s_full, _ = self._full_scores(changes, self.units[c])
+        nl = [inds[k] for k in {k for _, k in kind_of if _ == "bin"}]
         return base_plan | {
-            "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows),
+            "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows), "reachable": True,
             "check_score": float(s_full[c]), "check_rank": int(_ranks_of(s_full[None], c)[0]),
             "check_met": bool(met(s_full[None])[0]),
             "approximation": "linear in normalised values with arithmetic aggregation; other cities' normalised "
-                             "values held fixed (a new maximum or a change of treatment is not modelled); "
-                             "raw values from the real column pipeline; checked by a full rebuild",
+                             "values held fixed (a new maximum or a change of treatment is not modelled); counts in "
+                             "whole steps with exact gains from the column pipeline"
+                             + (f" (not linear in the steps for {nl}: one binary per step count)" if nl else "")
+                             + "; raw values from the real column pipeline; checked by a full rebuild",
         }
+
+    def best_reachable(self, unit: str, *, indicators: Sequence[str] | None = None,
+                       bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+                       natural_bounds: bool = True, include_national: bool = False, rank: int | None = None,
+                       tier: str | None = None, beat: str | None = None) -> dict[str, Any]:
+        """The best rank ``unit`` reaches with the movable indicators (its levers; all with ``include_national``;
+        or ``indicators``) all at the ends of their search ranges in the improving direction — the natural bound
+        (∩ ``bounds``), or 2 ranges beyond the best city where the range is open (see :meth:`search_range`) —
+        in one full engine rebuild. Under min-max each indicator's end gives the city its best normalised value
+        and (beyond the maximum) lowers everyone else's, so this is the most the city can do with them. With a
+        goal, ``met`` says whether that reaches it."""
+        c = self._unit(unit)
+        lev = self.levers(self.units[c])
+        inds = list(indicators) if indicators is not None else [x for x in self.inds if include_national or lev[x]]
+        lims = self.value_bounds(bounds, natural=natural_bounds)
+        changes = {}
+        for x in inds:
+            j = self.inds.index(x)
+            x0, _, end, _ = self._range(j, c, lims[x])
+            changes[x] = float(end)
+        rank0 = int(self.base.ranks[self.root].iloc[c])
+        if not changes:
+            return {"rank": rank0, "score": float(self.values[self.root][c]), "values": {}, "met": None}
+        try:
+            s, _ = self._full_scores(changes, self.units[c])
+        except HubindexError as err:
+            return {"rank": None, "score": None, "values": changes, "met": None, "note": str(err)}
+        out: dict[str, Any] = {"rank": int(_ranks_of(s[None], c)[0]), "score": float(s[c]), "values": changes,
+                               "met": None}
+        if sum(v is not None for v in (rank, tier, beat)) == 1:
+            _, met = self.goal(self.units[c], rank=rank, tier=tier, beat=beat)
+            out["met"] = bool(met(s[None])[0])
+        return out
 
     def _norm_at(self, j: int, c: int, x: float) -> float:
         """Normalised value of unit ``c`` for indicator ``j`` with its raw value set to ``x``, the other cities

@@ -207,7 +207,8 @@ def test_combination_respects_bounds(bounded: WhatIf) -> None:
     assert p["gain"].sum() == pytest.approx(50.0, abs=1e-4)
     # y ≤ 4 keeps B the minimum of y (normalised 0): no gain from y, x gives at most 30 < 50 → infeasible
     c = bounded.combination("B", rank=2, bounds={"y": (0, 4)})
-    assert c["status"].startswith("infeasible")
+    assert c["status"].startswith("not reachable with these indicators alone: best reachable rank 3")
+    assert c["best_reachable"]["rank"] == 3 and c["best_reachable"]["met"] is False and not c["reachable"]
     # y ≤ 8: δ_y ≤ 100·(8 − 5)/5 = 60; make x cheap so the LP takes x to its bound first
     c = bounded.combination("B", rank=2, bounds={"y": (0, 8)}, cost={"x": 0.001})
     p = c["plan"].set_index("indicator")
