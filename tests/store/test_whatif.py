@@ -260,3 +260,169 @@ def test_plans_never_leave_bounds(tmp_path_factory: pytest.TempPathFactory, data
         for _, r in plan["plan"].iterrows():
             lo, hi = lims[r["indicator"]]
             assert lo - 1e-9 <= r["required"] <= hi + 1e-9
+
+
+# -- city levers, national context, whole steps (issue 17) -------------------------------------------------------
+
+LEVERS = """
+name: Levers
+data: {path: d.csv, unit_code: unit, groups: [country]}
+framework:
+  - {code: IDX}
+  - {code: x, parent: IDX, unit: count, bounds: [0, 8]}
+  - {code: y, parent: IDX, unit: "% of GDP", bounds: [0, null]}
+pipeline:
+  - {step: normalise, method: min_max, l: 0, u: 100}
+  - {step: aggregate, method: arithmetic}
+"""
+
+
+def _levers(tmp_path: Path, rows: str, prov: str | None) -> WhatIf:
+    (tmp_path / "d.csv").write_text("unit,country,x,y\n" + rows)
+    (tmp_path / "s.yaml").write_text(LEVERS)
+    if prov is not None:
+        (tmp_path / "provenance.csv").write_text("unit,indicator,value,scope\n" + prov)
+    return WhatIf.from_spec(tmp_path / "s.yaml")
+
+
+HAND_ROWS = "A,KA,0,10\nB,KB,5,0\nC,KC,10,5\n"
+HAND_PROV = "".join(f"{u},x,0,city\n{u},y,0,country\n" for u in "ABC")
+
+
+def test_only_path_through_a_national_indicator(tmp_path: Path) -> None:
+    # the hand case (A 50, B 25, C 75) with x a city count bounded by 8 and y a national value. B wants rank 2
+    # (score ≥ 50): x at its bound 8 gives (80 + 0)/2 = 40 → not with its own levers; y alone needs 7.5 (see above)
+    w = _levers(tmp_path, HAND_ROWS, HAND_PROV)
+    assert w.has_provenance and w.levers("B") == {"x": True, "y": False}
+    t = w.single("B", rank=2).set_index("indicator")
+    assert bool(t.loc["x", "lever"]) and not t.loc["x", "reachable"] and t.loc["x", "limited_by"] == "upper bound"
+    assert not t.loc["y", "lever"] and t.loc["y", "scope"] == "country"
+    assert t.loc["y", "required"] == pytest.approx(7.5, abs=1e-4) and bool(t.loc["y", "verified"])
+    assert t.loc["y", "note"].startswith("national context (country)")
+    assert list(w.single("B", rank=2, include_national=False)["indicator"]) == ["x"]
+    c = w.combination("B", rank=2)
+    assert c["moved"] == ["x"] and c["national_context"] == ["y"]
+    assert c["status"].startswith("not reachable with the city's own levers alone: best reachable rank 3")
+    assert not c["reachable"] and c["plan"].empty
+    # best reachable: x = 8 → A (0 + 100)/2 = 50, B (80 + 0)/2 = 40, C (100 + 50)/2 = 75: rank 3 (a full rebuild)
+    assert c["best_reachable"]["rank"] == 3 and c["best_reachable"]["score"] == pytest.approx(40.0)
+    assert c["best_reachable"]["values"] == {"x": 8.0} and c["best_reachable"]["met"] is False
+    n = w.combination("B", rank=2, include_national=True)
+    assert n["status"] == "optimal" and n["check_met"] and "y" in set(n["plan"]["indicator"])
+    assert n["best_reachable"]["met"] is True
+
+
+def test_national_value_moves_for_every_city_sharing_it(tmp_path: Path) -> None:
+    # B and C share country K and its y = 5 (a national proxy); A is alone. Moving "the country" moves C too
+    rows = "A,KA,0,10\nB,K,5,5\nC,K,10,5\nD,KD,3,0\n"
+    prov = "".join(f"{u},x,0,city\n{u},y,0,country\n" for u in "ABCD")
+    w = _levers(tmp_path, rows, prov)
+    b = w.upos["B"]
+    assert sorted(w.units[i] for i in w.movers(w.inds.index("y"), b)) == ["B", "C"]
+    assert [w.units[i] for i in w.movers(w.inds.index("x"), b)] == ["B"]
+    s, _ = w._full_scores({"y": 10.0}, "B")
+    # y: A 10, B 10, C 10, D 0 → all three at 100; x: 0, 50, 100, 30 → B (50 + 100)/2, C (100 + 100)/2
+    np.testing.assert_allclose(s, [50.0, 75.0, 100.0, 15.0])
+    t = w.single("B", beat="A").set_index("indicator")
+    assert "moves for the 2 cities sharing this value" in t.loc["y", "note"]
+
+
+def test_no_provenance_every_indicator_is_a_lever(tmp_path: Path) -> None:
+    w = _levers(tmp_path, HAND_ROWS, None)
+    assert not w.has_provenance and "every indicator is treated as a city lever" in w.scope_note
+    assert all(w.levers("B").values())
+    t = w.single("B", rank=2)
+    assert t["lever"].all() and (t["scope"] == "city").all() and t.attrs["scope_note"] == w.scope_note
+    # a cell missing from a provenance table is not claimed city-level: not a lever
+    w = _levers(tmp_path, HAND_ROWS, "A,x,0,city\n")
+    assert w.levers("A") == {"x": True, "y": False} and w.levers("B") == {"x": False, "y": False}
+    assert w.scope[w.upos["B"], 0] == "unknown"
+
+
+def test_whole_steps_and_absolute_changes(tmp_path: Path) -> None:
+    # y becomes a count: B's rank 2 needs y ≥ 7.5 → 8 whole units, verified, and 7 is not enough (full rebuild)
+    (tmp_path / "d.csv").write_text("unit,country,x,y\n" + HAND_ROWS)
+    (tmp_path / "s.yaml").write_text(LEVERS.replace('unit: "% of GDP"', "unit: count"))
+    w = WhatIf.from_spec(tmp_path / "s.yaml")
+    assert w.counts == {"x": True, "y": True}
+    t = w.single("B", rank=2, natural_bounds=False).set_index("indicator")
+    assert t.loc["y", "required"] == 8.0 and bool(t.loc["y", "whole_steps"]) and bool(t.loc["y", "verified"])
+    _, met = w.goal("B", rank=2)
+    assert not met(w._full_scores({"y": 7.0}, "B")[0][None])[0]
+    assert t.loc["x", "required"] == 10.0  # the hand case's threshold is a whole number already
+    # the plan moves counts in whole steps: need Σ ½ δ ≥ 25; x gives 10 points a step (5 → 10 at most: 50),
+    # y 20 points a step (0 → 5 keeps C the max): cheapest whole plan reaches exactly 50 points
+    c = w.combination("B", rank=2)
+    assert c["status"] == "optimal" and c["check_met"]
+    p = c["plan"]
+    assert p["whole_steps"].all() and np.allclose(p["required"], np.round(p["required"]))
+    assert p["gain"].sum() >= 50 - 1e-9
+    # change_pct only on open ratio scales; bounded / signed scales change in absolute terms
+    d = tmp_path / "pct"
+    d.mkdir()
+    (d / "d.csv").write_text("unit,a,b,c\nU0,10,20,-1\nU1,50,40,0.5\nU2,90,60,2\nU3,30,80,-2\n")
+    (d / "s.yaml").write_text(PCT)
+    t = WhatIf.from_spec(d / "s.yaml").single("U3", rank=1, verify=False).set_index("indicator")
+    assert (t["change_kind"] == "absolute").all() and t["change_pct"].isna().all()
+
+
+def test_count_rule() -> None:
+    from types import SimpleNamespace as N
+
+    from hubindex.store._whatif import is_count, is_ratio_scale
+
+    assert is_count(N(unit="count", bounds=None)) and is_count(N(unit="Number of firms", bounds=None))
+    ints = np.array([0.0, 3, 17])
+    assert is_count(N(unit="destinations", bounds=(0, None)), ints)
+    assert not is_count(N(unit="destinations", bounds=(0, None)), ints + 0.5)  # not whole numbers
+    assert not is_count(N(unit="destinations", bounds=(0, 100)), ints)  # bounded above: a scale, not a count
+    for u in ("% of GDP", "US$ bn", "estimate (-2.5..2.5)", "current US$", None):
+        assert not is_count(N(unit=u, bounds=(0, None)), ints)
+    assert is_ratio_scale(N(), (0.0, np.inf)) and not is_ratio_scale(N(), (0.0, 100.0))
+    assert not is_ratio_scale(N(), (-2.5, 2.5)) and not is_ratio_scale(N(), (-np.inf, np.inf))
+
+
+@pytest.fixture(scope="module")
+def default_whatif() -> WhatIf:
+    return WhatIf.from_spec(None)
+
+
+def test_default_index_chengdu_levers(default_whatif: WhatIf) -> None:
+    w = default_whatif
+    assert w.has_provenance
+    country = {x for x, v in w.levers("CN-CTU").items() if not v}
+    assert {"market_cap_gdp", "account_ownership", "regulatory_quality", "gdp_per_capita"} <= country
+    c = w.combination("CN-CTU", rank=30)
+    assert set(c["moved"]).isdisjoint(country) and set(c["national_context"]) == country
+    assert c["status"] == "optimal" and c["check_met"]
+    assert set(c["plan"]["indicator"]).isdisjoint(country) and (c["plan"]["scope"] == "city").all()
+    # whole steps for the counts in the plan
+    whole = c["plan"][c["plan"]["whole_steps"].astype(bool)]
+    assert len(whole) and np.allclose(whole["required"], np.round(whole["required"]))
+    n = w.combination("CN-CTU", rank=30, include_national=True)
+    assert n["status"] == "optimal" and n["check_met"] and set(n["moved"]) >= country
+    assert n["best_reachable"]["rank"] <= c["best_reachable"]["rank"]
+    t = w.single("CN-CTU", rank=60)
+    assert set(t.loc[~t["lever"].astype(bool), "indicator"]) == country
+    assert (t.loc[t["whole_steps"].astype(bool) & t["reachable"].astype(bool), "required"] % 1 == 0).all()
+    assert t.loc[t["reachable"].astype(bool), "verified"].all()
+
+
+def test_single_many_equals_single(default_whatif: WhatIf) -> None:
+    w = default_whatif
+    ranks = w.base.ranks[w.root]
+    units = [u for u in w.units if ranks[u] > 1][::15]
+    many = w.single_many(units, rank=[int(ranks[u]) - 1 for u in units], verify=False)
+    for u in units:
+        one = w.single(u, rank=int(ranks[u]) - 1, verify=False)
+        a, b = many[u], one
+        assert list(a["indicator"]) == list(b["indicator"])
+        np.testing.assert_allclose(a["required"].to_numpy(float), b["required"].to_numpy(float), equal_nan=True)
+        # every threshold found is met in a full rebuild, and for a count one step less is not
+        _, met = w.goal(u, rank=int(ranks[u]) - 1)
+        for _, r in a[a["reachable"].astype(bool) & (a["change"] != 0)].iterrows():
+            s, _ = w._full_scores({r["indicator"]: r["required"]}, u)
+            assert met(s[None])[0], (u, r["indicator"])
+            if r["whole_steps"]:
+                s, _ = w._full_scores({r["indicator"]: r["required"] - r["direction"]}, u)
+                assert not met(s[None])[0], (u, r["indicator"])
