@@ -79,6 +79,16 @@ def test_city_page_provenance_history_whatif(fpage) -> None:
     page.wait_for_selector("#whatif-single tbody tr")
     assert "goal=rank:40" in page.url
     assert page.locator("#whatif-plan tbody tr").count() >= 1
+    # national values apart (issue 17): a national-context table, none of them in the plan; the switch adds them
+    page.wait_for_selector("#whatif-national-table tbody tr")
+    assert page.locator('#whatif-national-table tr[data-code="market_cap_gdp"]').count() == 1
+    assert page.locator('#whatif-single tr[data-code="market_cap_gdp"]').count() == 0
+    assert "Best reachable rank" in page.text_content("#whatif-best")
+    page.check("#whatif-national")
+    page.click("#goal-go")
+    page.wait_for_selector("#whatif-single tr[data-code='market_cap_gdp']")
+    assert page.locator("#whatif-national-table").count() == 0
+    page.uncheck("#whatif-national")
     page.locator('#profile-table tr[data-code="market_cap_gdp"]').scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "fintech_city.png"), full_page=True)
     # the goal is in the permalink: reopening recomputes it
