@@ -1,0 +1,135 @@
+"""What it takes for every city, exact explanation of a rank change, best/worst rank: before and after, in one run.
+
+*Before* is main's code (``git archive main hubindex`` into a temporary folder, or ``--base DIR``), *after* is this
+worktree's; each runs in its own Python process (``PYTHONPATH``) on the same machine, one after the other, so the
+ratio is measured under the same load. Absolute times on a shared machine are noisy: read the ratios.
+
+- what it takes: every city but the first, goal one place up, every indicator alone (``verify=False``, as the
+  issue measured it): before = ``WhatIf.single`` per city (grid of 33 + 3 refinement rounds of 32 candidates,
+  one batch per city and indicator); after = ``WhatIf.single_many`` (all cities of an indicator in one batch,
+  17-point grid then exact linear-interpolation thresholds, whole numbers for counts). The two answers are compared
+  (they need not be identical: whole steps for counts, and national values now move for every city sharing them);
+- explain: the Shapley decomposition of the last two shipped editions (``hubindex edition explain``); the
+  contributions must be equal before and after;
+- rank range: best/worst rank of every city over pillar and indicator weights within ±50 %; equal before/after.
+
+    .venv/bin/python benchmarks/bench_whatif.py [--base DIR] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r'''
+import json, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+from hubindex.store import EditionStore, WhatIf, explain, rank_range
+from hubindex.store.editions import build_editions
+
+quick = sys.argv[2] == "1"
+out = {}
+w = WhatIf.from_spec(None)
+ranks = w.base.ranks[w.root]
+units = [u for u in w.units if ranks[u] > 1]
+if quick:
+    units = units[::3]
+goals = [int(ranks[u]) - 1 for u in units]
+t = time.perf_counter()
+if hasattr(w, "single_many"):
+    res = w.single_many(units, rank=goals, verify=False)
+else:
+    res = {u: w.single(u, rank=k, verify=False) for u, k in zip(units, goals)}
+out["whatif_s"] = time.perf_counter() - t
+out["whatif_pairs"] = len(units) * len(w.inds)
+out["whatif"] = {u: {r["indicator"]: [None if r["required"] != r["required"] else float(r["required"]),
+                                      bool(r["reachable"]), r.get("scope", "city"), float(r["searched_to"]),
+                                      float(r["current"])]
+                     for _, r in res[u].iterrows()} for u in units}
+st = EditionStore(Path(tempfile.mkdtemp()) / "b.duckdb")
+labels = build_editions(st)
+a, b = st.get(labels[-2]), st.get(labels[-1])
+t = time.perf_counter()
+ex = explain(a, b)
+out["explain_s"] = time.perf_counter() - t
+out["explain_label"] = f"{labels[-2]} -> {labels[-1]}: {ex.method}, {len(ex.factors)} factors, {ex.n_builds} rebuilds"
+out["explain_score"] = ex.score.round(12).to_dict()
+out["explain_rank"] = ex.rank.round(12).to_dict()
+r = b.rebuild()
+out["rank_range_s"] = {}
+out["rank_range"] = {}
+for level in ("pillar", "indicator"):
+    t = time.perf_counter()
+    rr = rank_range(r, level=level, tol=0.5)
+    out["rank_range_s"][level] = time.perf_counter() - t
+    out["rank_range"][level] = rr[["unit", "best_rank", "worst_rank"]].values.tolist()
+json.dump(out, open(sys.argv[1], "w"))
+'''
+
+
+def run_child(pythonpath: Path, quick: bool) -> dict:
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    subprocess.run([sys.executable, "-c", CHILD, path, "1" if quick else "0"], env=env, check=True, cwd=pythonpath)
+    with open(path) as f:
+        return json.load(f)
+
+
+def main_base() -> Path:
+    d = Path(tempfile.mkdtemp(prefix="whatif-base-"))
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", "main", "hubindex"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(d)], input=arch.stdout, check=True)
+    return d
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", type=Path, default=None, help="a folder holding main's hubindex package")
+    ap.add_argument("--quick", action="store_true", help="a third of the cities")
+    args = ap.parse_args()
+    base = args.base or main_base()
+    print(f"before: {base} (main)   after: {ROOT} (this worktree); same machine, same run")
+    old = run_child(base, args.quick)
+    new = run_child(ROOT, args.quick)
+    n = new["whatif_pairs"]
+    print(f"\nwhat it takes, {n} city × indicator pairs (goal: one place up, verify=False):")
+    print(f"  before {old['whatif_s']:.2f} s ({1e3 * old['whatif_s'] / n:.2f} ms/pair)   after {new['whatif_s']:.2f} s "
+          f"({1e3 * new['whatif_s'] / n:.2f} ms/pair)   speed-up {old['whatif_s'] / new['whatif_s']:.1f}×")
+    same = close = diff = reach_diff = 0
+    for u, rows in new["whatif"].items():
+        for code, (req, ok, scope, to, cur) in rows.items():
+            oreq, ook = old["whatif"][u][code][:2]
+            if ok != ook:
+                reach_diff += 1
+            elif req is None and oreq is None:
+                same += 1
+            elif req is not None and oreq is not None and abs(req - oreq) <= 1e-5 * max(abs(to - cur), 1e-12):
+                same += 1
+            elif req is not None and oreq is not None and abs(req - oreq) <= 1.0 + 1e-9:
+                close += 1  # whole steps: the old answer rounded up to the next whole number
+            else:
+                diff += 1
+    print(f"  answers: {same} equal (within 1e-5 of the searched range), {close} within one step (counts now in "
+          f"whole steps), {diff} different values (non-monotone cases, or national values now moving for every "
+          f"city sharing them), {reach_diff} reachable before/after differ")
+    print(f"\nexplain {new['explain_label']}: before {old['explain_s']:.2f} s   after {new['explain_s']:.2f} s   "
+          f"ratio {old['explain_s'] / new['explain_s']:.2f}×   contributions equal: "
+          f"{old['explain_score'] == new['explain_score'] and old['explain_rank'] == new['explain_rank']}")
+    for level in ("pillar", "indicator"):
+        o, w = old["rank_range_s"][level], new["rank_range_s"][level]
+        print(f"rank range ({level} weights ±50 %): before {o:.2f} s   after {w:.2f} s   ratio {o / w:.2f}×   "
+              f"best/worst equal: {old['rank_range'][level] == new['rank_range'][level]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
