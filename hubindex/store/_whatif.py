@@ -37,7 +37,9 @@ estimate in [-2.5, 2.5]) are absolute, in their own unit: ``change_pct`` is only
 - :func:`rank_range` — each city's best and worst rank over all weight vectors within bounds (weights of the
   pillars, or of the indicators, summing to 1): scores are linear in those weights, so for each pair of cities
   the smallest and largest score gap is an LP (solved in closed form as a fractional knapsack); the pairs that
-  can go either way are settled by one mixed-integer LP per city (SciPy ``milp``, HiGHS).
+  can go either way are settled by one mixed-integer LP per city (SciPy ``milp``, HiGHS) — unless a vertex of
+  the admissible weights already puts none (best) or all (worst) of them above the city, which is the bound no
+  MILP can beat.
 """
 
 from __future__ import annotations
@@ -1260,14 +1262,29 @@ def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Se
     n, m = P.shape
     want = range(n) if rows is None else rows
     best, worst, alw, und, wb, ww = [], [], [], [], [], []
+    V = _box_simplex_vertices(lo, hi)  # candidate weights that may settle a unit without a MILP
     for c in want:
         D = np.delete(P - P[c], c, axis=0)  # (n-1, m): s_i − s_c = D_i · w
         mn, mx = weight_extremes(D, lo, hi)
         always = mn > eps
         never = mx <= eps
         undecided = ~always & ~never
-        b_extra, w_b = _milp_count(D[undecided], lo, hi, minimise=True, eps=eps)
-        w_extra, w_w = _milp_count(D[undecided], lo, hi, minimise=False, eps=eps)
+        Du = D[undecided]
+        # a vertex where no undecided unit is above (D_i·w ≤ 0), or every one is (D_i·w ≥ eps), reaches the bound
+        # the MILP could reach at best (0, or all of them): the same count, without solving it
+        b_extra = w_extra = -1
+        if len(V) and len(Du):
+            G = Du @ V.T  # (k, vertices)
+            nb = np.flatnonzero((G <= 0).all(0))
+            nw = np.flatnonzero((G >= eps).all(0))
+            if len(nb):
+                b_extra, w_b = 0, V[nb[0]].copy()
+            if len(nw):
+                w_extra, w_w = len(Du), V[nw[0]].copy()
+        if b_extra < 0:
+            b_extra, w_b = _milp_count(Du, lo, hi, minimise=True, eps=eps)
+        if w_extra < 0:
+            w_extra, w_w = _milp_count(Du, lo, hi, minimise=False, eps=eps)
         best.append(1 + int(always.sum()) + b_extra)
         worst.append(1 + int(always.sum()) + w_extra)
         alw.append(int(always.sum()))
@@ -1275,6 +1292,27 @@ def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Se
         wb.append(w_b)
         ww.append(w_w)
     return np.array(best), np.array(worst), np.array(alw), np.array(und), wb, ww
+
+
+def _box_simplex_vertices(lo: np.ndarray, hi: np.ndarray, max_dim: int = 10) -> np.ndarray:
+    """Vertices of {lo ≤ w ≤ hi, Σ w = 1}: all but one weight at a bound, the last one = 1 − the others, kept when
+    within its own bounds (m·2^(m−1) candidates; none for m > ``max_dim``)."""
+    import itertools
+
+    m = len(lo)
+    if m > max_dim or m == 0:
+        return np.zeros((0, m))
+    out = []
+    for free in range(m):
+        others = [i for i in range(m) if i != free]
+        for combo in itertools.product((0, 1), repeat=m - 1):
+            w = np.empty(m)
+            for i, b in zip(others, combo, strict=True):
+                w[i] = hi[i] if b else lo[i]
+            w[free] = 1.0 - w[others].sum()
+            if lo[free] - 1e-12 <= w[free] <= hi[free] + 1e-12:
+                out.append(w)
+    return np.unique(np.array(out), axis=0) if out else np.zeros((0, m))
 
 
 def _milp_count(D: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, minimise: bool, eps: float
