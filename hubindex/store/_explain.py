@@ -194,7 +194,7 @@ class HybridBuilder:
         if st is not None:
             if st.include or st.exclude:
                 return False
-            for m in masks:
+            for m in range(len(masks)):
                 X = np.array(data0.X, dtype=float)
                 for i in range(n):
                     if on[m, i]:
@@ -212,19 +212,19 @@ class HybridBuilder:
             return False
         col_on = np.zeros((len(masks), p), dtype=bool)
         for i in range(n):
-            col_on[np.ix_(on[:, i], fcols[i])] = True
+            col_on[np.ix_(on[:, i], np.asarray(fcols[i], dtype=int))] = True
         Z = np.where(col_on[:, None, :], ZB[None], ZA[None])  # (M, units, p)
         S = self._aggregate_batch(wi, Z)
         K = rank_desc(np.round(S, RANK_DECIMALS))
         pos = {u: i for i, u in enumerate(self.units)}
         idx = np.array([pos[u] for u in wi.units], dtype=int)
         vals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for m in masks:
+        for mi in range(len(masks)):
             s = np.full(len(self.units), np.nan)
             k = np.full(len(self.units), np.nan)
-            s[idx], k[idx] = S[m], K[m]
-            vals[int(m)] = (s, k)
-        for m in (0, full):  # the check: two full rebuilds
+            s[idx], k[idx] = S[mi], K[mi]
+            vals[mi] = (s, k)
+        for m in (0, int(full)):  # the check: two full rebuilds
             spec_m, data_m = self.data_for(m)
             r = run(spec_m, data_m)
             s_ref = r.scores[r.index_code].reindex(wi.units).to_numpy(dtype=float)

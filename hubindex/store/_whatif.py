@@ -665,7 +665,7 @@ class WhatIf:
             ga = np.where(anyk, np.where(k > 0, g[r, km1], ga), g[r, -1])
             b = np.where(anyk, P[r, k], b)
             gb = np.where(anyk, g[r, k], gb)
-            Sb = np.where(anyk[:, None], S[r, k], Sb)
+            Sb = np.where(np.asarray(anyk)[:, None], S[r, k], Sb)
             a = na
             it += 1
         return found, xres, xa, Sres
