@@ -52,7 +52,7 @@ out["whatif_s"] = time.perf_counter() - t
 out["whatif_pairs"] = len(units) * len(w.inds)
 out["whatif"] = {u: {r["indicator"]: [None if r["required"] != r["required"] else float(r["required"]),
                                       bool(r["reachable"]), r.get("scope", "city"), float(r["searched_to"]),
-                                      float(r["current"])]
+                                      float(r["current"]), bool(r.get("whole_steps", False))]
                      for _, r in res[u].iterrows()} for u in units}
 st = EditionStore(Path(tempfile.mkdtemp()) / "b.duckdb")
 labels = build_editions(st)
@@ -111,25 +111,28 @@ def main() -> int:
     print(f"\nwhat it takes, {n} city × indicator pairs (goal: one place up, verify=False):")
     print(f"  before {old['whatif_s']:.2f} s ({1e3 * old['whatif_s'] / n:.2f} ms/pair)   after {new['whatif_s']:.2f} s "
           f"({1e3 * new['whatif_s'] / n:.2f} ms/pair)   speed-up {old['whatif_s'] / new['whatif_s']:.1f}×")
-    same = close = diff = reach_diff = diff_national = 0
+    same = whole = diff = diff_national = reach_diff = reach_national = reach_whole = 0
     for u, rows in new["whatif"].items():
-        for code, (req, ok, scope, to, cur) in rows.items():
+        for code, (req, ok, scope, to, cur, steps) in rows.items():
             oreq, ook = old["whatif"][u][code][:2]
             if ok != ook:
                 reach_diff += 1
+                reach_national += scope != "city"
+                reach_whole += steps and scope == "city"
             elif req is None and oreq is None:
                 same += 1
             elif req is not None and oreq is not None and abs(req - oreq) <= 1e-5 * max(abs(to - cur), 1e-12):
                 same += 1
-            elif req is not None and oreq is not None and abs(req - oreq) <= 1.0 + 1e-9:
-                close += 1  # whole steps: the old answer rounded up to the next whole number
+            elif steps and req is not None and oreq is not None and abs(req - oreq) < 1.0 + 1e-9:
+                whole += 1  # a count: the old threshold rounded to the next whole number
             else:
                 diff += 1
                 diff_national += scope != "city"
-    print(f"  answers: {same} equal (within 1e-5 of the searched range), {close} within one step (counts now in "
-          f"whole steps), {diff} different values ({diff_national} of them national values, which now move for "
-          f"every city sharing them; the others: goals not monotone in the value, where both find a value that "
-          f"meets the goal), {reach_diff} reachable before/after differ")
+    print(f"  answers: {same} equal (within 1e-5 of the searched range); {whole} counts now a whole number (the old "
+          f"threshold rounded up); {diff} different values, {diff_national} of them national values (which now move "
+          f"for every city sharing them), the others goals not monotone in the value (both answers meet the goal); "
+          f"{reach_diff} reachable before/after differ ({reach_national} national, {reach_whole} counts whose next "
+          f"whole number is beyond the bound or search range)")
     print(f"\nexplain, every pair of consecutive editions ({'; '.join(new['explain_label'])}): before "
           f"{old['explain_s']:.2f} s   after {new['explain_s']:.2f} s   ratio {old['explain_s'] / new['explain_s']:.1f}×   "
           f"contributions equal (to 12 decimals): "

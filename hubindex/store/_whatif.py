@@ -153,6 +153,12 @@ def _ranks_of(scores: np.ndarray, c: int) -> np.ndarray:
     return rank_desc(np.round(np.asarray(scores, dtype=float), RANK_DECIMALS))[:, c]
 
 
+def _rank_in_row(s: np.ndarray, c: int) -> int:
+    """Rank of unit ``c`` in one row of scores, as :func:`_ranks_of` (1 + units strictly above after rounding)."""
+    r = np.round(np.asarray(s, dtype=float), RANK_DECIMALS)
+    return int(1 + np.count_nonzero(r > r[c]))
+
+
 class WhatIf:
     """What-it-takes calculations for one build (a spec and its engine input)."""
 
@@ -544,7 +550,8 @@ class WhatIf:
         base = self.data.X[:, j][self.keep]
         cols = np.empty((n, B), order="F")
         cols[:] = base[:, None]
-        for c in np.unique(cs):
+        cols[cs, np.arange(B)] = xs  # the city itself; then the cities sharing a national value
+        for c in np.unique(cs[self.scope[cs, j] != CITY_SCOPE]):
             sel = np.flatnonzero(cs == c)
             cols[np.ix_(self._movers_cached(j, int(c)), sel)] = xs[sel][None, :]
         try:
@@ -786,11 +793,11 @@ class WhatIf:
                              "score_after": np.nan}
                 if f1[k] and x1[k] == x0[k]:
                     row |= {"required": x0[k], "change": 0.0, "reachable": True,
-                            "rank_after": int(_ranks_of(S1[k][None], c)[0]), "score_after": float(S1[k][c]),
+                            "rank_after": _rank_in_row(S1[k], c), "score_after": float(S1[k][c]),
                             "note": "already met"}
                 elif f1[k]:
                     row |= {"required": float(x1[k]), "change": float(x1[k] - x0[k]), "reachable": True,
-                            "rank_after": int(_ranks_of(S1[k][None], c)[0]), "score_after": float(S1[k][c]),
+                            "rank_after": _rank_in_row(S1[k], c), "score_after": float(S1[k][c]),
                             "note": ""}
                 elif side[k] and (x0[k] - end[k]) * d >= 0:
                     row |= unreached | {"limited_by": f"{side[k]} bound",
