@@ -1,7 +1,7 @@
 """What it takes for every city, exact explanation of a rank change, best/worst rank: before and after, in one run.
 
-*Before* is main's code (``git archive main hubindex`` into a temporary folder, or ``--base DIR``), *after* is this
-worktree's; each runs in its own Python process (``PYTHONPATH``) on the same machine, one after the other, so the
+*Before* is main's code where this branch grew from (``git archive $(git merge-base HEAD main) hubindex`` into a
+temporary folder — same data and spec, or ``--base DIR``), *after* is this worktree's; each runs in its own Python process (``PYTHONPATH``) on the same machine, one after the other, so the
 ratio is measured under the same load. Absolute times on a shared machine are noisy: read the ratios.
 
 - what it takes: every city but the first, goal one place up, every indicator alone (``verify=False``, as the
@@ -93,7 +93,10 @@ def run_child(pythonpath: Path, quick: bool) -> dict:
 
 def main_base() -> Path:
     d = Path(tempfile.mkdtemp(prefix="whatif-base-"))
-    arch = subprocess.run(["git", "-C", str(ROOT), "archive", "main", "hubindex"], check=True, capture_output=True)
+    # the commit this branch grew from: the same data and spec, the code before this work
+    ref = subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], check=True, capture_output=True,
+                         text=True).stdout.strip() or "main"
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "hubindex"], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(d)], input=arch.stdout, check=True)
     return d
 
@@ -104,7 +107,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a third of the cities")
     args = ap.parse_args()
     base = args.base or main_base()
-    print(f"before: {base} (main)   after: {ROOT} (this worktree); same machine, same run")
+    print(f"before: {base} (main at the branch point)   after: {ROOT} (this worktree); same machine, same run")
     old = run_child(base, args.quick)
     new = run_child(ROOT, args.quick)
     n = new["whatif_pairs"]

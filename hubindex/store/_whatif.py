@@ -187,6 +187,7 @@ class WhatIf:
         if self.fast:
             self.fast = self._self_check()
         self._affine: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._mv: dict[tuple[int, int], np.ndarray] = {}
         self._set_scopes(load_scopes(spec) if isinstance(scopes, str) and scopes == "auto" else scopes)
         Xk = self.data.X[self.keep]
         self.counts = {code: is_count(self.nodes[code], Xk[:, j]) for j, code in enumerate(self.inds)}
@@ -530,12 +531,9 @@ class WhatIf:
         return out
 
     def _movers_cached(self, j: int, c: int) -> np.ndarray:
-        key = (j, c)
-        hit = self._mv.get(key) if hasattr(self, "_mv") else None
+        hit = self._mv.get((j, c))
         if hit is None:
-            if not hasattr(self, "_mv"):
-                self._mv: dict[tuple[int, int], np.ndarray] = {}
-            hit = self._mv[key] = self.movers(j, c)
+            hit = self._mv[(j, c)] = self.movers(j, c)
         return hit
 
     def _batch_scores(self, j: int, cs: np.ndarray, xs: np.ndarray, *, full: bool = False) -> np.ndarray:
