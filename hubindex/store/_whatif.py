@@ -7,7 +7,8 @@ City levers and national context. Every indicator value has a provenance scope (
 the dataset's ``provenance_<edition>.csv``): ``city`` (the city's own figure) or anything else (a country proxy,
 a modelled value). Only city-scope values are *levers*: by default the single-indicator table and the plan move
 only them. A national value is *national context*: what would change if the country moved — the value of every
-city of that country sharing it (same ``country`` group, same non-city scope, same value) moves together.
+city of that country that is national too (same ``country`` group, non-city scope) moves with it, by the same
+ratio (a country proxy takes the same new value; a modelled value keeps its city covariate).
 ``include_national=True`` brings national values back into the plan. A spec without provenance treats every
 indicator as a lever (``WhatIf.scope_note`` says so).
 
@@ -221,16 +222,34 @@ class WhatIf:
 
     def movers(self, j: int, c: int) -> np.ndarray:
         """Kept-unit rows whose raw value of indicator ``j`` moves when unit ``c``'s does: ``c`` alone for a
-        city value; for a national value, every unit of ``c``'s country (group :data:`COUNTRY_GROUP`) with a
-        non-city scope and the same value (they share the national figure)."""
+        city value; for a national value, every unit of ``c``'s country (group :data:`COUNTRY_GROUP`) whose
+        value of ``j`` is national too (non-city scope) — they share the national figure (``c`` first)."""
         if self.scope[c, j] == CITY_SCOPE or COUNTRY_GROUP not in self.cur.groups:
             return np.array([c])
         g = np.asarray(self.cur.groups[COUNTRY_GROUP], dtype=object)
-        col = self.data.X[:, j][self.keep]
         same = (g == g[c]) & (self.scope[:, j] != CITY_SCOPE)
-        same &= (col == col[c]) | (np.isnan(col) & np.isnan(col[c]))
-        same[c] = True
-        return np.flatnonzero(same)
+        same[c] = False
+        return np.concatenate([[c], np.flatnonzero(same)])
+
+    def moved_values(self, j: int, c: int, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, values (len(rows), B)) when unit ``c``'s raw value of indicator ``j`` becomes each of ``xs``:
+        ``c`` takes x; a city sharing ``c``'s national value moves with the country — by the same ratio
+        x / x_c (a country proxy, equal to x_c, becomes x; a modelled value, national × a city covariate,
+        keeps its covariate), or by the same difference when x_c is 0 — clipped to the indicator's natural
+        range (``Node.bounds``)."""
+        xs = np.atleast_1d(np.asarray(xs, dtype=float))
+        rows = self._movers_cached(j, c)
+        if len(rows) == 1:
+            return rows, xs[None, :]
+        base = self.data.X[:, j][self.keep][rows]
+        x0 = base[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            V = base[:, None] * (xs / x0)[None, :] if np.isfinite(x0) and x0 != 0 else base[:, None] + (xs - x0)
+        nb = self.nodes[self.inds[j]].bounds
+        if nb is not None:
+            V = np.clip(V, -np.inf if nb[0] is None else float(nb[0]), np.inf if nb[1] is None else float(nb[1]))
+        V[0] = xs
+        return rows, V
 
     @classmethod
     def from_spec(cls, spec: Any = None) -> WhatIf:
@@ -348,7 +367,8 @@ class WhatIf:
         c = self._unit(unit)
         for code, v in changes.items():
             j = self.inds.index(code)
-            X[rows[self.movers(j, c)], j] = v
+            mv, vals = self.moved_values(j, c, np.array([v]))
+            X[rows[mv], j] = vals[:, 0]
         d = IndexData(self.data.units, self.data.names, self.data.indicators, X, self.data.groups,
                       self.data.denominators)
         res = run(self.spec, d)
@@ -363,7 +383,8 @@ class WhatIf:
             return np.stack([self._full_or_nan({self.inds[j]: float(v)}, c) for v in values])
         base = self.data.X[:, j][self.keep]
         cols = np.repeat(base[:, None], len(values), axis=1)
-        cols[self.movers(j, c), :] = values
+        mv, vals = self.moved_values(j, c, np.asarray(values, dtype=float))
+        cols[mv, :] = vals
         try:
             return self.scores_with(j, cols)
         except HubindexError:
@@ -551,7 +572,8 @@ class WhatIf:
         cols[cs, np.arange(B)] = xs  # the city itself; then the cities sharing a national value
         for c in np.unique(cs[self.scope[cs, j] != CITY_SCOPE]):
             sel = np.flatnonzero(cs == c)
-            cols[np.ix_(self._movers_cached(j, int(c)), sel)] = xs[sel][None, :]
+            mv, vals = self.moved_values(j, int(c), xs[sel])
+            cols[np.ix_(mv, sel)] = vals
         try:
             Xn = self.normalised_column(j, cols).T
         except HubindexError:
@@ -967,7 +989,8 @@ class WhatIf:
             span = np.nanmax(col) - np.nanmin(col)
             h = 1e-4 * (span if span > 0 else 1.0) * int(self.nodes[inds[k]].direction)
             cols = np.repeat(col[:, None], 2, axis=1)
-            cols[self._movers_cached(j, c), 1] = col[c] + h
+            mv, vals = self.moved_values(j, c, np.array([col[c] + h]))
+            cols[mv, 1] = vals[:, 0]
             nc = self.normalised_column(j, cols)
             slope[k] = abs(nc[c, 1] - nc[c, 0]) / abs(h) if h else 1.0
         # whole steps: exact gain tables G(n) for the counts
@@ -988,7 +1011,8 @@ class WhatIf:
             nmax = min(nmax, 5000)
             steps = col[c] + d * np.arange(nmax + 1, dtype=float)
             cols = np.repeat(col[:, None], nmax + 1, axis=1)
-            cols[self._movers_cached(j, c), :] = steps[None, :]
+            mv, vals = self.moved_values(j, c, steps)
+            cols[mv, :] = vals
             try:
                 G = self.normalised_column(j, cols)[c] - Xn[c, k]
             except HubindexError:
@@ -1141,7 +1165,8 @@ class WhatIf:
         """Normalised value of unit ``c`` for indicator ``j`` with its raw value set to ``x``, the other cities
         unchanged (the real column pipeline); NaN when the engine cannot build it."""
         cc = np.array(self.data.X[:, j][self.keep], dtype=float)
-        cc[self.movers(j, c)] = x
+        mv, vals = self.moved_values(j, c, np.array([x]))
+        cc[mv] = vals[:, 0]
         try:
             return float(self.normalised_column(j, cc[:, None])[c, 0])
         except HubindexError:

@@ -325,6 +325,13 @@ def test_national_value_moves_for_every_city_sharing_it(tmp_path: Path) -> None:
     np.testing.assert_allclose(s, [50.0, 75.0, 100.0, 15.0])
     t = w.single("B", beat="A").set_index("indicator")
     assert "moves for the 2 cities sharing this value" in t.loc["y", "note"]
+    # a modelled value (national × a city covariate): C's 2.5 is half of B's 5, and stays half when the country moves
+    w = _levers(tmp_path, "A,KA,0,10\nB,K,5,5\nC,K,10,2.5\nD,KD,3,0\n", prov.replace("C,y,0,country", "C,y,0,modelled"))
+    rows, vals = w.moved_values(w.inds.index("y"), w.upos["B"], np.array([8.0, 10.0]))
+    assert [w.units[i] for i in rows] == ["B", "C"]
+    np.testing.assert_allclose(vals, [[8.0, 10.0], [4.0, 5.0]])
+    s, _ = w._full_scores({"y": 10.0}, "B")  # y: A 10, B 10, C 5, D 0 → 100, 100, 50, 0
+    np.testing.assert_allclose(s, [50.0, 75.0, 75.0, 15.0])
 
 
 def test_no_provenance_every_indicator_is_a_lever(tmp_path: Path) -> None:
@@ -388,21 +395,28 @@ def default_whatif() -> WhatIf:
 
 
 def test_default_index_chengdu_levers(default_whatif: WhatIf) -> None:
+    import pandas as pd
+
+    from hubindex.store._whatif import SCOPE_COLUMN, load_scopes
+
     w = default_whatif
     assert w.has_provenance
     country = {x for x, v in w.levers("CN-CTU").items() if not v}
-    assert {"market_cap_gdp", "account_ownership", "regulatory_quality", "gdp_per_capita"} <= country
-    c = w.combination("CN-CTU", rank=30)
+    prov = pd.read_csv(load_scopes(w.spec).attrs["path"])  # read independently of WhatIf
+    mine = prov[(prov["unit"] == "CN-CTU") & prov["indicator"].isin(w.inds)]
+    assert country == set(mine.loc[mine[SCOPE_COLUMN] != "city", "indicator"]) and country
+    goal = max(1, int(w.base.ranks[w.root]["CN-CTU"]) - 30)
+    c = w.combination("CN-CTU", rank=goal)
     assert set(c["moved"]).isdisjoint(country) and set(c["national_context"]) == country
     assert c["status"] == "optimal" and c["check_met"]
     assert set(c["plan"]["indicator"]).isdisjoint(country) and (c["plan"]["scope"] == "city").all()
     # whole steps for the counts in the plan
     whole = c["plan"][c["plan"]["whole_steps"].astype(bool)]
     assert len(whole) and np.allclose(whole["required"], np.round(whole["required"]))
-    n = w.combination("CN-CTU", rank=30, include_national=True)
+    n = w.combination("CN-CTU", rank=goal, include_national=True)
     assert n["status"] == "optimal" and n["check_met"] and set(n["moved"]) >= country
     assert n["best_reachable"]["rank"] <= c["best_reachable"]["rank"]
-    t = w.single("CN-CTU", rank=60)
+    t = w.single("CN-CTU", rank=int(w.base.ranks[w.root]["CN-CTU"]) - 4)
     assert set(t.loc[~t["lever"].astype(bool), "indicator"]) == country
     assert (t.loc[t["whole_steps"].astype(bool) & t["reachable"].astype(bool), "required"] % 1 == 0).all()
     assert t.loc[t["reachable"].astype(bool), "verified"].all()
