@@ -623,7 +623,8 @@ class WhatIf:
         """For each unit cs[i], the first value on the segment x_from[i] → x_to[i] that meets its goal.
 
         Position p ∈ [0, 1], x = x_from + p·(x_to − x_from). A grid of ``grid`` points finds the first cell
-        [p_a, p_b] whose end meets the goal (the start does not); the cell is then narrowed to width ≤ ``tol``
+        [p_a, p_b] whose end meets the goal (the start does not; evaluated in chunks, a unit leaving at its first
+        point that meets the goal); the cell is then narrowed to width ≤ ``tol``
         (per unit or one for all): ``interp`` times by the root p* of the margin's linear interpolation,
         evaluated at p* ± tol/2 — exact in one step where the margin is linear in x (min-max without a new
         extreme and without a change of treatment: the city's score moves linearly, the others stand still) —
@@ -650,16 +651,31 @@ class WhatIf:
             return S.reshape(len(idx), K, n), met.reshape(len(idx), K), g.reshape(len(idx), K)
 
         P0 = np.linspace(0.0, 1.0, grid)
-        S, met, g = ev(np.arange(m), np.broadcast_to(P0, (m, grid)))
-        anym = met.any(1)
-        first = np.argmax(met, axis=1)
-        at0 = np.flatnonzero(anym & (first == 0))
-        found[at0], xres[at0], xa[at0], Sres[at0] = True, x_from[at0], x_from[at0], S[at0, 0]
-        act = np.flatnonzero(anym & (first > 0))
+        # the grid in chunks (3 points, 4, then the rest): a unit leaves as soon as a point meets its goal, so only
+        # the first cell that does is ever needed — the same cell as the whole grid, for far fewer candidates
+        first = np.full(m, -1)
+        g_at = np.full((m, grid), np.nan)
+        Sb_all = np.full((m, n), np.nan)
+        pend = np.arange(m)
+        cuts = [0, min(3, grid), min(7, grid), grid]
+        for lo_i, hi_i in zip(cuts[:-1], cuts[1:], strict=True):
+            if hi_i <= lo_i or not len(pend):
+                continue
+            Pc = P0[lo_i:hi_i]
+            S, met, g = ev(pend, np.broadcast_to(Pc, (len(pend), len(Pc))))
+            g_at[pend, lo_i:hi_i] = g
+            hit = met.any(1)
+            k = np.argmax(met, axis=1)
+            first[pend[hit]] = lo_i + k[hit]
+            Sb_all[pend[hit]] = S[np.flatnonzero(hit), k[hit]]
+            pend = pend[~hit]
+        at0 = np.flatnonzero(first == 0)
+        found[at0], xres[at0], xa[at0], Sres[at0] = True, x_from[at0], x_from[at0], Sb_all[at0]
+        act = np.flatnonzero(first > 0)
         f = first[act]
         a, b = P0[f - 1], P0[f]
-        ga, gb = g[act, f - 1], g[act, f]
-        Sb = S[act, f]
+        ga, gb = g_at[act, f - 1], g_at[act, f]
+        Sb = Sb_all[act]
         it = 0
         while len(act):
             done = ((b - a) <= tolv[act]) | (it >= 60)
