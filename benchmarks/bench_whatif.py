@@ -164,7 +164,8 @@ def main() -> int:
                 diff_national += scope != "city"
     print(f"  answers: {same} equal (within 1e-5 of the searched range); {whole} counts now a whole number (the old "
           f"threshold rounded up); {diff} different values, {diff_national} of them national values (which now move "
-          f"for every city sharing them), the others goals not monotone in the value (both answers meet the goal); "
+          f"for every city sharing them), the others goals not monotone in the value, where the old 33-point and the "
+          f"new 17-point grid meet the goal first in different places; "
           f"{reach_diff} reachable before/after differ ({reach_national} national, {reach_whole} counts whose next "
           f"whole number is beyond the bound or search range)")
     print(f"\nexplain, every pair of consecutive editions ({'; '.join(new['explain_label'])}): before "
