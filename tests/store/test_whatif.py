@@ -440,3 +440,19 @@ def test_single_many_equals_single(default_whatif: WhatIf) -> None:
             if r["whole_steps"]:
                 s, _ = w._full_scores({r["indicator"]: r["required"] - r["direction"]}, u)
                 assert not met(s[None])[0], (u, r["indicator"])
+
+
+def test_cli_levers_and_national_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hubindex.cli import main
+
+    _levers(tmp_path, HAND_ROWS, HAND_PROV)
+    spec = str(tmp_path / "s.yaml")
+    assert main(["what-it-takes", "B", "--rank", "2", "--spec", spec]) == 0
+    out = " ".join(capsys.readouterr()[0].split())  # Rich wraps long lines
+    assert "the city's own levers" in out and "national context" in out
+    assert "not reachable with the city's own levers alone: best reachable rank 3" in out
+    assert "best reachable rank with the city's own levers at the ends of their ranges: 3 (goal not met)" in out
+    assert main(["what-it-takes", "B", "--rank", "2", "--spec", spec, "--include-national"]) == 0
+    out = " ".join(capsys.readouterr()[0].split())
+    assert "national values included" in out and "cheapest combination (optimal)" in out
+    assert "goal met: True" in out
