@@ -839,9 +839,12 @@ class WhatIf:
                     row |= unreached | {"limited_by": f"{side[k]} bound",
                                         "note": f"not reachable with this indicator alone: already at its {side[k]} "
                                                 f"bound {end[k]:g}"}
-                elif side[k] or (whole and k in beyond):
+                elif not side[k] and whole and k in beyond:  # the next whole number lies past the search range
+                    row |= unreached | {"note": f"not reached with this indicator alone up to {end[k]:g} (the next "
+                                                f"whole number, {beyond[k][1]:g}, is past the searched range)"}
+                elif side[k]:
                     ok, xb = beyond.get(k, (False, np.nan))
-                    sname = side[k] or ("upper" if d > 0 else "lower")
+                    sname = side[k]
                     row["limited_by"] = f"{sname} bound"
                     if ok:
                         row["required_unbounded"] = xb

@@ -456,3 +456,46 @@ def test_cli_levers_and_national_context(tmp_path: Path, capsys: pytest.CaptureF
     out = " ".join(capsys.readouterr()[0].split())
     assert "national values included" in out and "cheapest combination (optimal)" in out
     assert "goal met: True" in out
+
+
+COUNTS = """
+name: Counts
+data: {path: d.csv, unit_code: unit}
+framework:
+  - {code: IDX}
+  - {code: a, parent: IDX, unit: count, bounds: [0, null]}
+  - {code: b, parent: IDX, unit: count, bounds: [0, 40], weight: 2}
+  - {code: c, parent: IDX, bounds: [0, 100]}
+pipeline:
+  - {step: normalise, method: min_max, l: 0, u: 100}
+  - {step: aggregate, method: arithmetic}
+"""
+
+
+@settings(max_examples=int(os.environ.get('HYP_EXAMPLES', 15)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.floats(0, 100)), min_size=4, max_size=6),
+       goal=st.integers(1, 3))
+def test_counts_move_in_whole_steps(tmp_path_factory: pytest.TempPathFactory, data: list[tuple[int, int, float]],
+                                    goal: int) -> None:
+    """Invariant: a count's answer is a whole number that meets the goal in a full rebuild while the whole number
+    before it does not; the plan's counts are whole numbers within their bounds."""
+    assume(all(len({r[k] for r in data}) > 1 for k in range(3)))
+    d = tmp_path_factory.mktemp("counts")
+    (d / "d.csv").write_text("unit,a,b,c\n" + "\n".join(f"U{i},{a},{b},{c!r}" for i, (a, b, c) in enumerate(data)))
+    (d / "s.yaml").write_text(COUNTS)
+    w = WhatIf.from_spec(d / "s.yaml")
+    assert w.counts == {"a": True, "b": True, "c": False}
+    last = str(w.base.ranks["IDX"].idxmax())
+    _, met = w.goal(last, rank=goal)
+    t = w.single(last, rank=goal, verify=False)
+    for _, r in t[t["reachable"].astype(bool) & t["whole_steps"].astype(bool)].iterrows():
+        assert r["required"] == round(r["required"])
+        assert met(w._full_scores({r["indicator"]: r["required"]}, last)[0][None])[0]
+        if r["change"] != 0:  # (a value the engine cannot build, e.g. a constant column, reaches nothing)
+            assert not met(w._full_or_nan({r["indicator"]: r["required"] - 1}, w.upos[last])[None])[0]
+    plan = w.combination(last, rank=goal)
+    for _, r in plan["plan"].iterrows():
+        if r["whole_steps"]:
+            assert r["required"] == round(r["required"]) and 0 <= r["required"] <= (40 if r["indicator"] == "b"
+                                                                                   else np.inf)
