@@ -859,8 +859,9 @@ class WhatIf:
                     row |= unreached | {"note": f"not reached with this indicator alone up to {end[k]:g}"}
                 if not row["lever"]:
                     who = len(self._movers_cached(j, c))
-                    row["note"] = (f"national context ({row['scope']}): moves for the {who} cities sharing this "
-                                   f"value" if who > 1 else f"national context ({row['scope']})") + \
+                    row["note"] = (f"national context ({row['scope']}): moves with the {who} cities of its country "
+                                   f"that share the national value" if who > 1
+                                   else f"national context ({row['scope']})") + \
                         (f"; {row['note']}" if row["note"] else "")
                 rows[i].append(row)
         out: dict[str, pd.DataFrame] = {}

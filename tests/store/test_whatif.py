@@ -324,7 +324,7 @@ def test_national_value_moves_for_every_city_sharing_it(tmp_path: Path) -> None:
     # y: A 10, B 10, C 10, D 0 → all three at 100; x: 0, 50, 100, 30 → B (50 + 100)/2, C (100 + 100)/2
     np.testing.assert_allclose(s, [50.0, 75.0, 100.0, 15.0])
     t = w.single("B", beat="A").set_index("indicator")
-    assert "moves for the 2 cities sharing this value" in t.loc["y", "note"]
+    assert "moves with the 2 cities of its country that share the national value" in t.loc["y", "note"]
     # a modelled value (national × a city covariate): C's 2.5 is half of B's 5, and stays half when the country moves
     w = _levers(tmp_path, "A,KA,0,10\nB,K,5,5\nC,K,10,2.5\nD,KD,3,0\n", prov.replace("C,y,0,country", "C,y,0,modelled"))
     rows, vals = w.moved_values(w.inds.index("y"), w.upos["B"], np.array([8.0, 10.0]))
