@@ -3,6 +3,22 @@
 Goals: ``rank=k`` (rank k or better), ``tier="next"`` (the next tier up), ``beat=UNIT`` (at least that unit's
 score).
 
+City levers and national context. Every indicator value has a provenance scope (column :data:`SCOPE_COLUMN` of
+the dataset's ``provenance_<edition>.csv``): ``city`` (the city's own figure) or anything else (a country proxy,
+a modelled value). Only city-scope values are *levers*: by default the single-indicator table and the plan move
+only them. A national value is *national context*: what would change if the country moved — the value of every
+city of that country that is national too (same ``country`` group, non-city scope) moves with it, by the same
+ratio (a country proxy takes the same new value; a modelled value keeps its city covariate).
+``include_national=True`` brings national values back into the plan. A spec without provenance treats every
+indicator as a lever (``WhatIf.scope_note`` says so).
+
+Whole steps. A count (:func:`is_count`: the spec's ``unit`` is ``count``/``number``/``#``/``number of …``, or
+the indicator is non-negative, open above, integer-valued in the data and its unit has no %, currency or
+magnitude) moves in whole steps: the single-indicator value is the first whole number reaching the goal, and the
+plan's steps are integers (a small MILP). Changes of bounded or signed scales (a percentage in [0, 100], an
+estimate in [-2.5, 2.5]) are absolute, in their own unit: ``change_pct`` is only given on open ratio scales
+(lower bound ≥ 0, no upper bound).
+
 - :meth:`WhatIf.single` — for each indicator alone, the smallest change of the city's *raw* value (in the
   indicator's own unit) that reaches the goal, through the real pipeline (denominate, impute, treat, normalise,
   aggregate; min-max depends on the max, so a new maximum rescales every city). Every candidate value is a
@@ -22,7 +38,9 @@ score).
 - :func:`rank_range` — each city's best and worst rank over all weight vectors within bounds (weights of the
   pillars, or of the indicators, summing to 1): scores are linear in those weights, so for each pair of cities
   the smallest and largest score gap is an LP (solved in closed form as a fractional knapsack); the pairs that
-  can go either way are settled by one mixed-integer LP per city (SciPy ``milp``, HiGHS).
+  can go either way are settled by one mixed-integer LP per city (SciPy ``milp``, HiGHS) — unless a vertex of
+  the admissible weights already puts none (best) or all (worst) of them above the city, which is the bound no
+  MILP can beat.
 """
 
 from __future__ import annotations
@@ -43,9 +61,75 @@ from hubindex.engine.data import IndexData
 from hubindex.engine.pipeline import RANK_DECIMALS, run
 from hubindex.errors import ComputeError, HubindexError, SpecError
 
-__all__ = ["WhatIf", "Goal", "rank_range", "rank_range_matrix", "rank_range_enumerate", "weight_extremes"]
+__all__ = ["WhatIf", "Goal", "rank_range", "rank_range_matrix", "rank_range_enumerate", "weight_extremes",
+           "SCOPE_COLUMN", "CITY_SCOPE", "load_scopes", "is_count", "is_ratio_scale"]
 
 _COLUMNWISE_IMPUTE = {"none", "mean", "median", "group_mean", "group_median"}
+
+#: provenance column naming the level of a value: ``city`` = the city's own figure (a lever); anything else
+#: (``country`` = a national proxy, a modelled value, …) is national context.
+SCOPE_COLUMN = "scope"
+CITY_SCOPE = "city"
+#: the group that says which cities share a national value
+COUNTRY_GROUP = "country"
+_COUNT_WORDS = ("count", "number", "#", "n")
+_NOT_COUNT_MARKS = ("%", "$", "€", "£", "¥", "bn", "billion", "million", "per ", "/", "index", "estimate", "score",
+                    "rate", "share", "ratio", "usd", "eur", "gdp", "ppp")
+
+
+def load_scopes(spec: Any) -> pd.DataFrame | None:
+    """The unit × indicator provenance of ``spec``'s data: ``provenance_<edition>.csv`` next to a
+    ``fintech_hubs_<edition>.csv`` data file, else ``provenance.csv`` next to the data file; ``None`` when there is
+    none or it has no unit / indicator / :data:`SCOPE_COLUMN` columns (then every indicator is a lever)."""
+    from pathlib import Path
+
+    data = getattr(spec, "data", None)
+    if data is None:
+        return None
+    for rel in data.paths:
+        try:
+            p = Path(spec.resolve(rel))
+        except Exception:  # noqa: BLE001 - a spec without a resolvable path simply has no provenance
+            continue
+        cands = [p.with_name("provenance.csv")]
+        if p.stem.startswith("fintech_hubs_"):
+            cands.insert(0, p.with_name(f"provenance_{p.stem.removeprefix('fintech_hubs_')}.csv"))
+        for c in cands:
+            if not c.exists():
+                continue
+            try:
+                df = pd.read_csv(c, keep_default_na=False, na_values=[""], dtype=str)
+            except Exception:  # noqa: BLE001 - provenance is optional context
+                continue
+            if {"unit", "indicator", SCOPE_COLUMN} <= set(df.columns):
+                df = df[["unit", "indicator", SCOPE_COLUMN]].copy()
+                df.attrs["path"] = str(c)
+                return df
+    return None
+
+
+def is_count(node: Any, values: np.ndarray | None = None) -> bool:
+    """Whether indicator ``node`` moves in whole steps: its ``unit`` is a count word (``count``, ``number``,
+    ``#``, ``number of …``), or — with a unit free of %, currency, magnitude and rate words — its natural range is
+    [0, open) and every observed value is a whole number (e.g. ``destinations``)."""
+    u = (node.unit or "").strip().lower()
+    if u.split(" ")[0] in _COUNT_WORDS if u else False:
+        return True
+    if not u or any(m in u for m in _NOT_COUNT_MARKS) or any(ch.isdigit() for ch in u):
+        return False
+    b = node.bounds
+    if b is None or b[0] is None or float(b[0]) < 0 or b[1] is not None or values is None:
+        return False
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return bool(len(v)) and bool(np.all(v == np.round(v)))
+
+
+def is_ratio_scale(node: Any, lim: tuple[float, float]) -> bool:
+    """A relative change (%) means something only on an open ratio scale: lower bound ≥ 0 and no upper bound.
+    Bounded scales (a percentage in [0, 100]) and signed ones (an estimate in [−2.5, 2.5]) change in absolute
+    terms, in their own unit."""
+    return bool(np.isfinite(lim[0]) and lim[0] >= 0 and not np.isfinite(lim[1]))
 
 
 @dataclass(frozen=True)
@@ -70,10 +154,19 @@ def _ranks_of(scores: np.ndarray, c: int) -> np.ndarray:
     return rank_desc(np.round(np.asarray(scores, dtype=float), RANK_DECIMALS))[:, c]
 
 
+def _rank_in_row(s: np.ndarray, c: int) -> int:
+    """Rank of unit ``c`` in one row of scores, as :func:`_ranks_of` (1 + units strictly above after rounding)."""
+    r = np.round(np.asarray(s, dtype=float), RANK_DECIMALS)
+    return int(1 + np.count_nonzero(r > r[c]))
+
+
 class WhatIf:
     """What-it-takes calculations for one build (a spec and its engine input)."""
 
-    def __init__(self, spec: Any, data: IndexData) -> None:
+    def __init__(self, spec: Any, data: IndexData, scopes: Any = "auto") -> None:
+        """``scopes``: the values' provenance — ``"auto"`` (read it next to the spec's data file, see
+        :func:`load_scopes`), a DataFrame with columns unit, indicator and :data:`SCOPE_COLUMN`, or ``None``
+        (no provenance: every indicator is a city lever)."""
         self.spec = spec
         self.data = data
         self.base = run(spec, data)
@@ -94,6 +187,69 @@ class WhatIf:
         self.fast = self.fast is True
         if self.fast:
             self.fast = self._self_check()
+        self._affine: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._mv: dict[tuple[int, int], np.ndarray] = {}
+        self._set_scopes(load_scopes(spec) if isinstance(scopes, str) and scopes == "auto" else scopes)
+        Xk = self.data.X[self.keep]
+        self.counts = {code: is_count(self.nodes[code], Xk[:, j]) for j, code in enumerate(self.inds)}
+
+    def _set_scopes(self, prov: Any) -> None:
+        """scope[i, j] of every kept unit × indicator: the provenance's :data:`SCOPE_COLUMN` (a cell the
+        provenance does not list is ``unknown``: not claimed city-level, so not a lever); all ``city`` without
+        provenance."""
+        n, p = len(self.units), len(self.inds)
+        if prov is None or len(prov) == 0:
+            self.scope = np.full((n, p), CITY_SCOPE, dtype=object)
+            self.scope_note = ("no provenance for this data: every indicator is treated as a city lever")
+            self.has_provenance = False
+            return
+        missing = {"unit", "indicator", SCOPE_COLUMN} - set(prov.columns)
+        if missing:
+            raise SpecError(f"what it takes: the provenance table needs the columns unit, indicator and "
+                            f"'{SCOPE_COLUMN}'; missing {sorted(missing)}")
+        look = {(str(u), str(i)): str(v).strip().lower()
+                for u, i, v in zip(prov["unit"], prov["indicator"], prov[SCOPE_COLUMN], strict=True)}
+        self.scope = np.array([[look.get((u, c), "unknown") for c in self.inds] for u in self.units], dtype=object)
+        where = prov.attrs.get("path", "the provenance table")
+        self.scope_note = (f"city levers are the values whose provenance scope is '{CITY_SCOPE}' ({where}); "
+                           "national values (country proxies, modelled values) are shown as national context")
+        self.has_provenance = True
+
+    def levers(self, unit: str) -> dict[str, bool]:
+        """{indicator: True if ``unit``'s value is its own (scope ``city``), False if national context}."""
+        c = self._unit(unit)
+        return {code: self.scope[c, j] == CITY_SCOPE for j, code in enumerate(self.inds)}
+
+    def movers(self, j: int, c: int) -> np.ndarray:
+        """Kept-unit rows whose raw value of indicator ``j`` moves when unit ``c``'s does: ``c`` alone for a
+        city value; for a national value, every unit of ``c``'s country (group :data:`COUNTRY_GROUP`) whose
+        value of ``j`` is national too (non-city scope) — they share the national figure (``c`` first)."""
+        if self.scope[c, j] == CITY_SCOPE or COUNTRY_GROUP not in self.cur.groups:
+            return np.array([c])
+        g = np.asarray(self.cur.groups[COUNTRY_GROUP], dtype=object)
+        same = (g == g[c]) & (self.scope[:, j] != CITY_SCOPE)
+        same[c] = False
+        return np.concatenate([[c], np.flatnonzero(same)])
+
+    def moved_values(self, j: int, c: int, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, values (len(rows), B)) when unit ``c``'s raw value of indicator ``j`` becomes each of ``xs``:
+        ``c`` takes x; a city sharing ``c``'s national value moves with the country — by the same ratio
+        x / x_c (a country proxy, equal to x_c, becomes x; a modelled value, national × a city covariate,
+        keeps its covariate), or by the same difference when x_c is 0 — clipped to the indicator's natural
+        range (``Node.bounds``)."""
+        xs = np.atleast_1d(np.asarray(xs, dtype=float))
+        rows = self._movers_cached(j, c)
+        if len(rows) == 1:
+            return rows, xs[None, :]
+        base = self.data.X[:, j][self.keep][rows]
+        x0 = base[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            V = base[:, None] * (xs / x0)[None, :] if np.isfinite(x0) and x0 != 0 else base[:, None] + (xs - x0)
+        nb = self.nodes[self.inds[j]].bounds
+        if nb is not None:
+            V = np.clip(V, -np.inf if nb[0] is None else float(nb[0]), np.inf if nb[1] is None else float(nb[1]))
+        V[0] = xs
+        return rows, V
 
     @classmethod
     def from_spec(cls, spec: Any = None) -> WhatIf:
@@ -170,9 +326,13 @@ class WhatIf:
 
     def scores_with(self, j: int, cols: np.ndarray, *, node: str | None = None) -> np.ndarray:
         """Scores (B, n) of ``node`` (default: the index) when indicator ``j``'s raw column is each of ``cols``."""
+        return self.scores_from_normalised(j, self.normalised_column(j, cols).T, node=node)
+
+    def scores_from_normalised(self, j: int, Xn: np.ndarray, *, node: str | None = None) -> np.ndarray:
+        """Scores (B, n) of ``node`` (default: the index) when indicator ``j``'s normalised column is each row of
+        ``Xn`` (B, n), the other columns as built: the real aggregators, up the tree."""
         from hubindex.engine import pipeline as pl
 
-        Xn = self.normalised_column(j, cols).T  # (B, n)
         agg = self.spec.step("aggregate")
         code = self.inds[j]
         changed = {code: Xn}
@@ -203,9 +363,12 @@ class WhatIf:
     def _full_scores(self, changes: Mapping[str, float], unit: str) -> tuple[np.ndarray, Any]:
         """Full engine rebuild with ``unit``'s raw values replaced; returns (index scores, result)."""
         X = np.array(self.data.X, dtype=float)
-        r = int(np.flatnonzero(np.array([str(u) for u in self.data.units]) == unit)[0])
+        rows = np.flatnonzero(self.keep)  # kept-unit position → row of the engine input
+        c = self._unit(unit)
         for code, v in changes.items():
-            X[r, self.inds.index(code)] = v
+            j = self.inds.index(code)
+            mv, vals = self.moved_values(j, c, np.array([v]))
+            X[rows[mv], j] = vals[:, 0]
         d = IndexData(self.data.units, self.data.names, self.data.indicators, X, self.data.groups,
                       self.data.denominators)
         res = run(self.spec, d)
@@ -220,7 +383,8 @@ class WhatIf:
             return np.stack([self._full_or_nan({self.inds[j]: float(v)}, c) for v in values])
         base = self.data.X[:, j][self.keep]
         cols = np.repeat(base[:, None], len(values), axis=1)
-        cols[c, :] = values
+        mv, vals = self.moved_values(j, c, np.asarray(values, dtype=float))
+        cols[mv, :] = vals
         try:
             return self.scores_with(j, cols)
         except HubindexError:
@@ -238,6 +402,18 @@ class WhatIf:
     def goal(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None
              ) -> tuple[Goal, Any]:
         """Resolve a goal into a predicate on score rows (B, n) → bool (B,), and a description."""
+        g, kind, param = self.goal_spec(unit, rank=rank, tier=tier, beat=beat)
+        c = self._unit(unit)
+        if kind == "rank":
+            return g, lambda S: _ranks_of(S, c) <= param
+        if kind == "beat":
+            return g, lambda S: S[:, c] >= S[:, int(param)]
+        return g, lambda S: S[:, c] >= param
+
+    def goal_spec(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None
+                  ) -> tuple[Goal, str, float]:
+        """(goal, kind, parameter): kind ``rank`` (rank ≤ k, parameter k), ``beat`` (score ≥ that of the unit
+        at position parameter) or ``score`` (score ≥ parameter)."""
         if sum(x is not None for x in (rank, tier, beat)) != 1:
             raise SpecError("what it takes: give exactly one goal: rank=k, tier='next' (or a tier name), or beat=UNIT")
         c = self._unit(unit)
@@ -245,10 +421,9 @@ class WhatIf:
             k = int(rank)
             if k < 1:
                 raise SpecError(f"what it takes: rank must be >= 1, got {k}")
-            return Goal(rank=k), lambda S: _ranks_of(S, c) <= k
+            return Goal(rank=k), "rank", k
         if beat is not None:
-            d = self._unit(beat)
-            return Goal(beat=beat), lambda S: S[:, c] >= S[:, d]
+            return Goal(beat=beat), "beat", self._unit(beat)
         t = self.spec.tiers
         if t is None:
             raise SpecError("what it takes: the spec has no tiers")
@@ -265,9 +440,9 @@ class WhatIf:
             want = labels.index(tier)
         if t.by == "rank":
             k = int(t.cutoffs[want]) if want < len(t.cutoffs) else len(self.units)
-            return Goal(tier=labels[want]), lambda S: _ranks_of(S, c) <= k
+            return Goal(tier=labels[want]), "rank", k
         thr = float(t.cutoffs[want]) if want < len(t.cutoffs) else -np.inf
-        return Goal(tier=labels[want]), lambda S: S[:, c] >= thr
+        return Goal(tier=labels[want]), "score", thr
 
     def _unit(self, unit: str) -> int:
         if unit in self.upos:
@@ -354,10 +529,195 @@ class WhatIf:
             a, b = (xs[i - 1] if i > 0 else a), xs[i]
         return float(b), best_S
 
+    # -- batched evaluation: many cities and candidate values at once -----------------------------------------
+    def _affine_for(self, j: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(A, E): index scores as an affine function of indicator ``j``'s normalised column, unit by unit,
+        s_i = A_i + E_i·z_i (other columns as built). Exact for arithmetic aggregation at every level (a
+        weighted mean over the available children is affine in each child, and unit i's score depends only on
+        its own z_i). Computed from the aggregators at z = 0 and z = 1 and checked at a random z (to 1e-9);
+        ``None`` (use the aggregators) when it does not hold."""
+        if j in self._affine:
+            return self._affine[j]
+        n = len(self.units)
+        Z = np.vstack([np.zeros(n), np.ones(n), np.random.default_rng(j).uniform(0, 100, n)])
+        out: tuple[np.ndarray, np.ndarray] | None = None
+        try:
+            S = self.scores_from_normalised(j, Z)
+            A, E = S[0], S[1] - S[0]
+            if np.allclose(A + E * Z[2], S[2], rtol=0, atol=1e-9, equal_nan=True):
+                out = (A, E)
+        except (HubindexError, ValueError, IndexError):
+            out = None
+        self._affine[j] = out
+        return out
+
+    def _movers_cached(self, j: int, c: int) -> np.ndarray:
+        hit = self._mv.get((j, c))
+        if hit is None:
+            hit = self._mv[(j, c)] = self.movers(j, c)
+        return hit
+
+    def _batch_scores(self, j: int, cs: np.ndarray, xs: np.ndarray, *, full: bool = False) -> np.ndarray:
+        """Index scores (B, n): row b with unit ``cs[b]``'s raw value of indicator ``j`` (and those of the units
+        sharing it, see :meth:`movers`) set to ``xs[b]``. One pass of the column pipeline on the (n, B) matrix
+        of candidate columns, then the affine aggregation (:meth:`_affine_for`). A candidate the engine cannot
+        build gets a row of NaN. ``full`` (or no column fast path): a full engine rebuild per row."""
+        B, n = len(xs), len(self.units)
+        if full or not self.fast:
+            return np.stack([self._full_or_nan({self.inds[j]: float(x)}, int(c)) for c, x in zip(cs, xs, strict=True)]
+                            ) if B else np.zeros((0, n))
+        base = self.data.X[:, j][self.keep]
+        cols = np.empty((n, B), order="F")
+        cols[:] = base[:, None]
+        cols[cs, np.arange(B)] = xs  # the city itself; then the cities sharing a national value
+        for c in np.unique(cs[self.scope[cs, j] != CITY_SCOPE]):
+            sel = np.flatnonzero(cs == c)
+            mv, vals = self.moved_values(j, int(c), xs[sel])
+            cols[np.ix_(mv, sel)] = vals
+        try:
+            Xn = self.normalised_column(j, cols).T
+        except HubindexError:
+            if B == 1:
+                return np.full((1, n), np.nan)
+            h = B // 2
+            return np.concatenate([self._batch_scores(j, cs[:h], xs[:h]), self._batch_scores(j, cs[h:], xs[h:])])
+        aff = self._affine_for(j)
+        if aff is None:
+            return self.scores_from_normalised(j, Xn)
+        A, E = aff
+        with np.errstate(invalid="ignore"):
+            S = A[None, :] + E[None, :] * Xn
+        return np.where(np.isnan(Xn), self.values[self.root][None, :], S)
+
+    @staticmethod
+    def _met_margin(S: np.ndarray, cs: np.ndarray, kind: str, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(met, margin) of each row's goal for its own unit: met exactly as the engine ranks (scores rounded to
+        ``RANK_DECIMALS``, ties share the best place); margin = s_c − (the score to reach: the k-th best other
+        score, the rival's score, or the threshold), unrounded, −inf where s_c is missing."""
+        B = len(cs)
+        rows = np.arange(B)
+        sc = S[rows, cs]
+        if kind == "rank":
+            R = np.round(S, RANK_DECIMALS)
+            rc = R[rows, cs]
+            k = params.astype(int)
+            met = ((R > rc[:, None]).sum(1) + 1 <= k) & ~np.isnan(rc)
+            Oth = np.where(np.isnan(S), -np.inf, S)
+            Oth[rows, cs] = -np.inf
+            Oth = -np.sort(-Oth, axis=1)
+            kk = np.minimum(k - 1, S.shape[1] - 1)
+            T = np.where(k - 1 < S.shape[1] - 1, Oth[rows, kk], -np.inf)
+        elif kind == "beat":
+            T = S[rows, params.astype(int)]
+            met = sc >= T
+        else:
+            T = params.astype(float)
+            met = sc >= T
+        with np.errstate(invalid="ignore"):
+            g = np.where(np.isnan(sc), -np.inf, sc - T)
+        return met, g
+
+    def _solve(self, j: int, cs: np.ndarray, x_from: np.ndarray, x_to: np.ndarray, kind: str, params: np.ndarray,
+               *, grid: int = 17, tol: float | np.ndarray = 1e-6, full: bool = False, interp: int = 2
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each unit cs[i], the first value on the segment x_from[i] → x_to[i] that meets its goal.
+
+        Position p ∈ [0, 1], x = x_from + p·(x_to − x_from). A grid of ``grid`` points finds the first cell
+        [p_a, p_b] whose end meets the goal (the start does not; evaluated in chunks, a unit leaving at its first
+        point that meets the goal); the cell is then narrowed to width ≤ ``tol``
+        (per unit or one for all): ``interp`` times by the root p* of the margin's linear interpolation,
+        evaluated at p* ± tol/2 — exact in one step where the margin is linear in x (min-max without a new
+        extreme and without a change of treatment: the city's score moves linearly, the others stand still) —
+        then by rounds of 3 equally spaced points (the cell shrinks 4× per round; any other case). The bracket
+        always keeps a start that does not meet the goal and an end that does. All units and candidates of a
+        round go through the pipeline in one batch. Returns (found, x (the end), the bracket's start, scores
+        at x).
+        """
+        m, n = len(cs), len(self.units)
+        found = np.zeros(m, dtype=bool)
+        xres = np.full(m, np.nan)
+        xa = np.full(m, np.nan)
+        Sres = np.full((m, n), np.nan)
+        if m == 0:
+            return found, xres, xa, Sres
+        span = x_to - x_from
+        tolv = np.broadcast_to(np.asarray(tol, dtype=float), (m,)).copy()
+
+        def ev(idx: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            K = P.shape[1]
+            cc = np.repeat(cs[idx], K)
+            S = self._batch_scores(j, cc, (x_from[idx, None] + P * span[idx, None]).ravel(), full=full)
+            met, g = self._met_margin(S, cc, kind, np.repeat(params[idx], K))
+            return S.reshape(len(idx), K, n), met.reshape(len(idx), K), g.reshape(len(idx), K)
+
+        P0 = np.linspace(0.0, 1.0, grid)
+        # the grid in chunks (3 points, 4, then the rest): a unit leaves as soon as a point meets its goal, so only
+        # the first cell that does is ever needed — the same cell as the whole grid, for far fewer candidates
+        first = np.full(m, -1)
+        g_at = np.full((m, grid), np.nan)
+        Sb_all = np.full((m, n), np.nan)
+        pend = np.arange(m)
+        cuts = [0, min(3, grid), min(7, grid), grid]
+        for lo_i, hi_i in zip(cuts[:-1], cuts[1:], strict=True):
+            if hi_i <= lo_i or not len(pend):
+                continue
+            Pc = P0[lo_i:hi_i]
+            S, met, g = ev(pend, np.broadcast_to(Pc, (len(pend), len(Pc))))
+            g_at[pend, lo_i:hi_i] = g
+            hit = met.any(1)
+            k = np.argmax(met, axis=1)
+            first[pend[hit]] = lo_i + k[hit]
+            Sb_all[pend[hit]] = S[np.flatnonzero(hit), k[hit]]
+            pend = pend[~hit]
+        at0 = np.flatnonzero(first == 0)
+        found[at0], xres[at0], xa[at0], Sres[at0] = True, x_from[at0], x_from[at0], Sb_all[at0]
+        act = np.flatnonzero(first > 0)
+        f = first[act]
+        a, b = P0[f - 1], P0[f]
+        ga, gb = g_at[act, f - 1], g_at[act, f]
+        Sb = Sb_all[act]
+        it = 0
+        while len(act):
+            done = ((b - a) <= tolv[act]) | (it >= 60)
+            if done.any():
+                fin = act[done]
+                found[fin], Sres[fin] = True, Sb[done]
+                xres[fin] = x_from[fin] + b[done] * span[fin]
+                xa[fin] = x_from[fin] + a[done] * span[fin]
+                keep = ~done
+                act, a, b, ga, gb, Sb = act[keep], a[keep], b[keep], ga[keep], gb[keep], Sb[keep]
+                if not len(act):
+                    break
+            if it < interp:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    t = ga / (ga - gb)
+                t = np.where(np.isfinite(t) & (t > 0) & (t < 1), t, 0.5)
+                pm = a + t * (b - a)
+                h = 0.5 * tolv[act]
+                P = np.clip(np.stack([pm - h, pm + h], axis=1), a[:, None], b[:, None])
+            else:
+                P = a[:, None] + (b - a)[:, None] * (np.arange(1, 4) / 4.0)[None, :]
+            S, met, g = ev(act, P)
+            anyk = met.any(1)
+            k = np.argmax(met, axis=1)
+            r = np.arange(len(act))
+            # the first candidate meeting the goal becomes the new end; the one before it (or the old start) the
+            # new start; none meeting: the last candidate becomes the new start
+            km1 = np.maximum(k - 1, 0)
+            na = np.where(anyk, np.where(k > 0, P[r, km1], a), P[r, -1])
+            ga = np.where(anyk, np.where(k > 0, g[r, km1], ga), g[r, -1])
+            b = np.where(anyk, P[r, k], b)
+            gb = np.where(anyk, g[r, k], gb)
+            Sb = np.where(np.asarray(anyk)[:, None], S[r, k], Sb)
+            a = na
+            it += 1
+        return found, xres, xa, Sres
+
     def single(self, unit: str, *, rank: int | None = None, tier: str | None = None, beat: str | None = None,
                indicators: Sequence[str] | None = None,
                bounds: Mapping[str, tuple[float | None, float | None]] | None = None, natural_bounds: bool = True,
-               grid: int = 33, rounds: int = 3, verify: bool = True, full: bool = False) -> pd.DataFrame:
+               grid: int = 17, rounds: int | None = None, verify: bool = True, full: bool = False,
+               include_national: bool = True) -> pd.DataFrame:
         """For each indicator alone: the smallest raw change of ``unit`` that reaches the goal.
 
         Only admissible values are proposed: within the indicator's natural range (``Node.bounds`` in the spec,
@@ -366,78 +726,172 @@ class WhatIf:
         ``limited_by`` names the bound ('upper bound' / 'lower bound'), ``bound`` its value, and
         ``required_unbounded`` the value it would take (searched up to 2 ranges beyond the best city).
 
-        Columns: indicator, name, unit (of measure), direction, current, required, change, change_pct,
-        reachable, rank_before, rank_after, score_after, note, bound, limited_by, required_unbounded, verified,
-        searched_to. ``full=True`` uses a full engine rebuild per candidate (slow; the baseline).
+        A count (:func:`is_count`) takes the first whole number reaching the goal (``whole_steps``). A national
+        value (``lever`` False, ``scope`` not ``city``) is national context: the value moves for every city
+        sharing it (:meth:`movers`); ``include_national=False`` leaves those rows out.
+
+        Columns: indicator, name, unit (of measure), direction, scope, lever, whole_steps, current, required,
+        change, change_pct (only on open ratio scales, see :func:`is_ratio_scale`), change_kind ('relative' /
+        'absolute'), reachable, rank_before, rank_after, score_after, note, bound, limited_by,
+        required_unbounded, verified, searched_to. The search: see :meth:`_solve` (resolution 1e-6 of the
+        searched range; ``rounds`` is accepted for compatibility and unused). ``full=True`` uses a full engine
+        rebuild per candidate (slow; the baseline).
         """
-        g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
-        c = self._unit(unit)
-        rank0 = int(self.base.ranks[self.root].iloc[c])
+        out = self.single_many([unit], rank=rank, tier=tier, beat=beat, indicators=indicators, bounds=bounds,
+                               natural_bounds=natural_bounds, grid=grid, verify=verify, full=full,
+                               include_national=include_national)
+        return next(iter(out.values()))
+
+    def single_many(self, units: Sequence[str], *, rank: int | Sequence[int] | None = None, tier: str | None = None,
+                    beat: str | None = None, indicators: Sequence[str] | None = None,
+                    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+                    natural_bounds: bool = True, grid: int = 17, verify: bool = True, full: bool = False,
+                    include_national: bool = True, tol: float = 1e-6) -> dict[str, pd.DataFrame]:
+        """:meth:`single` for many units at once (one batch per indicator and search round); ``rank`` may give
+        one goal rank per unit. Returns {unit code: table}."""
+        units = list(units)
+        ranks = list(rank) if isinstance(rank, Sequence) and not isinstance(rank, str) else [rank] * len(units)
+        if len(ranks) != len(units):
+            raise SpecError(f"what it takes: {len(ranks)} goal ranks for {len(units)} units")
+        cs = np.array([self._unit(u) for u in units], dtype=int)
+        specs = [self.goal_spec(u, rank=r, tier=tier, beat=beat) for u, r in zip(units, ranks, strict=True)]
+        kinds = {k for _, k, _ in specs}
+        if len(kinds) > 1:  # a tier goal resolves to one kind for every unit of the same spec
+            raise SpecError("what it takes: all units of one call need goals of the same kind")
+        kind = kinds.pop()
+        params = np.array([p for _, _, p in specs], dtype=float)
         lims = self.value_bounds(bounds, natural=natural_bounds)
-        rows = []
-        for code in (indicators or self.inds):
+        for code in indicators or []:
             if code not in self.inds:
                 raise SpecError(f"what it takes: '{code}' is not an indicator; indicators are {self.inds}")
+        codes = list(indicators or self.inds)
+        rank0 = self.base.ranks[self.root].to_numpy()
+        rows: list[list[dict[str, Any]]] = [[] for _ in units]
+        for code in codes:
             j = self.inds.index(code)
             node = self.nodes[code]
             d = int(node.direction)
-            x0, free, end, side = self._range(j, c, lims[code])
-            bval = lims[code][1] if d > 0 else lims[code][0]
-            row: dict[str, Any] = {"indicator": code, "name": node.name or code, "unit": node.unit,
-                                   "direction": d, "current": float(self.data.X[:, j][self.keep][c]),
-                                   "searched_to": end, "rank_before": rank0,
-                                   "bound": bval if np.isfinite(bval) else np.nan, "limited_by": "",
-                                   "required_unbounded": np.nan}
-            S0 = self._eval(j, c, np.array([x0]), full=full)
-            if met(S0)[0]:
-                row |= {"required": x0, "change": 0.0, "reachable": True, "rank_after": int(_ranks_of(S0, c)[0]),
-                        "score_after": float(S0[0, c]), "note": "already met"}
-                rows.append(row)
+            whole = self.counts[code]
+            col = self.data.X[:, j][self.keep]
+            sel = [i for i, c in enumerate(cs) if include_national or self.scope[c, j] == CITY_SCOPE]
+            if not sel:
                 continue
-            unreached = {"required": np.nan, "change": np.nan, "reachable": False, "rank_after": np.nan,
-                         "score_after": np.nan}
-            if side and (x0 - end) * d >= 0:  # already at (or beyond) the bound in the improving direction
-                row |= unreached | {"limited_by": f"{side} bound",
-                                    "note": f"not reachable with this indicator alone: already at its {side} bound "
-                                            f"{end:g}"}
-                rows.append(row)
-                continue
-            found = self._search(j, c, x0, end, met, full=full, grid=grid, rounds=rounds)
-            if found is None:
-                note = f"not reached with this indicator alone up to {end:g}"
-                if side:
-                    beyond = self._search(j, c, end, free, met, full=full, grid=grid, rounds=rounds)
-                    row["limited_by"] = f"{side} bound"
-                    if beyond is not None:
-                        row["required_unbounded"] = beyond[0]
-                        note = (f"not reachable with this indicator alone: it would take {beyond[0]:.4g}"
+            sel_a = np.array(sel, dtype=int)
+            rng = [self._range(j, int(cs[i]), lims[code]) for i in sel]
+            x0 = np.array([r[0] for r in rng])
+            free = np.array([r[1] for r in rng])
+            end = np.array([r[2] for r in rng])
+            side = [r[3] for r in rng]
+            # counts need the threshold only to within half a step (then the whole numbers around it are checked)
+            tl = np.maximum(tol, 0.5 / np.maximum(np.abs(end - x0), 1e-300)) if whole else tol
+            f1, x1, xa1, S1 = self._solve(j, cs[sel_a], x0, end, kind, params[sel_a], grid=grid, tol=tl,
+                                          full=full)
+            # beyond the bound: what it would take without it
+            bey = np.array([k for k in range(len(sel)) if not f1[k] and side[k] and (x0[k] - end[k]) * d < 0],
+                           dtype=int)
+            f2, x2, _, _ = self._solve(j, cs[sel_a[bey]], end[bey], free[bey], kind, params[sel_a[bey]],
+                                       grid=grid, tol=tol, full=full)
+            beyond = {int(k): (bool(f), float(x)) for k, f, x in zip(bey, f2, x2, strict=True)}
+            # whole steps: the first whole number at or beyond the threshold (checked; the next one if not met)
+            if whole:
+                need = np.array([k for k in range(len(sel)) if f1[k] and x1[k] != x0[k]], dtype=int)
+                if len(need):
+                    # the threshold lies in (x_a, x_b], less than a step wide: the first whole number beyond x_a,
+                    # or the next one
+                    t = xa1[need]
+                    cand = np.floor(t) + 1 if d > 0 else np.ceil(t) - 1
+                    cand2 = cand + d
+                    cc = cs[sel_a[need]]
+                    S = self._batch_scores(j, np.concatenate([cc, cc]), np.concatenate([cand, cand2]), full=full)
+                    met, _ = self._met_margin(S, np.concatenate([cc, cc]), kind, np.tile(params[sel_a[need]], 2))
+                    L = len(need)
+                    for q, k in enumerate(need):
+                        lo, hi = lims[code]
+                        pick = [(cand[q], S[q]) if met[q] else None, (cand2[q], S[L + q]) if met[L + q] else None]
+                        got = next((p for p in pick if p is not None and lo - 1e-9 <= p[0] <= hi + 1e-9), None)
+                        if got is None:
+                            f1[k] = False
+                            beyond.setdefault(int(k), (bool(met[q]), float(cand[q])))
+                        else:
+                            x1[k], S1[k] = got
+            for k, i in enumerate(sel):
+                c = int(cs[i])
+                bval = lims[code][1] if d > 0 else lims[code][0]
+                ratio = is_ratio_scale(node, lims[code])
+                row: dict[str, Any] = {"indicator": code, "name": node.name or code, "unit": node.unit,
+                                       "direction": d, "scope": str(self.scope[c, j]),
+                                       "lever": bool(self.scope[c, j] == CITY_SCOPE), "whole_steps": whole,
+                                       "current": float(col[c]), "searched_to": float(end[k]),
+                                       "rank_before": int(rank0[c]), "bound": bval if np.isfinite(bval) else np.nan,
+                                       "limited_by": "", "required_unbounded": np.nan,
+                                       "change_kind": "relative" if ratio else "absolute"}
+                unreached = {"required": np.nan, "change": np.nan, "reachable": False, "rank_after": np.nan,
+                             "score_after": np.nan}
+                if f1[k] and x1[k] == x0[k]:
+                    row |= {"required": x0[k], "change": 0.0, "reachable": True,
+                            "rank_after": _rank_in_row(S1[k], c), "score_after": float(S1[k][c]),
+                            "note": "already met"}
+                elif f1[k]:
+                    row |= {"required": float(x1[k]), "change": float(x1[k] - x0[k]), "reachable": True,
+                            "rank_after": _rank_in_row(S1[k], c), "score_after": float(S1[k][c]),
+                            "note": ""}
+                elif side[k] and (x0[k] - end[k]) * d >= 0:
+                    row |= unreached | {"limited_by": f"{side[k]} bound",
+                                        "note": f"not reachable with this indicator alone: already at its {side[k]} "
+                                                f"bound {end[k]:g}"}
+                elif not side[k] and whole and k in beyond:  # the next whole number lies past the search range
+                    row |= unreached | {"note": f"not reached with this indicator alone up to {end[k]:g} (the next "
+                                                f"whole number, {beyond[k][1]:g}, is past the searched range)"}
+                elif side[k]:
+                    ok, xb = beyond.get(k, (False, np.nan))
+                    sname = side[k]
+                    row["limited_by"] = f"{sname} bound"
+                    if ok:
+                        row["required_unbounded"] = xb
+                        note = (f"not reachable with this indicator alone: it would take {xb:.4g}"
                                 f"{' ' + node.unit if node.unit else ''}, "
-                                f"{'above' if d > 0 else 'below'} its {side} bound {end:g}")
+                                f"{'above' if d > 0 else 'below'} its {sname} bound {end[k]:g}")
                     else:
-                        note = (f"not reachable with this indicator alone: not even at its {side} bound {end:g} "
-                                f"(nor beyond it, up to {free:.4g})")
-                row |= unreached | {"note": note}
-                rows.append(row)
-                continue
-            req, best_S = found
-            row |= {"required": req, "change": req - x0, "reachable": True,
-                    "rank_after": int(_ranks_of(best_S[None], c)[0]), "score_after": float(best_S[c]), "note": ""}
-            rows.append(row)
-        out = pd.DataFrame(rows)
-        cur = out["current"].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["change_pct"] = np.where(cur != 0, 100 * out["change"] / np.abs(cur), np.nan)
-        if verify:
-            ver: list[bool | None] = []
-            for _, r in out.iterrows():
-                if not r["reachable"]:
-                    ver.append(None)
-                    continue
-                s, _ = self._full_scores({r["indicator"]: r["required"]}, self.units[c])
-                ver.append(bool(met(s[None])[0]))
-            out["verified"] = ver
-        out.attrs["goal"] = g.describe()
-        out.attrs["unit"] = self.units[c]
+                        note = (f"not reachable with this indicator alone: not even at its {sname} bound "
+                                f"{end[k]:g} (nor beyond it, up to {free[k]:.4g})")
+                    row |= unreached | {"note": note}
+                else:
+                    row |= unreached | {"note": f"not reached with this indicator alone up to {end[k]:g}"}
+                if not row["lever"]:
+                    who = len(self._movers_cached(j, c))
+                    row["note"] = (f"national context ({row['scope']}): moves with the {who} cities of its country "
+                                   f"that share the national value" if who > 1
+                                   else f"national context ({row['scope']})") + \
+                        (f"; {row['note']}" if row["note"] else "")
+                rows[i].append(row)
+        out: dict[str, pd.DataFrame] = {}
+        for i in range(len(units)):
+            c = int(cs[i])
+            t = pd.DataFrame(rows[i])
+            if t.empty:
+                t = pd.DataFrame(columns=["indicator", "name", "unit", "direction", "scope", "lever", "whole_steps",
+                                          "current", "required", "change", "change_pct", "change_kind",
+                                          "reachable", "rank_before", "rank_after", "score_after", "note", "bound",
+                                          "limited_by", "required_unbounded", "searched_to"])
+            cur = t["current"].to_numpy(dtype=float)
+            rel = (t["change_kind"] == "relative").to_numpy(dtype=bool)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                t["change_pct"] = np.where(rel & (cur != 0), 100 * t["change"].to_numpy(dtype=float) / np.abs(cur),
+                                           np.nan)
+            if verify:
+                _, met_c = self.goal(self.units[c], rank=ranks[i], tier=tier, beat=beat)
+                ver: list[bool | None] = []
+                for _, r in t.iterrows():
+                    if not r["reachable"]:
+                        ver.append(None)
+                        continue
+                    s, _ = self._full_scores({r["indicator"]: r["required"]}, self.units[c])
+                    ver.append(bool(met_c(s[None])[0]))
+                t["verified"] = ver
+            t.attrs["goal"] = specs[i][0].describe()
+            t.attrs["unit"] = self.units[c]
+            t.attrs["scope_note"] = self.scope_note
+            out[self.units[c]] = t
         return out
 
     # -- a cheapest combination ------------------------------------------------------------------------------
@@ -470,34 +924,64 @@ class WhatIf:
                     beat: str | None = None, cost: Mapping[str, float] | None = None,
                     max_change: Mapping[str, float] | None = None, indicators: Sequence[str] | None = None,
                     bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
-                    natural_bounds: bool = True, margin: float = 1e-6) -> dict[str, Any]:
-        """The cheapest combination of indicator changes reaching the goal (LP, HiGHS).
+                    natural_bounds: bool = True, margin: float = 1e-6, include_national: bool = False
+                    ) -> dict[str, Any]:
+        """The cheapest combination of indicator changes reaching the goal (a small MILP, HiGHS).
 
+        Moves only the city's levers (scope ``city``, see :meth:`levers`) unless ``include_national`` (then a
+        national value moves for every city sharing it, :meth:`movers`) or ``indicators`` names them.
         ``cost``: cost per raw unit of each indicator (default: 1 per normalised point, i.e. per 1 % of the
         indicator's range under min-max 0–100). ``max_change``: the largest raw change allowed per indicator.
-        Variables are the gains in normalised points δ_j, with variable bounds 0 ≤ δ_j ≤ min(best normalised
-        value, N_j(b_j)) − current, where b_j is the admissible raw bound in the improving direction (the spec's
-        natural range ``Node.bounds`` ∩ ``bounds``, see :meth:`value_bounds`) and N_j the real column pipeline;
-        the constraint is score + Σ_j e_j δ_j ≥ target (e_j = effective weight, target = the score to reach with
-        other cities held fixed). Raw values are found by bisection within the bounds, so the plan never leaves
-        them. Returns the plan (normalised and raw), the LP status and a full-rebuild check.
+
+        Model (other cities' normalised values held fixed, arithmetic aggregation: score = s₀ + Σ_j e_j δ_j with
+        e_j the effective weight and δ_j the normalised gain): minimise Σ cost_j · δ_j subject to
+        Σ_j e_j δ_j ≥ target − s₀ (target = the score to reach), with
+
+        - a continuous indicator: 0 ≤ δ_j ≤ min(best normalised value, N_j(b_j)) − current, b_j its admissible raw
+          bound in the improving direction (natural range ∩ ``bounds``), N_j the real column pipeline; its raw
+          value is then found by bisection within the bounds;
+        - a count (:func:`is_count`): whole steps n_j ≥ 0 up to the best city's value (and the bound), with
+          δ_j = G_j(n_j) = N_j(x₀ + n_j·direction) − N_j(x₀) tabulated exactly through the column pipeline. Where
+          G_j is linear in n (min-max, no new maximum, no change of treatment: checked on every step) one integer
+          variable n_j with δ_j = G_j(1)·n_j; otherwise one binary per step count (exactly one chosen).
+
+        Returns the plan (normalised and raw), the status, the best reachable rank with the movable indicators
+        at the ends of their ranges (:meth:`best_reachable`), and a full-rebuild check of the plan.
         """
         self._check_linear()
         g, met = self.goal(unit, rank=rank, tier=tier, beat=beat)
         c = self._unit(unit)
-        inds = list(indicators or self.inds)
+        lev = self.levers(self.units[c])
+        if indicators is not None:
+            inds = list(indicators)
+            unknown = [x for x in inds if x not in self.inds]
+            if unknown:
+                raise SpecError(f"what it takes: {unknown} are not indicators; indicators are {self.inds}")
+        else:
+            inds = [x for x in self.inds if include_national or lev[x]]
+        national = [x for x in self.inds if not lev[x]]
+        s0 = float(self.values[self.root][c])
+        target = self._target_score(c, g)
+        need = target - s0 + margin
+        base_plan = {"unit": self.units[c], "goal": g.describe(), "score": s0, "target_score": target,
+                     "include_national": include_national, "moved": inds,
+                     "national_context": [x for x in national if x not in inds], "scope_note": self.scope_note}
+        if need <= 0:
+            return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
+        best = self.best_reachable(self.units[c], indicators=inds, bounds=bounds, natural_bounds=natural_bounds,
+                                   rank=rank, tier=tier, beat=beat)
+        base_plan["best_reachable"] = best
+        who = ("the city's own levers" if self.has_provenance and not include_national and indicators is None
+               else "these indicators")
+        if not inds:
+            return base_plan | {"status": f"not reachable: no city levers ({self.scope_note})",
+                                "plan": pd.DataFrame(), "cost": np.nan}
         J = [self.inds.index(x) for x in inds]
         e = self.base.weights["effective"].reindex(inds).to_numpy(dtype=float)
         Xn = self.base.scores[inds].to_numpy(dtype=float)
         if np.isnan(Xn[c]).any():
-            raise ComputeError(f"the combination LP needs {unit}'s normalised values of every indicator; "
+            raise ComputeError(f"the combination LP needs {self.units[c]}'s normalised values of every indicator; "
                                f"missing: {[x for x, v in zip(inds, Xn[c], strict=True) if np.isnan(v)]}")
-        s0 = float(self.values[self.root][c])
-        target = self._target_score(c, g)
-        need = target - s0 + margin
-        base_plan = {"unit": self.units[c], "goal": g.describe(), "score": s0, "target_score": target}
-        if need <= 0:
-            return base_plan | {"status": "already met", "plan": pd.DataFrame(), "cost": 0.0}
         top = np.nanmax(Xn, axis=0)
         ub = np.maximum(top - Xn[c], 0.0)
         lims = self.value_bounds(bounds, natural=natural_bounds)
@@ -525,9 +1009,36 @@ class WhatIf:
             span = np.nanmax(col) - np.nanmin(col)
             h = 1e-4 * (span if span > 0 else 1.0) * int(self.nodes[inds[k]].direction)
             cols = np.repeat(col[:, None], 2, axis=1)
-            cols[c, 1] = col[c] + h
+            mv, vals = self.moved_values(j, c, np.array([col[c] + h]))
+            cols[mv, 1] = vals[:, 0]
             nc = self.normalised_column(j, cols)
             slope[k] = abs(nc[c, 1] - nc[c, 0]) / abs(h) if h else 1.0
+        # whole steps: exact gain tables G(n) for the counts
+        tables: dict[int, np.ndarray] = {}
+        for k, j in enumerate(J):
+            x = inds[k]
+            if not self.counts[x] or ub[k] <= 0:
+                continue
+            d = int(self.nodes[x].direction)
+            col = self.data.X[:, j][self.keep]
+            best_raw = float(col[int(np.nanargmax(self.base.scores[x].to_numpy(dtype=float)))])
+            stop = best_raw if d > 0 else best_raw
+            lo_b, hi_b = lims[x]
+            stop = min(stop, hi_b) if d > 0 else max(stop, lo_b)
+            nmax = int(np.floor(abs(stop - col[c]) + 1e-9))
+            if max_change and x in max_change:
+                nmax = min(nmax, int(np.floor(max_change[x] + 1e-9)))
+            nmax = min(nmax, 5000)
+            steps = col[c] + d * np.arange(nmax + 1, dtype=float)
+            cols = np.repeat(col[:, None], nmax + 1, axis=1)
+            mv, vals = self.moved_values(j, c, steps)
+            cols[mv, :] = vals
+            try:
+                G = self.normalised_column(j, cols)[c] - Xn[c, k]
+            except HubindexError:
+                continue
+            G = np.where(np.isfinite(G), G, -np.inf)
+            tables[k] = G[: int(np.searchsorted(~(G <= ub[k] + 1e-9), True))] if len(G) else G
         cvec = np.ones(len(J))
         if cost:
             for k, x in enumerate(inds):
@@ -535,43 +1046,147 @@ class WhatIf:
                     cvec[k] = cost[x] / slope[k] if slope[k] > 0 else np.inf
         if max_change:
             for k, x in enumerate(inds):
-                if x in max_change:
+                if x in max_change and k not in tables:
                     ub[k] = min(ub[k], max_change[x] * slope[k])
         cvec = np.where(np.isfinite(cvec), cvec, 1e12)
-        res = linprog(cvec, A_ub=-e[None, :], b_ub=[-need], bounds=list(zip(np.zeros(len(J)), ub, strict=True)),
-                      method="highs")
-        if res.status != 0:
-            return base_plan | {"status": f"infeasible under the linear model ({res.message})",
-                                "plan": pd.DataFrame(), "cost": np.nan}
-        delta = res.x
+        # MILP variables: one per continuous / linear-count indicator, then binaries of the non-linear counts
+        cols_c, cols_a, lo_v, hi_v, integ, kind_of = [], [], [], [], [], []
+        bins: list[tuple[int, int, float]] = []  # (k, n, gain)
+        linear_steps: dict[int, float] = {}
+        for k in range(len(J)):
+            G = tables.get(k)
+            if G is None:
+                cols_c.append(cvec[k])
+                cols_a.append(e[k])
+                lo_v.append(0.0)
+                hi_v.append(ub[k])
+                integ.append(0)
+                kind_of.append(("cont", k))
+                continue
+            n_top = len(G) - 1
+            if n_top <= 0:
+                continue
+            s1 = G[1]
+            if np.all(np.abs(G - s1 * np.arange(len(G))) <= 1e-9 * max(1.0, abs(G[-1]))):
+                linear_steps[k] = s1
+                per_step = (cost[inds[k]] if cost and inds[k] in cost else s1)
+                cols_c.append(per_step)
+                cols_a.append(e[k] * s1)
+                lo_v.append(0.0)
+                hi_v.append(float(n_top))
+                integ.append(1)
+                kind_of.append(("lin", k))
+            else:
+                for nn in range(1, n_top + 1):
+                    bins.append((k, nn, float(G[nn])))
+                    cols_c.append(cost[inds[k]] * nn if cost and inds[k] in cost else max(float(G[nn]), 0.0))
+                    cols_a.append(e[k] * float(G[nn]))
+                    lo_v.append(0.0)
+                    hi_v.append(1.0)
+                    integ.append(1)
+                    kind_of.append(("bin", k))
+        nv = len(cols_c)
+        cons = [LinearConstraint(np.array(cols_a)[None, :], need, np.inf)]
+        for k in {k for _, k in kind_of if _ == "bin"}:
+            row = np.array([1.0 if kk == ("bin", k) else 0.0 for kk in kind_of])
+            cons.append(LinearConstraint(row[None, :], 0.0, 1.0))
+        if nv == 0:
+            res = None
+        else:
+            with _quiet_stdout():
+                res = milp(np.array(cols_c), constraints=cons, integrality=np.array(integ),
+                           bounds=Bounds(np.array(lo_v), np.array(hi_v)), options={"mip_rel_gap": 0})
+        if res is None or res.status != 0 or res.x is None:
+            why = "no movable indicator has room to gain" if res is None else res.message
+            reach = (f"not reachable with {who} alone" if not best.get("met") else
+                     "infeasible under the linear model (other cities held fixed, no new maximum), although with "
+                     f"{who} at the ends of their ranges the goal is met")
+            return base_plan | {"status": f"{reach}: best reachable rank {best.get('rank')} ({why})",
+                                "plan": pd.DataFrame(), "cost": np.nan, "reachable": bool(best.get("met"))}
+        xv = res.x
+        gain = np.zeros(len(J))
+        steps_of: dict[int, int] = {}
+        bi = 0
+        for v, (kd, k) in zip(xv, kind_of, strict=True):
+            if kd == "cont":
+                gain[k] = v
+            elif kd == "lin":
+                steps_of[k] = int(round(v))
+                gain[k] = linear_steps[k] * steps_of[k]
+            else:
+                kk, nn, gg = bins[bi]
+                bi += 1
+                if round(v) == 1:
+                    steps_of[kk], gain[kk] = nn, gg
         rows = []
         changes: dict[str, float] = {}
         for k, x in enumerate(inds):
-            if delta[k] <= 1e-9:
+            if gain[k] <= 1e-9 and steps_of.get(k, 0) == 0:
                 continue
             j = J[k]
-            raw = self._invert(j, c, Xn[c, k] + delta[k], lims[x])
             x0 = float(self.data.X[:, j][self.keep][c])
+            if k in steps_of:
+                raw = x0 + int(self.nodes[x].direction) * steps_of[k]
+            else:
+                raw = self._invert(j, c, Xn[c, k] + gain[k], lims[x])
             changes[x] = raw
             rows.append({"indicator": x, "name": self.nodes[x].name or x, "unit": self.nodes[x].unit,
-                         "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + delta[k], "gain": delta[k],
+                         "scope": str(self.scope[c, j]), "lever": bool(lev[x]), "whole_steps": k in steps_of,
+                         "normalised_from": Xn[c, k], "normalised_to": Xn[c, k] + gain[k], "gain": gain[k],
                          "effective_weight": e[k], "current": x0, "required": raw, "change": raw - x0,
                          "bound": braw[k], "at_bound": bool(np.isfinite(braw[k]) and np.isclose(raw, braw[k]))})
-        s_full, res_full = self._full_scores(changes, self.units[c])
+        s_full, _ = self._full_scores(changes, self.units[c])
+        nl = [inds[k] for k in {k for _, k in kind_of if _ == "bin"}]
         return base_plan | {
-            "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows),
+            "status": "optimal", "cost": float(res.fun), "plan": pd.DataFrame(rows), "reachable": True,
             "check_score": float(s_full[c]), "check_rank": int(_ranks_of(s_full[None], c)[0]),
             "check_met": bool(met(s_full[None])[0]),
             "approximation": "linear in normalised values with arithmetic aggregation; other cities' normalised "
-                             "values held fixed (a new maximum or a change of treatment is not modelled); "
-                             "raw values from the real column pipeline; checked by a full rebuild",
+                             "values held fixed (a new maximum or a change of treatment is not modelled); counts in "
+                             "whole steps with exact gains from the column pipeline"
+                             + (f" (not linear in the steps for {nl}: one binary per step count)" if nl else "")
+                             + "; raw values from the real column pipeline; checked by a full rebuild",
         }
+
+    def best_reachable(self, unit: str, *, indicators: Sequence[str] | None = None,
+                       bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+                       natural_bounds: bool = True, include_national: bool = False, rank: int | None = None,
+                       tier: str | None = None, beat: str | None = None) -> dict[str, Any]:
+        """The best rank ``unit`` reaches with the movable indicators (its levers; all with ``include_national``;
+        or ``indicators``) all at the ends of their search ranges in the improving direction — the natural bound
+        (∩ ``bounds``), or 2 ranges beyond the best city where the range is open (see :meth:`search_range`) —
+        in one full engine rebuild. Under min-max each indicator's end gives the city its best normalised value
+        and (beyond the maximum) lowers everyone else's, so this is the most the city can do with them. With a
+        goal, ``met`` says whether that reaches it."""
+        c = self._unit(unit)
+        lev = self.levers(self.units[c])
+        inds = list(indicators) if indicators is not None else [x for x in self.inds if include_national or lev[x]]
+        lims = self.value_bounds(bounds, natural=natural_bounds)
+        changes = {}
+        for x in inds:
+            j = self.inds.index(x)
+            x0, _, end, _ = self._range(j, c, lims[x])
+            changes[x] = float(end)
+        rank0 = int(self.base.ranks[self.root].iloc[c])
+        if not changes:
+            return {"rank": rank0, "score": float(self.values[self.root][c]), "values": {}, "met": None}
+        try:
+            s, _ = self._full_scores(changes, self.units[c])
+        except HubindexError as err:
+            return {"rank": None, "score": None, "values": changes, "met": None, "note": str(err)}
+        out: dict[str, Any] = {"rank": int(_ranks_of(s[None], c)[0]), "score": float(s[c]), "values": changes,
+                               "met": None}
+        if sum(v is not None for v in (rank, tier, beat)) == 1:
+            _, met = self.goal(self.units[c], rank=rank, tier=tier, beat=beat)
+            out["met"] = bool(met(s[None])[0])
+        return out
 
     def _norm_at(self, j: int, c: int, x: float) -> float:
         """Normalised value of unit ``c`` for indicator ``j`` with its raw value set to ``x``, the other cities
         unchanged (the real column pipeline); NaN when the engine cannot build it."""
         cc = np.array(self.data.X[:, j][self.keep], dtype=float)
-        cc[c] = x
+        mv, vals = self.moved_values(j, c, np.array([x]))
+        cc[mv] = vals[:, 0]
         try:
             return float(self.normalised_column(j, cc[:, None])[c, 0])
         except HubindexError:
@@ -697,14 +1312,29 @@ def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Se
     n, m = P.shape
     want = range(n) if rows is None else rows
     best, worst, alw, und, wb, ww = [], [], [], [], [], []
+    V = _box_simplex_vertices(lo, hi)  # candidate weights that may settle a unit without a MILP
     for c in want:
         D = np.delete(P - P[c], c, axis=0)  # (n-1, m): s_i − s_c = D_i · w
         mn, mx = weight_extremes(D, lo, hi)
         always = mn > eps
         never = mx <= eps
         undecided = ~always & ~never
-        b_extra, w_b = _milp_count(D[undecided], lo, hi, minimise=True, eps=eps)
-        w_extra, w_w = _milp_count(D[undecided], lo, hi, minimise=False, eps=eps)
+        Du = D[undecided]
+        # a vertex where no undecided unit is above (D_i·w ≤ 0), or every one is (D_i·w ≥ eps), reaches the bound
+        # the MILP could reach at best (0, or all of them): the same count, without solving it
+        b_extra = w_extra = -1
+        if len(V) and len(Du):
+            G = Du @ V.T  # (k, vertices)
+            nb = np.flatnonzero((G <= 0).all(0))
+            nw = np.flatnonzero((G >= eps).all(0))
+            if len(nb):
+                b_extra, w_b = 0, V[nb[0]].copy()
+            if len(nw):
+                w_extra, w_w = len(Du), V[nw[0]].copy()
+        if b_extra < 0:
+            b_extra, w_b = _milp_count(Du, lo, hi, minimise=True, eps=eps)
+        if w_extra < 0:
+            w_extra, w_w = _milp_count(Du, lo, hi, minimise=False, eps=eps)
         best.append(1 + int(always.sum()) + b_extra)
         worst.append(1 + int(always.sum()) + w_extra)
         alw.append(int(always.sum()))
@@ -712,6 +1342,27 @@ def rank_range_matrix(P: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, rows: Se
         wb.append(w_b)
         ww.append(w_w)
     return np.array(best), np.array(worst), np.array(alw), np.array(und), wb, ww
+
+
+def _box_simplex_vertices(lo: np.ndarray, hi: np.ndarray, max_dim: int = 10) -> np.ndarray:
+    """Vertices of {lo ≤ w ≤ hi, Σ w = 1}: all but one weight at a bound, the last one = 1 − the others, kept when
+    within its own bounds (m·2^(m−1) candidates; none for m > ``max_dim``)."""
+    import itertools
+
+    m = len(lo)
+    if m > max_dim or m == 0:
+        return np.zeros((0, m))
+    out = []
+    for free in range(m):
+        others = [i for i in range(m) if i != free]
+        for combo in itertools.product((0, 1), repeat=m - 1):
+            w = np.empty(m)
+            for i, b in zip(others, combo, strict=True):
+                w[i] = hi[i] if b else lo[i]
+            w[free] = 1.0 - w[others].sum()
+            if lo[free] - 1e-12 <= w[free] <= hi[free] + 1e-12:
+                out.append(w)
+    return np.unique(np.array(out), axis=0) if out else np.zeros((0, m))
 
 
 def _milp_count(D: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, minimise: bool, eps: float

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from hubindex.console import console, err_console  # noqa: F401
-from hubindex.errors import SpecError
+from hubindex.errors import HubindexError, SpecError
 
 edition_app = typer.Typer(help="Editions over time: publish, list, show, diff, explain a change, history.",
                           no_args_is_help=True, pretty_exceptions_enable=False)
@@ -275,10 +275,15 @@ def what_it_takes_cmd(
     edition: Annotated[str | None, typer.Option(help="Use a stored edition instead of building.")] = None,
     store: StoreOpt = None,
     combination: Annotated[bool, typer.Option("--combination/--no-combination",
-                                              help="Also the cheapest LP combination.")] = True,
+                                              help="Also the cheapest combination (a small MILP).")] = True,
+    include_national: Annotated[bool, typer.Option(
+        "--include-national", help="Let national values (country proxies, modelled values: provenance scope other "
+                                   "than 'city') into the table and the plan, as if the country moved.")] = False,
 ) -> None:
-    """What it takes for UNIT to reach a goal: the smallest change of each indicator alone (raw units, through
-    the real pipeline, checked by a rebuild) and the cheapest combination (linear programme)."""
+    """What it takes for UNIT to reach a goal with what the city itself can change (its city-level values): the
+    smallest change of each indicator alone (raw units, whole steps for counts, through the real pipeline,
+    checked by a rebuild), the cheapest combination, and — apart — the national context (what would change if
+    the country's values moved)."""
     from hubindex.store._whatif import WhatIf
 
     if sum(x is not None for x in (rank, tier, beat)) != 1:
@@ -288,18 +293,12 @@ def what_it_takes_cmd(
     c = t.attrs["unit"]
     console.print(f"[bold]{w.base.unit_names.iloc[w.upos[c]]}[/bold] ({c}), rank "
                   f"{int(w.base.ranks[w.root].iloc[w.upos[c]])}: to reach {t.attrs['goal']}")
-    table = Table(title="one indicator at a time", title_justify="left")
-    for col in ("indicator", "unit", "current", "required", "change", "change %", "rank after", "checked"):
-        table.add_column(col)
-    t = t.assign(_k=t["change_pct"].abs()).sort_values(["reachable", "_k"], ascending=[False, True])
-    for _, r in t.iterrows():
-        if not r["reachable"]:
-            continue
-        table.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], 3), _fmt(r["required"], 3),
-                      _fmt(r["change"], 3, True), _fmt(r["change_pct"], 1, True), _fmt(r["rank_after"], 0),
-                      "yes" if r.get("verified") else "no")
-    console.print(table)
-    no = t[~t["reachable"].astype(bool)]
+    console.print(f"[dim]{t.attrs['scope_note']}[/dim]")
+    t = t.assign(_k=t["change_pct"].abs().fillna(float("inf"))).sort_values(["reachable", "_k"], ascending=[False, True])
+    mine = t[t["lever"].astype(bool) | include_national]
+    _print_single(mine, "one indicator at a time" + (" (national values included)" if include_national
+                                                        else ": the city's own levers"))
+    no = mine[~mine["reachable"].astype(bool)]
     if len(no):
         nt = Table(title="not reachable with one indicator alone", title_justify="left")
         for col in ("indicator", "unit", "current", "why"):
@@ -307,17 +306,61 @@ def what_it_takes_cmd(
         for _, r in no.iterrows():
             nt.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], 3), str(r["note"]))
         console.print(nt)
+    nat = t[~t["lever"].astype(bool)]
+    if len(nat) and not include_national:
+        _print_single(nat, "national context: what would change if the country's value moved — for every city "
+                           "sharing it (not a city lever; --include-national to plan with them)", why=True)
     if combination:
         try:
-            plan = w.combination(unit, rank=rank, tier=tier, beat=beat)
-        except Exception as e:  # noqa: BLE001 - the LP is an extra; say why it is not available
+            plan = w.combination(unit, rank=rank, tier=tier, beat=beat, include_national=include_national)
+        except HubindexError as e:  # the plan is an extra; say why it is not available
             console.print(f"cheapest combination: not available ({e})")
             return
-        console.print(f"cheapest combination ({plan['status']}): {plan.get('approximation', '')}")
+        console.print(f"cheapest combination ({plan['status']})" +
+                      (f": {plan['approximation']}" if plan.get("approximation") else ""))
         if len(plan["plan"]):
-            console.print(plan["plan"][["indicator", "current", "required", "change", "gain", "bound", "at_bound"]]
-                          .round(3).to_string(index=False))
+            p = plan["plan"]
+            pt = Table(title="plan", title_justify="left")
+            for col in ("indicator", "unit", "scope", "current", "required", "change", "gain (points)"):
+                pt.add_column(col)
+            for _, r in p.iterrows():
+                nd = 0 if r["whole_steps"] else 3
+                pt.add_row(str(r["name"]), str(r["unit"] or ""), str(r["scope"]), _fmt(r["current"], nd),
+                           _fmt(r["required"], nd), _fmt(r["change"], nd, True), _fmt(r["gain"], 2))
+            console.print(pt)
             console.print(f"full rebuild: rank {plan['check_rank']}, goal met: {plan['check_met']}")
+        best = plan.get("best_reachable")
+        if best and best.get("rank") is not None:
+            with_what = "all indicators" if include_national else "the city's own levers"
+            console.print(f"best reachable rank with {with_what} at the ends of their ranges: {best['rank']}"
+                          + ("" if best.get("met") is None else f" (goal {'met' if best['met'] else 'not met'})"))
+
+
+def _print_single(t: Any, title: str, why: bool = False) -> None:
+    """The single-indicator rows that reach the goal: whole numbers for counts, absolute changes on bounded or
+    signed scales (% only on open ratio scales)."""
+    table = Table(title=title, title_justify="left")
+    for col in ("indicator", "unit", "current", "required", "change", "change %", "rank after", "checked",
+                *(("note",) if why else ())):
+        table.add_column(col, overflow="fold")
+    for _, r in t.iterrows():
+        if not r["reachable"]:
+            if why:
+                table.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], 3), "–", "–", "–", "–", "–",
+                              _context_note(str(r["note"])))
+            continue
+        nd = 0 if r["whole_steps"] else 3
+        table.add_row(str(r["name"]), str(r["unit"] or ""), _fmt(r["current"], nd), _fmt(r["required"], nd),
+                      _fmt(r["change"], nd, True), _fmt(r["change_pct"], 1, True), _fmt(r["rank_after"], 0),
+                      "yes" if r.get("verified") else "no", *((_context_note(str(r["note"])),) if why else ()))
+    console.print(table)
+
+
+def _context_note(note: str) -> str:
+    """A national-context note without its 'national context (…): moves for N cities' head, said once above."""
+    head, sep, rest = note.partition("; ")
+    return (rest or "–") if head.startswith("national context") and sep else ("" if head.startswith(
+        "national context") else note)
 
 
 def rank_range_cmd(

@@ -830,11 +830,15 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
     @offload(lim.slow_deadline)
     def what_it_takes(unit: str, rank: Annotated[int | None, Query(ge=1, le=100000)] = None,
                       tier: Annotated[str | None, Query(max_length=100)] = None,
-                      beat: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+                      beat: Annotated[str | None, Query(max_length=100)] = None,
+                      include_national: bool = False) -> Response:
         """What it would take for the city to reach a goal (``rank=k``, ``tier=next`` or a tier name, or
-        ``beat=UNIT``) under the current weights: for each indicator alone, the smallest change in its own unit
-        (through the real treatment and normalisation), and the cheapest combination (linear programme, HiGHS),
-        checked by a full rebuild."""
+        ``beat=UNIT``) under the current weights, with what the city itself can change (values whose provenance
+        scope is ``city``): for each indicator alone, the smallest change in its own unit (whole steps for counts,
+        through the real treatment and normalisation), and the cheapest combination (a small MILP, HiGHS, with the
+        best rank reachable with those levers), checked by a full rebuild. National values (country proxies,
+        modelled values) come apart as ``national_context`` (what would change if the country's value moved, for
+        every city sharing it); ``include_national=true`` brings them into ``single`` and the plan."""
         known(unit)
         if sum(x is not None for x in (rank, tier, beat)) != 1:
             raise HTTPException(422, "give exactly one goal: rank=k, tier=next (or a tier name), or beat=UNIT")
@@ -846,16 +850,21 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
             if g.whatif is None:
                 g.whatif = WhatIf(g.view.result.spec, _index_data(g.view.result))
             wi = g.whatif
-        single = wi.single(unit, rank=rank, tier=tier, beat=beat)
+        table = wi.single(unit, rank=rank, tier=tier, beat=beat)  # what-it-takes (issue 17): levers vs national
+        lever = table["lever"].astype(bool) if len(table) else pd.Series([], dtype=bool)
+        single = table if include_national else table[lever]
+        national = table.iloc[0:0] if include_national else table[~lever]
         try:
-            comb = wi.combination(unit, rank=rank, tier=tier, beat=beat)
+            comb = wi.combination(unit, rank=rank, tier=tier, beat=beat, include_national=include_national)
             plan = comb.pop("plan")
             comb = {k: jsonable(v) for k, v in comb.items()}
             comb["plan"] = _frame_rows(plan) if isinstance(plan, pd.DataFrame) else []
         except HubindexError as err:
             comb = {"status": f"not available: {err}", "plan": []}
         return Response(_json_bytes({"unit": unit, "goal": {"rank": rank, "tier": tier, "beat": beat},
-                                     "single": _frame_rows(single), "combination": comb,
+                                     "include_national": include_national, "scope_note": wi.scope_note,
+                                     "single": _frame_rows(single), "national_context": _frame_rows(national),
+                                     "combination": comb,
                                      "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}),
                         media_type="application/json")
 

@@ -207,7 +207,8 @@ def test_combination_respects_bounds(bounded: WhatIf) -> None:
     assert p["gain"].sum() == pytest.approx(50.0, abs=1e-4)
     # y ≤ 4 keeps B the minimum of y (normalised 0): no gain from y, x gives at most 30 < 50 → infeasible
     c = bounded.combination("B", rank=2, bounds={"y": (0, 4)})
-    assert c["status"].startswith("infeasible")
+    assert c["status"].startswith("not reachable with these indicators alone: best reachable rank 3")
+    assert c["best_reachable"]["rank"] == 3 and c["best_reachable"]["met"] is False and not c["reachable"]
     # y ≤ 8: δ_y ≤ 100·(8 − 5)/5 = 60; make x cheap so the LP takes x to its bound first
     c = bounded.combination("B", rank=2, bounds={"y": (0, 8)}, cost={"x": 0.001})
     p = c["plan"].set_index("indicator")
@@ -259,3 +260,242 @@ def test_plans_never_leave_bounds(tmp_path_factory: pytest.TempPathFactory, data
         for _, r in plan["plan"].iterrows():
             lo, hi = lims[r["indicator"]]
             assert lo - 1e-9 <= r["required"] <= hi + 1e-9
+
+
+# -- city levers, national context, whole steps (issue 17) -------------------------------------------------------
+
+LEVERS = """
+name: Levers
+data: {path: d.csv, unit_code: unit, groups: [country]}
+framework:
+  - {code: IDX}
+  - {code: x, parent: IDX, unit: count, bounds: [0, 8]}
+  - {code: y, parent: IDX, unit: "% of GDP", bounds: [0, null]}
+pipeline:
+  - {step: normalise, method: min_max, l: 0, u: 100}
+  - {step: aggregate, method: arithmetic}
+"""
+
+
+def _levers(tmp_path: Path, rows: str, prov: str | None) -> WhatIf:
+    (tmp_path / "d.csv").write_text("unit,country,x,y\n" + rows)
+    (tmp_path / "s.yaml").write_text(LEVERS)
+    if prov is not None:
+        (tmp_path / "provenance.csv").write_text("unit,indicator,value,scope\n" + prov)
+    return WhatIf.from_spec(tmp_path / "s.yaml")
+
+
+HAND_ROWS = "A,KA,0,10\nB,KB,5,0\nC,KC,10,5\n"
+HAND_PROV = "".join(f"{u},x,0,city\n{u},y,0,country\n" for u in "ABC")
+
+
+def test_only_path_through_a_national_indicator(tmp_path: Path) -> None:
+    # the hand case (A 50, B 25, C 75) with x a city count bounded by 8 and y a national value. B wants rank 2
+    # (score ≥ 50): x at its bound 8 gives (80 + 0)/2 = 40 → not with its own levers; y alone needs 7.5 (see above)
+    w = _levers(tmp_path, HAND_ROWS, HAND_PROV)
+    assert w.has_provenance and w.levers("B") == {"x": True, "y": False}
+    t = w.single("B", rank=2).set_index("indicator")
+    assert bool(t.loc["x", "lever"]) and not t.loc["x", "reachable"] and t.loc["x", "limited_by"] == "upper bound"
+    assert not t.loc["y", "lever"] and t.loc["y", "scope"] == "country"
+    assert t.loc["y", "required"] == pytest.approx(7.5, abs=1e-4) and bool(t.loc["y", "verified"])
+    assert t.loc["y", "note"].startswith("national context (country)")
+    assert list(w.single("B", rank=2, include_national=False)["indicator"]) == ["x"]
+    c = w.combination("B", rank=2)
+    assert c["moved"] == ["x"] and c["national_context"] == ["y"]
+    assert c["status"].startswith("not reachable with the city's own levers alone: best reachable rank 3")
+    assert not c["reachable"] and c["plan"].empty
+    # best reachable: x = 8 → A (0 + 100)/2 = 50, B (80 + 0)/2 = 40, C (100 + 50)/2 = 75: rank 3 (a full rebuild)
+    assert c["best_reachable"]["rank"] == 3 and c["best_reachable"]["score"] == pytest.approx(40.0)
+    assert c["best_reachable"]["values"] == {"x": 8.0} and c["best_reachable"]["met"] is False
+    n = w.combination("B", rank=2, include_national=True)
+    assert n["status"] == "optimal" and n["check_met"] and "y" in set(n["plan"]["indicator"])
+    assert n["best_reachable"]["met"] is True
+
+
+def test_national_value_moves_for_every_city_sharing_it(tmp_path: Path) -> None:
+    # B and C share country K and its y = 5 (a national proxy); A is alone. Moving "the country" moves C too
+    rows = "A,KA,0,10\nB,K,5,5\nC,K,10,5\nD,KD,3,0\n"
+    prov = "".join(f"{u},x,0,city\n{u},y,0,country\n" for u in "ABCD")
+    w = _levers(tmp_path, rows, prov)
+    b = w.upos["B"]
+    assert sorted(w.units[i] for i in w.movers(w.inds.index("y"), b)) == ["B", "C"]
+    assert [w.units[i] for i in w.movers(w.inds.index("x"), b)] == ["B"]
+    s, _ = w._full_scores({"y": 10.0}, "B")
+    # y: A 10, B 10, C 10, D 0 → all three at 100; x: 0, 50, 100, 30 → B (50 + 100)/2, C (100 + 100)/2
+    np.testing.assert_allclose(s, [50.0, 75.0, 100.0, 15.0])
+    t = w.single("B", beat="A").set_index("indicator")
+    assert "moves with the 2 cities of its country that share the national value" in t.loc["y", "note"]
+    # a modelled value (national × a city covariate): C's 2.5 is half of B's 5, and stays half when the country moves
+    w = _levers(tmp_path, "A,KA,0,10\nB,K,5,5\nC,K,10,2.5\nD,KD,3,0\n", prov.replace("C,y,0,country", "C,y,0,modelled"))
+    rows, vals = w.moved_values(w.inds.index("y"), w.upos["B"], np.array([8.0, 10.0]))
+    assert [w.units[i] for i in rows] == ["B", "C"]
+    np.testing.assert_allclose(vals, [[8.0, 10.0], [4.0, 5.0]])
+    s, _ = w._full_scores({"y": 10.0}, "B")  # y: A 10, B 10, C 5, D 0 → 100, 100, 50, 0
+    np.testing.assert_allclose(s, [50.0, 75.0, 75.0, 15.0])
+
+
+def test_no_provenance_every_indicator_is_a_lever(tmp_path: Path) -> None:
+    w = _levers(tmp_path, HAND_ROWS, None)
+    assert not w.has_provenance and "every indicator is treated as a city lever" in w.scope_note
+    assert all(w.levers("B").values())
+    t = w.single("B", rank=2)
+    assert t["lever"].all() and (t["scope"] == "city").all() and t.attrs["scope_note"] == w.scope_note
+    # a cell missing from a provenance table is not claimed city-level: not a lever
+    w = _levers(tmp_path, HAND_ROWS, "A,x,0,city\n")
+    assert w.levers("A") == {"x": True, "y": False} and w.levers("B") == {"x": False, "y": False}
+    assert w.scope[w.upos["B"], 0] == "unknown"
+
+
+def test_whole_steps_and_absolute_changes(tmp_path: Path) -> None:
+    # y becomes a count: B's rank 2 needs y ≥ 7.5 → 8 whole units, verified, and 7 is not enough (full rebuild)
+    (tmp_path / "d.csv").write_text("unit,country,x,y\n" + HAND_ROWS)
+    (tmp_path / "s.yaml").write_text(LEVERS.replace('unit: "% of GDP"', "unit: count"))
+    w = WhatIf.from_spec(tmp_path / "s.yaml")
+    assert w.counts == {"x": True, "y": True}
+    t = w.single("B", rank=2, natural_bounds=False).set_index("indicator")
+    assert t.loc["y", "required"] == 8.0 and bool(t.loc["y", "whole_steps"]) and bool(t.loc["y", "verified"])
+    _, met = w.goal("B", rank=2)
+    assert not met(w._full_scores({"y": 7.0}, "B")[0][None])[0]
+    assert t.loc["x", "required"] == 10.0  # the hand case's threshold is a whole number already
+    # the plan moves counts in whole steps: need Σ ½ δ ≥ 25; x gives 10 points a step (5 → 10 at most: 50),
+    # y 20 points a step (0 → 5 keeps C the max): cheapest whole plan reaches exactly 50 points
+    c = w.combination("B", rank=2)
+    assert c["status"] == "optimal" and c["check_met"]
+    p = c["plan"]
+    assert p["whole_steps"].all() and np.allclose(p["required"], np.round(p["required"]))
+    assert p["gain"].sum() >= 50 - 1e-9
+    # change_pct only on open ratio scales; bounded / signed scales change in absolute terms
+    d = tmp_path / "pct"
+    d.mkdir()
+    (d / "d.csv").write_text("unit,a,b,c\nU0,10,20,-1\nU1,50,40,0.5\nU2,90,60,2\nU3,30,80,-2\n")
+    (d / "s.yaml").write_text(PCT)
+    t = WhatIf.from_spec(d / "s.yaml").single("U3", rank=1, verify=False).set_index("indicator")
+    assert (t["change_kind"] == "absolute").all() and t["change_pct"].isna().all()
+
+
+def test_count_rule() -> None:
+    from types import SimpleNamespace as N
+
+    from hubindex.store._whatif import is_count, is_ratio_scale
+
+    assert is_count(N(unit="count", bounds=None)) and is_count(N(unit="Number of firms", bounds=None))
+    ints = np.array([0.0, 3, 17])
+    assert is_count(N(unit="destinations", bounds=(0, None)), ints)
+    assert not is_count(N(unit="destinations", bounds=(0, None)), ints + 0.5)  # not whole numbers
+    assert not is_count(N(unit="destinations", bounds=(0, 100)), ints)  # bounded above: a scale, not a count
+    for u in ("% of GDP", "US$ bn", "estimate (-2.5..2.5)", "current US$", None):
+        assert not is_count(N(unit=u, bounds=(0, None)), ints)
+    assert is_ratio_scale(N(), (0.0, np.inf)) and not is_ratio_scale(N(), (0.0, 100.0))
+    assert not is_ratio_scale(N(), (-2.5, 2.5)) and not is_ratio_scale(N(), (-np.inf, np.inf))
+
+
+@pytest.fixture(scope="module")
+def default_whatif() -> WhatIf:
+    return WhatIf.from_spec(None)
+
+
+def test_default_index_chengdu_levers(default_whatif: WhatIf) -> None:
+    import pandas as pd
+
+    from hubindex.store._whatif import SCOPE_COLUMN, load_scopes
+
+    w = default_whatif
+    assert w.has_provenance
+    country = {x for x, v in w.levers("CN-CTU").items() if not v}
+    prov = pd.read_csv(load_scopes(w.spec).attrs["path"])  # read independently of WhatIf
+    mine = prov[(prov["unit"] == "CN-CTU") & prov["indicator"].isin(w.inds)]
+    assert country == set(mine.loc[mine[SCOPE_COLUMN] != "city", "indicator"]) and country
+    goal = max(1, int(w.base.ranks[w.root]["CN-CTU"]) - 30)
+    c = w.combination("CN-CTU", rank=goal)
+    assert set(c["moved"]).isdisjoint(country) and set(c["national_context"]) == country
+    assert c["status"] == "optimal" and c["check_met"]
+    assert set(c["plan"]["indicator"]).isdisjoint(country) and (c["plan"]["scope"] == "city").all()
+    # whole steps for the counts in the plan
+    whole = c["plan"][c["plan"]["whole_steps"].astype(bool)]
+    assert len(whole) and np.allclose(whole["required"], np.round(whole["required"]))
+    n = w.combination("CN-CTU", rank=goal, include_national=True)
+    assert n["status"] == "optimal" and n["check_met"] and set(n["moved"]) >= country
+    assert n["best_reachable"]["rank"] <= c["best_reachable"]["rank"]
+    t = w.single("CN-CTU", rank=int(w.base.ranks[w.root]["CN-CTU"]) - 4)
+    assert set(t.loc[~t["lever"].astype(bool), "indicator"]) == country
+    assert (t.loc[t["whole_steps"].astype(bool) & t["reachable"].astype(bool), "required"] % 1 == 0).all()
+    assert t.loc[t["reachable"].astype(bool), "verified"].all()
+
+
+def test_single_many_equals_single(default_whatif: WhatIf) -> None:
+    w = default_whatif
+    ranks = w.base.ranks[w.root]
+    units = [u for u in w.units if ranks[u] > 1][::15]
+    many = w.single_many(units, rank=[int(ranks[u]) - 1 for u in units], verify=False)
+    for u in units:
+        one = w.single(u, rank=int(ranks[u]) - 1, verify=False)
+        a, b = many[u], one
+        assert list(a["indicator"]) == list(b["indicator"])
+        np.testing.assert_allclose(a["required"].to_numpy(float), b["required"].to_numpy(float), equal_nan=True)
+        # every threshold found is met in a full rebuild, and for a count one step less is not
+        _, met = w.goal(u, rank=int(ranks[u]) - 1)
+        for _, r in a[a["reachable"].astype(bool) & (a["change"] != 0)].iterrows():
+            s, _ = w._full_scores({r["indicator"]: r["required"]}, u)
+            assert met(s[None])[0], (u, r["indicator"])
+            if r["whole_steps"]:
+                s, _ = w._full_scores({r["indicator"]: r["required"] - r["direction"]}, u)
+                assert not met(s[None])[0], (u, r["indicator"])
+
+
+def test_cli_levers_and_national_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hubindex.cli import main
+
+    _levers(tmp_path, HAND_ROWS, HAND_PROV)
+    spec = str(tmp_path / "s.yaml")
+    assert main(["what-it-takes", "B", "--rank", "2", "--spec", spec]) == 0
+    out = " ".join(capsys.readouterr()[0].split())  # Rich wraps long lines
+    assert "the city's own levers" in out and "national context" in out
+    assert "not reachable with the city's own levers alone: best reachable rank 3" in out
+    assert "best reachable rank with the city's own levers at the ends of their ranges: 3 (goal not met)" in out
+    assert main(["what-it-takes", "B", "--rank", "2", "--spec", spec, "--include-national"]) == 0
+    out = " ".join(capsys.readouterr()[0].split())
+    assert "national values included" in out and "cheapest combination (optimal)" in out
+    assert "goal met: True" in out
+
+
+COUNTS = """
+name: Counts
+data: {path: d.csv, unit_code: unit}
+framework:
+  - {code: IDX}
+  - {code: a, parent: IDX, unit: count, bounds: [0, null]}
+  - {code: b, parent: IDX, unit: count, bounds: [0, 40], weight: 2}
+  - {code: c, parent: IDX, bounds: [0, 100]}
+pipeline:
+  - {step: normalise, method: min_max, l: 0, u: 100}
+  - {step: aggregate, method: arithmetic}
+"""
+
+
+@settings(max_examples=int(os.environ.get('HYP_EXAMPLES', 15)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.floats(0, 100)), min_size=4, max_size=6),
+       goal=st.integers(1, 3))
+def test_counts_move_in_whole_steps(tmp_path_factory: pytest.TempPathFactory, data: list[tuple[int, int, float]],
+                                    goal: int) -> None:
+    """Invariant: a count's answer is a whole number that meets the goal in a full rebuild while the whole number
+    before it does not; the plan's counts are whole numbers within their bounds."""
+    assume(all(len({r[k] for r in data}) > 1 for k in range(3)))
+    d = tmp_path_factory.mktemp("counts")
+    (d / "d.csv").write_text("unit,a,b,c\n" + "\n".join(f"U{i},{a},{b},{c!r}" for i, (a, b, c) in enumerate(data)))
+    (d / "s.yaml").write_text(COUNTS)
+    w = WhatIf.from_spec(d / "s.yaml")
+    assert w.counts == {"a": True, "b": True, "c": False}
+    last = str(w.base.ranks["IDX"].idxmax())
+    _, met = w.goal(last, rank=goal)
+    t = w.single(last, rank=goal, verify=False)
+    for _, r in t[t["reachable"].astype(bool) & t["whole_steps"].astype(bool)].iterrows():
+        assert r["required"] == round(r["required"])
+        assert met(w._full_scores({r["indicator"]: r["required"]}, last)[0][None])[0]
+        if r["change"] != 0:  # (a value the engine cannot build, e.g. a constant column, reaches nothing)
+            assert not met(w._full_or_nan({r["indicator"]: r["required"] - 1}, w.upos[last])[None])[0]
+    plan = w.combination(last, rank=goal)
+    for _, r in plan["plan"].iterrows():
+        if r["whole_steps"]:
+            assert r["required"] == round(r["required"]) and 0 <= r["required"] <= (40 if r["indicator"] == "b"
+                                                                                   else np.inf)

@@ -153,12 +153,23 @@ def test_what_it_takes_and_rank_range(fclient, fintech_result) -> None:
     js = fclient.get("/api/units/CN-HGH/what-it-takes", params={"rank": target}).json()
     ref = st.WhatIf.from_spec(fintech_result.spec).single("CN-HGH", rank=target)
     got = {x["indicator"]: x for x in js["single"]}
+    nat = {x["indicator"]: x for x in js["national_context"]}
+    # city levers in "single", national values (country proxies) apart, as national context
+    assert set(got) == set(ref.loc[ref["lever"].astype(bool), "indicator"])
+    assert set(nat) == set(ref.loc[~ref["lever"].astype(bool), "indicator"]) and nat
+    assert all(x["scope"] == "city" for x in got.values()) and all(x["scope"] != "city" for x in nat.values())
     for _, row in ref.iterrows():
-        assert got[row["indicator"]]["reachable"] == bool(row["reachable"])
+        x = (got if row["lever"] else nat)[row["indicator"]]
+        assert x["reachable"] == bool(row["reachable"])
         if row["reachable"]:
-            assert got[row["indicator"]]["required"] == pytest.approx(row["required"])
-            assert got[row["indicator"]]["rank_after"] <= target
+            assert x["required"] == pytest.approx(row["required"])
+            assert x["rank_after"] <= target
     assert js["combination"]["status"] == "optimal" and js["combination"]["check_met"] is True
+    assert not set(js["combination"]["moved"]) & set(nat) and js["combination"]["best_reachable"]["rank"] >= 1
+    assert all(x["scope"] == "city" for x in js["combination"]["plan"])
+    both = fclient.get("/api/units/CN-HGH/what-it-takes", params={"rank": target, "include_national": "true"}).json()
+    assert both["national_context"] == [] and {x["indicator"] for x in both["single"]} == set(got) | set(nat)
+    assert set(both["combination"]["moved"]) >= set(nat)
     assert fclient.get("/api/units/CN-HGH/what-it-takes").status_code == 422
     assert fclient.get("/api/units/CN-HGH/what-it-takes", params={"rank": 3, "tier": "next"}).status_code == 422
     assert fclient.get("/api/units/NOPE/what-it-takes", params={"rank": 3}).status_code == 404

@@ -84,6 +84,24 @@ def test_city_page_provenance_history_whatif(fpage) -> None:
     page.wait_for_selector("#whatif-single tbody tr")
     assert "goal=rank:10" in page.url
     assert page.locator("#whatif-plan tbody tr").count() >= 1
+    # national values apart (issue 17): a national-context table, none of them in the plan; the switch adds them
+    page.wait_for_selector("#whatif-national-table tbody tr")
+    wi = _get(page, "/api/units/CN-HGH/what-it-takes?rank=10")
+    nat = {x["indicator"] for x in wi["national_context"]}
+    shown = {page.locator("#whatif-national-table tbody tr").nth(i).get_attribute("data-code")
+             for i in range(page.locator("#whatif-national-table tbody tr").count())}
+    assert shown == nat and nat
+    single = {page.locator("#whatif-single tbody tr").nth(i).get_attribute("data-code")
+              for i in range(page.locator("#whatif-single tbody tr").count())}
+    assert not single & nat
+    assert "Best reachable rank" in page.text_content("#whatif-best")
+    page.check("#whatif-national")
+    page.click("#goal-go")
+    page.wait_for_function("() => !document.querySelector('#whatif-national-table') && "
+                           "document.querySelector('#whatif-single tbody tr')")
+    both = _get(page, "/api/units/CN-HGH/what-it-takes?rank=10&include_national=true")
+    assert both["national_context"] == [] and both["include_national"] is True
+    page.uncheck("#whatif-national")
     page.locator('#profile-table tr[data-code="regulatory_quality"]').scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "fintech_city.png"), full_page=True)
     # the goal is in the permalink: reopening recomputes it

@@ -683,13 +683,17 @@ function cityExtras(main, p) {
   const rankLab = el("label", { for: "goal-rank" }, "Rank", rankIn), beatLab = el("label", { for: "goal-beat" }, "City", beatSel);
   const showInputs = () => { rankLab.hidden = kindSel.value !== "rank"; beatLab.hidden = kindSel.value !== "beat"; };
   kindSel.addEventListener("change", showInputs); showInputs();
-  wt.append(el("div", { class: "controls" }, el("label", { for: "goal-kind" }, "Goal", kindSel), rankLab, beatLab, go), wtOut);
+  // issue 17 (whatif): a switch that lets national values (country proxies) into the plan — see whatIfNational
+  const natBox = el("input", { type: "checkbox", id: "whatif-national", checked: r.params.get("national") === "1" });
+  const natLab = el("label", { for: "whatif-national", title: "National values (country proxies, modelled values) are not city levers: by default they are shown apart as national context" }, natBox, " include national values");
+  wt.append(el("div", { class: "controls" }, el("label", { for: "goal-kind" }, "Goal", kindSel), rankLab, beatLab, natLab, go), wtOut);
   grid.append(wt);
   const runWhatIf = async () => {
     const k = kindSel.value, q = new URLSearchParams();
     const g = k === "rank" ? `rank:${rankIn.value}` : (k === "tier" ? "tier:next" : `beat:${beatSel.value}`);
     if (k === "rank") q.set("rank", rankIn.value); else if (k === "tier") q.set("tier", "next"); else q.set("beat", beatSel.value);
     updateParam("goal", g);
+    if (natBox.checked) q.set("include_national", "true"); // issue 17 (whatif)
     wtOut.replaceChildren(el("p", { class: "muted" }, "Computing…"));
     const x = await fetch(`/api/units/${encodeURIComponent(p.unit)}/what-it-takes?${q}`);
     const js = await x.json();
@@ -717,6 +721,7 @@ function cityExtras(main, p) {
         el("tbody", {}, plan.map((y) => el("tr", { "data-code": y.indicator, "data-scale": y.scale }, el("td", {}, y.name, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, y.now_text), el("td", { class: "num" }, y.needed_text, beyond(y)), el("td", { class: "num" }, y.change_text)))))) : null,
       plan.length ? downloadBar(`what_it_takes_plan_${p.unit}`, () => plan, () => ["indicator", "name", "unit", "current", "required", "change", "needed_shown", "change_shown", "normalised_from", "normalised_to", "effective_weight"]) : null,
       el("p", { class: "muted" }, "Counts are rounded to whole numbers; percentages change in percentage points; bounded or signed scales in their own units. Other cities held at their values."));
+    wtOut.append(...whatIfNational(js)); // issue 17 (whatif)
   };
   go.addEventListener("click", runWhatIf);
   if (r.params.get("goal")) runWhatIf();
@@ -766,6 +771,21 @@ function targetItem(t) {
   }
   kids.push(el("details", {}, el("summary", { class: "muted" }, `Source: ${t.source}`), el("p", {}, `“${t.quote}”`)));
   return el("div", { class: "target", "data-measure": t.measure }, kids);
+}
+/** issue 17 (whatif, self-contained): the best rank reachable with the moved indicators, and the "national
+ * context" sub-table — national values (not city levers), what would change if the country's value moved. */
+function whatIfNational(js) {
+  const out = [], c = js.combination || {}, b = c.best_reachable;
+  if (b && b.rank !== null && b.rank !== undefined) out.push(el("p", { id: "whatif-best" }, el("strong", {}, "Best reachable rank: "), `${b.rank} with ${js.include_national ? "every indicator" : "the city's own levers"} at the ends of their ranges${b.met === false ? " — the goal cannot be reached with them alone" : ""}.`));
+  if (js.scope_note) out.push(el("p", { class: "muted" }, js.scope_note));
+  const nat = js.national_context || [];
+  if (!nat.length) return out;
+  const why = (y) => (y.note || "").replace(/^national context[^;]*;?\s*/, "");
+  out.push(el("p", {}, el("strong", {}, "National context: "), "values the city shares with its country; what it would take if the country's value moved (for every city sharing it)."),
+    el("table", { id: "whatif-national-table" }, el("thead", {}, el("tr", {}, ["Indicator", "Now", "Needed", "Rank after"].map((h) => el("th", { scope: "col", class: h === "Indicator" ? "" : "num" }, h)))),
+      el("tbody", {}, nat.map((y) => el("tr", { "data-code": y.indicator }, el("td", {}, y.name, el("small", { class: "muted" }, y.unit ? ` (${y.unit})` : "")), el("td", { class: "num" }, fmtRaw(y.current)),
+        el("td", { class: "num" }, y.reachable ? fmtRaw(y.required) : el("small", { class: "muted" }, why(y) || "not reachable")), el("td", { class: "num" }, y.rank_after ?? "–"))))));
+  return out;
 }
 /** [min, max] of an indicator's raw values over the served units (null when the raw table is not served). */
 function rawRange(code) {
