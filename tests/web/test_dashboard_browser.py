@@ -226,7 +226,8 @@ def test_slope_chart_rank_axis_has_no_zero(spage) -> None:
 
 def test_what_it_takes_presentation(spage) -> None:
     page = spage
-    page.goto(f"{page.base}/#/city/CN-HGH?goal=rank:16")  # Hangzhou is 19th in 2025
+    # Hangzhou is 19th in 2025; national values included, so the bounded, signed regulatory-quality scale is shown
+    page.goto(f"{page.base}/#/city/CN-HGH?goal=rank:16&national=1")
     page.wait_for_selector("#whatif-single tbody tr")
     rows = page.eval_on_selector_all("#whatif-single tbody tr", "rs => rs.map(r => [r.dataset.code, r.dataset.scale, "
                                      "r.cells[1].textContent, r.cells[2].textContent, r.cells[3].textContent])")
@@ -241,7 +242,7 @@ def test_what_it_takes_presentation(spage) -> None:
         if scale == "percent":
             assert change.endswith("points"), (code, change)
     reg = next(r for r in rows if r[0] == "regulatory_quality")
-    api = next(x for x in page.request.get(f"{page.base}/api/units/CN-HGH/what-it-takes?rank=16").json()["single"]
+    api = next(x for x in page.request.get(f"{page.base}/api/units/CN-HGH/what-it-takes?rank=16&include_national=true").json()["single"]
                if x["indicator"] == "regulatory_quality")
     # an absolute change on the −2.5..2.5 scale, in its own units (not a percentage of a value that can be < 0)
     assert reg[4] == f"+{api['required'] - api['current']:.2f}" and api["current"] < 0
