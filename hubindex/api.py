@@ -72,10 +72,10 @@ def _data_key(s: IndexSpec, hashes: Mapping[str, str]) -> str:
     """What ``load_data(s)`` depends on: the data section, the framework's leaves and denominators, the
     denominate step's mapping and the content (SHA-256) of every file."""
     den = s.step("denominate")
-    return digest("data", s.data.model_dump_json(), json.dumps([[n.code, n.parent, n.denominator]
-                                                                for n in s.framework]),
+    return digest("data", s.data.model_dump_json(), str(s.base_dir),
+                  "\x1f".join(f"{n.code}\x1e{n.parent}\x1e{n.denominator}" for n in s.framework),
                   json.dumps(den.by if den is not None else None, sort_keys=True),
-                  json.dumps(sorted(hashes.items())))
+                  "\x1f".join(f"{p}\x1e{h}" for p, h in sorted(hashes.items())))
 
 
 def _load_cached(pipe: Pipeline, s: IndexSpec) -> tuple[IndexData, Mapping[str, str], str]:

@@ -79,10 +79,12 @@ class _Context:
     col_parent: np.ndarray
     upstream: str  # digest of everything the steps before aggregation read from the framework
     tree: str  # digest of the tree and the chosen weights (what aggregation reads)
+    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...]  # aggregation order (see _plan)
 
-    def __cache_arrays__(self) -> list[np.ndarray]:
+    def __cache_arrays__(self) -> list[Any]:
         fw = self.fw
-        return [fw.parent, fw.level, fw.weight, fw.direction, fw.is_leaf, self.col_parent]
+        return [fw.parent, fw.level, fw.weight, fw.direction, fw.is_leaf, self.col_parent,
+                [p[1] for p in self.plan]]
 
 
 @dataclass(frozen=True)
@@ -195,23 +197,30 @@ def _cached(cache: StepCache | None, key: str | None, make: Callable[[], Any]) -
 
 
 def _context(spec: Any) -> _Context:
-    fw = choose_weights(spec, Framework.from_nodes(spec.framework))
+    """The framework as the steps see it, with the spec's framework weights (before ``weights.use``)."""
+    fw = Framework.from_nodes(spec.framework)
     nodes = {n.code: n for n in spec.framework}
     inds = fw.indicators
     col_parent = np.array([fw.parent_of(c) or "" for c in inds], dtype=object)
     upstream = _json([[c, fw.parent_of(c), nodes[c].direction, nodes[c].denominator, nodes[c].target,
                        nodes[c].goalposts] for c in inds])
-    tree = digest(_json(list(fw.codes)), fw.parent.tobytes(), fw.level.tobytes(), fw.is_leaf.tobytes(),
-                  np.ascontiguousarray(fw.weight, dtype=float).tobytes())
-    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree)
+    tree = digest(_json(list(fw.codes)), fw.parent.tobytes(), fw.level.tobytes(), fw.is_leaf.tobytes())
+    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, _plan(fw))
+
+
+def _with_weights(spec: Any, ctx: _Context) -> _Context:
+    """``ctx`` with ``spec.weights.use`` applied; its tree digest then covers the weights used."""
+    fw = choose_weights(spec, ctx.fw)
+    tree = digest(ctx.tree, np.ascontiguousarray(fw.weight, dtype=float).tobytes())
+    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.plan)
 
 
 def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | None,
          data_hashes: Mapping[str, str] | None, progress: Callable[[str], None] | None) -> Result:
     say = progress or (lambda _msg: None)
     use_cache = cache is not None and data_key is not None
-    ctx_key = digest("context", spec.model_dump_json(include={"framework", "weights"})) if use_cache else None
-    ctx: _Context = _cached(cache, ctx_key, lambda: _context(spec))
+    ctx_key = digest("context", spec.model_dump_json(include={"framework"})) if use_cache else None
+    ctx = _with_weights(spec, _cached(cache, ctx_key, lambda: _context(spec)))
     key = digest("input", data_key, ctx.upstream) if use_cache and data_key else None
     state: _State = _cached(cache, key, lambda: _input_state(data, ctx))
     for step in spec.pipeline:
@@ -345,7 +354,7 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
     for g in spec.subrankings:
         if g not in cur.groups:
             raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(cur.groups)}")
-    values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca")
+    values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
     S = np.column_stack([values[c] for c in fw.codes])
     # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
     R = rank_desc(np.round(S, RANK_DECIMALS), axis=0)
@@ -555,16 +564,24 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
     return _normalise(X * direction, m)
 
 
-def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool
+def _plan(fw: Framework) -> tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...]:
+    """Aggregation order: (code, children's positions, children's codes, level) per aggregate, children first."""
+    out = []
+    for code in fw.aggregates:
+        i = fw.index_of(code)
+        kids = np.flatnonzero(fw.parent == i)
+        out.append((code, kids, tuple(fw.codes[k] for k in kids), int(fw.level[i])))
+    return tuple(out)
+
+
+def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool,
+                    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...] | None = None
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     XnT = np.ascontiguousarray(Xn.T)  # each indicator's values contiguous: stacking children reads rows
     values: dict[str, np.ndarray] = {c: XnT[j] for j, c in enumerate(fw.indicators)}
     w = fw.weight.copy()
-    for code in fw.aggregates:
-        i = fw.index_of(code)
-        kids = np.flatnonzero(fw.parent == i)
-        C = np.column_stack([values[fw.codes[k]] for k in kids])
-        level = int(fw.level[i])
+    for code, kids, kid_codes, level in (plan if plan is not None else _plan(fw)):
+        C = np.column_stack([values[k] for k in kid_codes])
         method = step.method_for(level)
         if use_pca and len(kids) > 1:
             w[kids] = pca_weights(C)
