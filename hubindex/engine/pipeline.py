@@ -231,11 +231,14 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
         state = _cached(cache, key, partial(_STEPS[step.step], step, state, ctx))
     say("aggregate")
     agg_step = spec.step("aggregate")
+    # the indicators' ranks depend only on the normalised values: kept apart, a re-weighting does not redo them
+    final = state
+    ind_ranks: np.ndarray = _cached(cache, digest(key, "indicator ranks") if key else None,
+                                    lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
     key = digest(key, "aggregate", ctx.tree, agg_step.model_dump_json(), spec.weights.use) if key else None
     key = digest(key, _json(spec.tiers.model_dump() if spec.tiers else None), _json(list(spec.subrankings))) \
         if key else None
-    final = state
-    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
+    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx, ind_ranks))
     return _result(spec, ctx, state, scored, data_hashes)
 
 
@@ -348,8 +351,11 @@ _STEPS: dict[str, Callable[[Any, _State, _Context], _State]] = {
 }
 
 
-def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
-    """Aggregate up the tree, then ranks (on scores rounded to ``RANK_DECIMALS``), tiers and sub-ranks."""
+def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context, ind_ranks: np.ndarray) -> _Scored:
+    """Aggregate up the tree, then ranks (on scores rounded to ``RANK_DECIMALS``), tiers and sub-ranks.
+
+    ``ind_ranks``: the ranks of the normalised indicators (``rank_desc`` ranks each column on its own, so ranking
+    the aggregates' columns apart gives the same matrix as ranking all columns at once)."""
     fw, cur = ctx.fw, st.cur
     for g in spec.subrankings:
         if g not in cur.groups:
@@ -357,7 +363,9 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
     values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
     S = np.column_stack([values[c] for c in fw.codes])
     # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
-    R = rank_desc(np.round(S, RANK_DECIMALS), axis=0)
+    R = np.empty(S.shape)
+    R[:, fw.is_leaf] = ind_ranks
+    R[:, ~fw.is_leaf] = rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
     i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
