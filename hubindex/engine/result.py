@@ -86,7 +86,7 @@ class Result:
     :class:`Lazy` maker; it is built on first access and then kept.
     """
 
-    __slots__ = ("_v", "_done")
+    # no __slots__: ``object.__setattr__(result, name, value)`` (as on a frozen dataclass) still replaces a field
 
     spec: Any  # IndexSpec (typed as Any to keep the engine free of the spec module's import cycle)
     framework: Framework
