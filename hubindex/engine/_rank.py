@@ -92,8 +92,13 @@ def group_ranks(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
     One sort by (group, −score); in sorted order a unit's rank is the position of the first unit of its tie
     run minus the position of the first unit of its group, plus 1."""
-    s = np.asarray(scores, dtype=float)
     codes, _ = pd.factorize(np.asarray(groups, dtype=object), use_na_sentinel=True)
+    return group_ranks_coded(scores, codes)
+
+
+def group_ranks_coded(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``group_ranks`` with the groups given as integer codes (``pd.factorize``; −1 = no group)."""
+    s = np.asarray(scores, dtype=float)
     out = np.full(s.shape, np.nan)
     idx = np.flatnonzero((codes >= 0) & ~np.isnan(s))
     if idx.size == 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -22,7 +22,7 @@ from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, dig
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
 from hubindex.engine._normalise import normalise as _normalise
-from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine._rank import group_ranks_coded, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine._screen import screen_units
 from hubindex.engine._treat import flag_labels, treat_columns, treat_columns_coded  # noqa: F401 (treat_columns: used via this module)
 from hubindex.engine._weights import effective_weights, importance, pca_weights, unit_effective_weights
@@ -99,6 +99,16 @@ class _State:
     excluded: tuple[str, ...]
     datasets: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (name, values, units)
     reports: tuple[tuple[str, Callable[[], pd.DataFrame]], ...]
+    memo: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def group_codes(self, g: str) -> np.ndarray:
+        """Integer codes of group column ``g`` (``pd.factorize``; −1 = none), computed once per state."""
+        try:
+            return self.memo[g]
+        except KeyError:
+            codes = pd.factorize(np.asarray(self.cur.groups[g], dtype=object), use_na_sentinel=True)[0]
+            codes.flags.writeable = False
+            return self.memo.setdefault(g, codes)
 
     def __cache_arrays__(self) -> list[Any]:
         c = self.cur
@@ -372,7 +382,8 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context, ind_ranks: np.nd
         t = spec.tiers
         tiers = (tiers_by_rank(R[:, i_root], [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
                  else tiers_by_score(S[:, i_root], t.cutoffs, t.labels))
-    sub = tuple((g, group_ranks(np.round(S[:, i_root], RANK_DECIMALS), cur.groups[g])) for g in spec.subrankings)
+    rounded = np.round(S[:, i_root], RANK_DECIMALS)
+    sub = tuple((g, group_ranks_coded(rounded, st.group_codes(g))) for g in spec.subrankings)
     return _Scored(S, R, w_used, tiers, sub)
 
 
@@ -603,5 +614,21 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
                     f"{C[r, k]:g} for unit '{cur.units[r]}'. Normalise to a positive range first "
                     "(e.g. min_max with l: 1, u: 100)."
                 )
-        values[code] = _aggregate(C, wk, method, min_availability=step.availability_for(code, level))
+        thresh = step.availability_for(code, level)
+        values[code] = (_arithmetic(C, wk, thresh) if method == "arithmetic"
+                        else _aggregate(C, wk, method, min_availability=thresh))
     return values, w
+
+
+def _arithmetic(C: np.ndarray, w: np.ndarray, thresh: float | None) -> np.ndarray:
+    """``arithmetic_mean(C, w, thresh)`` with the same operations in the same order (so the same bits), less
+    the per-call checks the pipeline has already made (weights ≥ 0, shapes)."""
+    ok = ~np.isnan(C)
+    W = np.where(ok, w, 0.0)
+    wsum = W.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = (W * np.where(ok, C, 0)).sum(-1) / wsum
+    bad = (wsum <= 0) | ~ok.any(-1)
+    if thresh is not None:
+        bad |= ok.mean(axis=-1) < thresh
+    return np.where(bad, np.nan, y)

@@ -274,3 +274,18 @@ def test_result_is_frozen_and_lazy(specs: dict[str, Any]) -> None:
     assert r.reports["weights"] is r.weights
     with pytest.raises(TypeError):
         r.reports["x"] = 1  # type: ignore[index]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32 - 1), st.none() | st.floats(0, 1))
+def test_pipeline_arithmetic_mean_is_bit_identical_to_the_step_function(n: int, k: int, seed: int,
+                                                                        thresh: float | None) -> None:
+    """The pipeline's inlined arithmetic mean gives the same bits as ``engine.arithmetic_mean``."""
+    from hubindex.engine import arithmetic_mean
+    from hubindex.engine.pipeline import _arithmetic
+
+    rng = np.random.default_rng(seed)
+    C = rng.normal(50, 30, (n, k))
+    C[rng.random(C.shape) < 0.3] = np.nan
+    w = rng.choice([0.0, 0.5, 1.0, 2.0, 3.7], k)
+    _same_array(_arithmetic(C, w, thresh), arithmetic_mean(C, w, min_availability=thresh), "arithmetic")
