@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -120,13 +121,13 @@ class _Scored:
     """Aggregation and ranking: node values (units × codes), ranks, weights used, tiers and sub-ranks."""
 
     S: np.ndarray
-    R: np.ndarray
+    RA: np.ndarray  # ranks of the aggregates (columns: the non-leaf codes in framework order)
     w_used: np.ndarray
     tiers: np.ndarray | None
     sub: tuple[tuple[str, np.ndarray], ...]
 
     def __cache_arrays__(self) -> list[Any]:
-        return [self.S, self.R, self.w_used, self.tiers, [a for _, a in self.sub]]
+        return [self.S, self.RA, self.w_used, self.tiers, [a for _, a in self.sub]]
 
 
 def _json(x: Any) -> str:
@@ -206,6 +207,11 @@ def _cached(cache: StepCache | None, key: str | None, make: Callable[[], Any]) -
     return cache.put(key, make())
 
 
+def _cached_weak(ref: weakref.ref[StepCache] | None, key: str | None, make: Callable[[], Any]) -> Any:
+    """``_cached`` through a weak reference: a Result's lazy tables never keep a discarded cache alive."""
+    return _cached(ref() if ref is not None else None, key, make)
+
+
 def _context(spec: Any) -> _Context:
     """The framework as the steps see it, with the spec's framework weights (before ``weights.use``)."""
     fw = Framework.from_nodes(spec.framework)
@@ -241,15 +247,17 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
         state = _cached(cache, key, partial(_STEPS[step.step], step, state, ctx))
     say("aggregate")
     agg_step = spec.step("aggregate")
-    # the indicators' ranks depend only on the normalised values: kept apart, a re-weighting does not redo them
+    # the indicators' ranks depend only on the normalised values: computed when ``Result.ranks`` is first read,
+    # and cached apart, so neither a build nor a re-weighting pays for them
     final = state
-    ind_ranks: np.ndarray = _cached(cache, digest(key, "indicator ranks") if key else None,
-                                    lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
+    ind_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
+                        digest(key, "indicator ranks") if key else None,
+                        lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
     key = digest(key, "aggregate", ctx.tree, agg_step.model_dump_json(), spec.weights.use) if key else None
     key = digest(key, _json(spec.tiers.model_dump() if spec.tiers else None), _json(list(spec.subrankings))) \
         if key else None
-    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx, ind_ranks))
-    return _result(spec, ctx, state, scored, data_hashes)
+    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
+    return _result(spec, ctx, state, scored, data_hashes, ind_ranks)
 
 
 def _input_state(data: IndexData, ctx: _Context) -> _State:
@@ -361,11 +369,10 @@ _STEPS: dict[str, Callable[[Any, _State, _Context], _State]] = {
 }
 
 
-def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context, ind_ranks: np.ndarray) -> _Scored:
-    """Aggregate up the tree, then ranks (on scores rounded to ``RANK_DECIMALS``), tiers and sub-ranks.
-
-    ``ind_ranks``: the ranks of the normalised indicators (``rank_desc`` ranks each column on its own, so ranking
-    the aggregates' columns apart gives the same matrix as ranking all columns at once)."""
+def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
+    """Aggregate up the tree, then the aggregates' ranks (on scores rounded to ``RANK_DECIMALS``), tiers and
+    sub-ranks. (``rank_desc`` ranks each column on its own, so the indicators' ranks, computed apart and only when
+    asked for, complete the same matrix as ranking all columns at once.)"""
     fw, cur = ctx.fw, st.cur
     for g in spec.subrankings:
         if g not in cur.groups:
@@ -373,21 +380,21 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context, ind_ranks: np.nd
     values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
     S = np.column_stack([values[c] for c in fw.codes])
     # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
-    R = np.empty(S.shape)
-    R[:, fw.is_leaf] = ind_ranks
-    R[:, ~fw.is_leaf] = rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
+    RA = rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
     i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
         t = spec.tiers
-        tiers = (tiers_by_rank(R[:, i_root], [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
+        root_rank = RA[:, int(np.count_nonzero(~fw.is_leaf[:i_root]))]
+        tiers = (tiers_by_rank(root_rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
                  else tiers_by_score(S[:, i_root], t.cutoffs, t.labels))
     rounded = np.round(S[:, i_root], RANK_DECIMALS)
     sub = tuple((g, group_ranks_coded(rounded, st.group_codes(g))) for g in spec.subrankings)
-    return _Scored(S, R, w_used, tiers, sub)
+    return _Scored(S, RA, w_used, tiers, sub)
 
 
-def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapping[str, str] | None) -> Result:
+def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapping[str, str] | None,
+            ind_ranks: Callable[[], np.ndarray]) -> Result:
     """The Result over the chain's arrays; every table is built lazily, on first access."""
     fw, cur, inds = ctx.fw, st.cur, ctx.inds
     codes = list(fw.codes)
@@ -439,6 +446,12 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
             "platform": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__},
         }
 
+    def all_ranks() -> np.ndarray:
+        R = np.empty(sc.S.shape)
+        R[:, fw.is_leaf] = ind_ranks()
+        R[:, ~fw.is_leaf] = sc.RA
+        return R
+
     def subranks() -> pd.DataFrame:
         sub = pd.DataFrame(index=uindex())
         for g, r in sc.sub:
@@ -451,7 +464,7 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
         unit_names=Lazy(lambda: pd.Series(cur.names, index=uindex(), name="name")),
         groups=Lazy(lambda: pd.DataFrame({g: v for g, v in cur.groups.items()}, index=uindex())),
         datasets=LazyMapping({name: partial(_frame, A, u, inds) for name, A, u in st.datasets}),
-        scores=Lazy(lambda: frame(sc.S, codes)), ranks=Lazy(lambda: frame(sc.R, codes)),
+        scores=Lazy(lambda: frame(sc.S, codes)), ranks=Lazy(lambda: frame(all_ranks(), codes)),
         tiers=None if sc.tiers is None else Lazy(lambda: pd.Series(sc.tiers, index=uindex(), name="tier")),
         subranks=Lazy(subranks),
         imputed=Lazy(lambda: frame(st.imputed, inds)),
