@@ -2,6 +2,10 @@
 
 Each step is a pure function from ``hubindex.engine``; this module only sequences them, names things in error
 messages and collects the reports. No I/O happens here.
+
+A :class:`Pipeline` keeps the steps' outputs in a bounded cache keyed by everything they depend on (see its
+docstring and docs/engine.md), so a rebuild after a change re-runs only the steps from the changed one on; the
+``Result``'s tables are built lazily from the arrays. ``run`` is the same chain without a cache.
 """
 
 from __future__ import annotations
