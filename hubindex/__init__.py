@@ -4,6 +4,7 @@
 >>> result = hubindex.build()                 # the shipped Global Fintech Hub Index
 >>> result.ranking().head()                   # rank, city, country, score, tier, pillar scores
 >>> result = hubindex.build("spec.yaml")      # any index spec (YAML); COINr's iData + iMeta load as is
+>>> result = hubindex.build(spec.with_step("normalise", l=1))  # re-runs only normalise → aggregate (cached)
 
 The names below load on first use (PEP 562 module ``__getattr__``): ``import hubindex`` alone does not import the
 engine, pandas or SciPy, so the command line starts fast.
@@ -17,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 from hubindex.errors import ComputeError, DataError, HubindexError, SpecError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from hubindex.api import as_spec, build, default_spec_path
+    from hubindex.api import Pipeline, as_spec, build, default_pipeline, default_spec_path
     from hubindex.engine.result import Result
     from hubindex.spec import IndexSpec, from_coinr, load_spec, spec_from_dict
 
 __all__ = [
     "build",
+    "Pipeline",
+    "default_pipeline",
     "as_spec",
     "default_spec_path",
     "load_spec",
@@ -40,6 +43,8 @@ __all__ = [
 #: public name -> module that defines it (imported on first access)
 _LAZY = {
     "build": "hubindex.api",
+    "Pipeline": "hubindex.api",
+    "default_pipeline": "hubindex.api",
     "as_spec": "hubindex.api",
     "default_spec_path": "hubindex.api",
     "load_spec": "hubindex.spec",

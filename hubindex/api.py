@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hubindex.engine.pipeline import run
+from hubindex.engine._cache import digest
+from hubindex.engine.data import IndexData
+from hubindex.engine.pipeline import Pipeline, default_pipeline, run
 from hubindex.engine.result import Result
 from hubindex.errors import SpecError
-from hubindex.io import load_data
+from hubindex.io import file_sha256, load_data
 from hubindex.spec import IndexSpec, load_spec, spec_from_dict
 
-__all__ = ["build", "as_spec", "default_spec_path"]
+__all__ = ["build", "as_spec", "default_spec_path", "Pipeline", "default_pipeline"]
 
 
 def default_spec_path() -> Path:
@@ -34,14 +37,27 @@ def as_spec(spec: str | Path | IndexSpec | Mapping[str, Any] | None) -> IndexSpe
 
 
 def build(spec: str | Path | IndexSpec | Mapping[str, Any] | None = None, *,
-          progress: Callable[[str], None] | None = None) -> Result:
+          progress: Callable[[str], None] | None = None, cache: bool | Pipeline = True) -> Result:
     """Build an index from its spec: read the data it names, run the pipeline, return the immutable Result.
 
     Deterministic: the same spec and data give identical tables. The result's ``run_record`` carries the spec,
     the SHA-256 of every data file, the package version and every step's parameters.
+
+    ``cache``: ``True`` (default) reuses the process's default :class:`~hubindex.engine.pipeline.Pipeline`: the
+    parsed data (keyed by the files' SHA-256) and the output of every step whose inputs and parameters did not
+    change, so a rebuild after a change re-runs only the steps from the first changed one; ``False`` builds cold;
+    a ``Pipeline`` uses its own cache. Results are identical either way (see docs/engine.md).
     """
     s = as_spec(spec)
-    data, hashes = load_data(s)
+    pipe = default_pipeline() if cache is True else (cache if isinstance(cache, Pipeline) else None)
+    if pipe is None:
+        data, hashes = load_data(s)
+        return run(s, data, data_hashes=_relative(s, hashes), progress=progress)
+    cdata, chashes, key = _load_cached(pipe, s)
+    return pipe.run(s, cdata, data_key=key, data_hashes=_relative(s, chashes), progress=progress)
+
+
+def _relative(s: IndexSpec, hashes: Mapping[str, str]) -> dict[str, str]:
     base = Path(s.base_dir) if s.base_dir else None
     rel = {}
     for p, h in hashes.items():
@@ -49,4 +65,31 @@ def build(spec: str | Path | IndexSpec | Mapping[str, Any] | None = None, *,
             rel[str(Path(p).relative_to(base)) if base else p] = h
         except ValueError:
             rel[Path(p).name] = h
-    return run(s, data, data_hashes=rel, progress=progress)
+    return rel
+
+
+def _data_key(s: IndexSpec, hashes: Mapping[str, str]) -> str:
+    """What ``load_data(s)`` depends on: the data section, the framework's leaves and denominators, the
+    denominate step's mapping and the content (SHA-256) of every file."""
+    den = s.step("denominate")
+    return digest("data", s.data.model_dump_json(), str(s.base_dir),
+                  "\x1f".join(f"{n.code}\x1e{n.parent}\x1e{n.denominator}" for n in s.framework),
+                  json.dumps(den.by if den is not None else None, sort_keys=True),
+                  "\x1f".join(f"{p}\x1e{h}" for p, h in sorted(hashes.items())))
+
+
+def _load_cached(pipe: Pipeline, s: IndexSpec) -> tuple[IndexData, Mapping[str, str], str]:
+    """The spec's data through the pipeline's cache, keyed by the files' content (read and hashed every time)."""
+    try:
+        now = {str(s.resolve(p)): file_sha256(s.resolve(p)) for p in s.data.paths}
+    except OSError:
+        now = None  # let load_data report the missing/unreadable file
+    if now is not None:
+        key = _data_key(s, now)
+        hit = pipe.cache.get(key)
+        if hit is not None:
+            return hit[0], hit[1], key
+    data, hashes = load_data(s)
+    key = _data_key(s, hashes)
+    pipe.cache.put(key, (data, dict(hashes)))
+    return data, hashes, key

@@ -57,14 +57,14 @@ from hubindex.engine._weights import (
 )
 from hubindex.engine.data import IndexData
 from hubindex.engine.framework import Framework
-from hubindex.engine.pipeline import choose_weights, run
+from hubindex.engine.pipeline import Pipeline, choose_weights, data_fingerprint, default_pipeline, run
 from hubindex.engine.result import Result
 
 __all__ = [
     # types
     "Framework", "IndexData", "Result", "ScreenOutcome", "TreatOutcome",
     # pipeline
-    "run", "choose_weights",
+    "run", "Pipeline", "default_pipeline", "data_fingerprint", "choose_weights",
     # screening, denomination, imputation
     "screen_units", "denominate",
     "impute", "impute_column", "impute_group", "impute_row_mean", "impute_iterative",

@@ -87,8 +87,29 @@ def tiers_by_score(scores: np.ndarray, thresholds: Sequence[float], labels: Sequ
 
 
 def group_ranks(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Rank within each group (highest = 1, min ties); a missing group label or score gives NaN."""
-    s = pd.Series(np.asarray(scores, dtype=float))
-    g = pd.Series(np.asarray(groups, dtype=object))
-    r = s.groupby(g, dropna=True).rank(ascending=False, method="min")
-    return r.reindex(s.index).to_numpy(dtype=float)
+    """Rank within each group (highest = 1, min ties): r_i = 1 + #{j in i's group: s_j > s_i}; a missing group
+    label (None/NaN) or score gives NaN.
+
+    One sort by (group, −score); in sorted order a unit's rank is the position of the first unit of its tie
+    run minus the position of the first unit of its group, plus 1."""
+    codes, _ = pd.factorize(np.asarray(groups, dtype=object), use_na_sentinel=True)
+    return group_ranks_coded(scores, codes)
+
+
+def group_ranks_coded(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``group_ranks`` with the groups given as integer codes (``pd.factorize``; −1 = no group)."""
+    s = np.asarray(scores, dtype=float)
+    out = np.full(s.shape, np.nan)
+    idx = np.flatnonzero((codes >= 0) & ~np.isnan(s))
+    if idx.size == 0:
+        return out
+    g, v = codes[idx], s[idx]
+    order = np.lexsort((-v, g))
+    gs, vs = g[order], v[order]
+    pos = np.arange(idx.size)
+    new_group = np.r_[True, gs[1:] != gs[:-1]]
+    new_value = new_group | np.r_[True, vs[1:] != vs[:-1]]
+    first_of_group = np.maximum.accumulate(np.where(new_group, pos, 0))
+    first_of_tie = np.maximum.accumulate(np.where(new_value, pos, 0))
+    out[idx[order]] = (first_of_tie - first_of_group + 1).astype(float)
+    return out

@@ -28,6 +28,10 @@ class IndexData:
         if len(self.units) != n or len(self.indicators) != p:
             raise ValueError("IndexData: X shape does not match units × indicators")
 
+    def __cache_arrays__(self) -> list[object]:
+        """The arrays a step cache makes read-only when it stores this object."""
+        return [self.units, self.names, self.X, self.groups, self.denominators]
+
     @property
     def n_units(self) -> int:
         return len(self.units)

@@ -2,12 +2,20 @@
 
 Each step is a pure function from ``hubindex.engine``; this module only sequences them, names things in error
 messages and collects the reports. No I/O happens here.
+
+A :class:`Pipeline` keeps the steps' outputs in a bounded cache keyed by everything they depend on (see its
+docstring and docs/engine.md), so a rebuild after a change re-runs only the steps from the changed one on; the
+``Result``'s tables are built lazily from the arrays. ``run`` is the same chain without a cache.
 """
 
 from __future__ import annotations
 
+import json
 import platform
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,25 +23,27 @@ import numpy as np
 import pandas as pd
 
 from hubindex.engine._aggregate import aggregate as _aggregate
+from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, digest
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
 from hubindex.engine._normalise import normalise as _normalise
-from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine._rank import group_ranks_coded, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine._screen import screen_units
 from hubindex.engine._treat import flag_labels, treat_columns, treat_columns_coded  # noqa: F401 (treat_columns: used via this module)
 from hubindex.engine._weights import effective_weights, importance, pca_weights, unit_effective_weights
 from hubindex.engine.data import IndexData
 from hubindex.engine.framework import Framework
-from hubindex.engine.result import Result
+from hubindex.engine.result import Lazy, LazyMapping, Result
 from hubindex.errors import ComputeError, DataError, SpecError
 
-__all__ = ["run", "choose_weights", "package_version"]
+__all__ = ["run", "Pipeline", "default_pipeline", "data_fingerprint", "choose_weights", "package_version"]
 
 RANK_DECIMALS = 10
 # normalisers that divide by the spread of the data: a constant indicator cannot be normalised by them
 _SPREAD_METHODS = {"min_max", "z_score", "dist_to_max", "dist_to_ref", "frac_max"}
 
 
+@lru_cache(maxsize=1)
 def package_version() -> str:
     try:
         return version("hubindex")
@@ -61,148 +71,409 @@ def _frame(X: np.ndarray, units: np.ndarray, cols: tuple[str, ...] | list[str]) 
                         dtype=object if X.dtype == object else None)
 
 
+# -- the chain's values -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the steps need from the framework (one per framework + weights spec; cached)."""
+
+    fw: Framework
+    nodes: Mapping[str, Any]
+    inds: tuple[str, ...]
+    col_parent: np.ndarray
+    upstream: str  # digest of everything the steps before aggregation read from the framework
+    tree: str  # digest of the tree and the chosen weights (what aggregation reads)
+    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...]  # aggregation order (see _plan)
+
+    def __cache_arrays__(self) -> list[Any]:
+        fw = self.fw
+        return [fw.parent, fw.level, fw.weight, fw.direction, fw.is_leaf, self.col_parent,
+                [p[1] for p in self.plan]]
+
+
+@dataclass(frozen=True)
+class _State:
+    """The data after some steps: current units, values, imputed/flag masks, excluded units, the data sets and
+    the raw material of the step reports (tables are built from it only when asked for)."""
+
+    cur: IndexData
+    X: np.ndarray
+    imputed: np.ndarray
+    flags: np.ndarray
+    excluded: tuple[str, ...]
+    datasets: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (name, values, units)
+    reports: tuple[tuple[str, Callable[[], pd.DataFrame]], ...]
+    memo: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def group_codes(self, g: str) -> np.ndarray:
+        """Integer codes of group column ``g`` (``pd.factorize``; −1 = none), computed once per state."""
+        try:
+            return self.memo[g]
+        except KeyError:
+            codes = pd.factorize(np.asarray(self.cur.groups[g], dtype=object), use_na_sentinel=True)[0]
+            codes.flags.writeable = False
+            return self.memo.setdefault(g, codes)
+
+    def __cache_arrays__(self) -> list[Any]:
+        c = self.cur
+        return [self.X, self.imputed, self.flags, c.units, c.names, c.X, c.groups, c.denominators]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """Aggregation and ranking: node values (units × codes), ranks, weights used, tiers and sub-ranks."""
+
+    S: np.ndarray
+    RA: np.ndarray  # ranks of the aggregates (columns: the non-leaf codes in framework order)
+    w_used: np.ndarray
+    tiers: np.ndarray | None
+    sub: tuple[tuple[str, np.ndarray], ...]
+
+    def __cache_arrays__(self) -> list[Any]:
+        return [self.S, self.RA, self.w_used, self.tiers, [a for _, a in self.sub]]
+
+
+def _json(x: Any) -> str:
+    return json.dumps(x, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def data_fingerprint(data: IndexData) -> str:
+    """A digest of the engine input's content: units, names, indicator codes, values (bytes), groups and
+    denominators."""
+    parts: list[str | bytes] = [
+        "\x1f".join(map(str, data.units)), "\x1f".join(map(str, data.names)), "\x1f".join(data.indicators),
+        str(data.X.shape), str(data.X.dtype), np.ascontiguousarray(data.X).tobytes(),
+    ]
+    for k in sorted(data.groups):
+        parts += ["g:" + k, "\x1f".join(map(repr, data.groups[k]))]
+    for k in sorted(data.denominators):
+        d = np.asarray(data.denominators[k])
+        parts += ["d:" + k, str(d.dtype), np.ascontiguousarray(d).tobytes() if d.dtype != object
+                  else "\x1f".join(map(repr, d))]
+    return digest(*parts)
+
+
+class Pipeline:
+    """Runs specs through the engine with a bounded cache of step outputs (incremental rebuilds).
+
+    Each step's output is stored under a key chained from everything it depends on:
+
+        k_0 = H(data content, framework fields the steps read);  k_i = H(k_{i-1}, parameters of step i)
+        k_agg = H(k_last, tree + chosen weights, aggregate parameters, weights.use)
+        k_rank = H(k_agg, tiers, subrankings)
+
+    so a changed parameter re-runs only the steps from the first changed one onward, and the result is the same
+    (bit for bit) as a cold build. The cache is an LRU bounded by ``max_bytes`` of array memory; its arrays are
+    read-only. ``Pipeline(max_bytes=0)`` keeps nothing.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.cache = StepCache(max_bytes)
+
+    def run(self, spec: Any, data: IndexData, *, data_key: str | None = None,
+            data_hashes: Mapping[str, str] | None = None, progress: Callable[[str], None] | None = None) -> Result:
+        """Build the index like :func:`run`, reusing the cached outputs of unchanged steps. ``data_key``
+        identifies the data's content (default: a digest of it, :func:`data_fingerprint`)."""
+        return _run(spec, data, self.cache, data_key or data_fingerprint(data), data_hashes, progress)
+
+    def clear(self) -> None:
+        self.cache.clear()
+
+    @property
+    def stats(self) -> CacheStats:
+        return self.cache.stats
+
+
+_DEFAULT: list[Pipeline] = []
+
+
+def default_pipeline() -> Pipeline:
+    """The process's default pipeline (what ``hubindex.build(spec)`` uses unless told ``cache=``)."""
+    if not _DEFAULT:
+        _DEFAULT.append(Pipeline())
+    return _DEFAULT[0]
+
+
 def run(spec: Any, data: IndexData, *, data_hashes: Mapping[str, str] | None = None,
         progress: Callable[[str], None] | None = None) -> Result:
-    """Build the index: every step of ``spec.pipeline`` in order, then ranks, tiers and sub-rankings."""
-    say = progress or (lambda _msg: None)
-    fw = choose_weights(spec, Framework.from_nodes(spec.framework))
+    """Build the index: every step of ``spec.pipeline`` in order, then ranks, tiers and sub-rankings (cold:
+    no cache; see :class:`Pipeline` for incremental rebuilds)."""
+    return _run(spec, data, None, None, data_hashes, progress)
+
+
+def _cached(cache: StepCache | None, key: str | None, make: Callable[[], Any]) -> Any:
+    if cache is None or key is None:
+        return make()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    return cache.put(key, make())
+
+
+def _cached_weak(ref: weakref.ref[StepCache] | None, key: str | None, make: Callable[[], Any]) -> Any:
+    """``_cached`` through a weak reference: a Result's lazy tables never keep a discarded cache alive."""
+    return _cached(ref() if ref is not None else None, key, make)
+
+
+def _context(spec: Any) -> _Context:
+    """The framework as the steps see it, with the spec's framework weights (before ``weights.use``)."""
+    fw = Framework.from_nodes(spec.framework)
     nodes = {n.code: n for n in spec.framework}
     inds = fw.indicators
-    if tuple(data.indicators) != inds:
-        raise SpecError("the data's indicator columns do not match the framework's leaves")
-    for g in spec.subrankings:
-        if g not in data.groups:
-            raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(data.groups)}")
-
-    X = np.array(data.X, dtype=float)
-    cur = data
-    imputed = np.zeros(X.shape, dtype=bool)
-    flags = np.zeros(X.shape, dtype=np.uint8)  # treatment flags as codes into FLAG_LABELS (labels at the end)
-    datasets: dict[str, pd.DataFrame] = {"Raw": _frame(X, data.units, inds)}
-    reports: dict[str, pd.DataFrame] = {}
-    excluded: list[str] = []
-    steps_done: list[dict[str, Any]] = []
     col_parent = np.array([fw.parent_of(c) or "" for c in inds], dtype=object)
+    upstream = _json([[c, fw.parent_of(c), nodes[c].direction, nodes[c].denominator, nodes[c].target,
+                       nodes[c].goalposts] for c in inds])
+    tree = digest(_json(list(fw.codes)), fw.parent.tobytes(), fw.level.tobytes(), fw.is_leaf.tobytes())
+    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, _plan(fw))
 
+
+def _with_weights(spec: Any, ctx: _Context) -> _Context:
+    """``ctx`` with ``spec.weights.use`` applied; its tree digest then covers the weights used."""
+    fw = choose_weights(spec, ctx.fw)
+    tree = digest(ctx.tree, np.ascontiguousarray(fw.weight, dtype=float).tobytes())
+    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.plan)
+
+
+def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | None,
+         data_hashes: Mapping[str, str] | None, progress: Callable[[str], None] | None) -> Result:
+    say = progress or (lambda _msg: None)
+    use_cache = cache is not None and data_key is not None
+    ctx_key = digest("context", spec.model_dump_json(include={"framework"})) if use_cache else None
+    ctx = _with_weights(spec, _cached(cache, ctx_key, lambda: _context(spec)))
+    key = digest("input", data_key, ctx.upstream) if use_cache and data_key else None
+    state: _State = _cached(cache, key, lambda: _input_state(data, ctx))
     for step in spec.pipeline:
-        kind = step.step
-        say(kind)
-        steps_done.append(step.model_dump(mode="json"))
-        if kind == "screen":
-            unit_index = {u: i for i, u in enumerate(cur.units)}
-            for u in [*step.include, *step.exclude]:
-                if u not in unit_index:
-                    raise SpecError(f"screen: unit '{u}' in include/exclude is not a unit of the data")
-            inc = np.isin(cur.units, step.include)
-            exc = np.isin(cur.units, step.exclude)
-            out = screen_units(X, step.min_availability, step.max_zero_share, include=inc, exclude=exc)
-            reports["screen"] = pd.DataFrame(
-                {"availability": out.availability, "zero_share": out.zero_share, "kept": out.keep,
-                 "reason": out.reason}, index=pd.Index(cur.units, name="unit"))
-            excluded += [str(u) for u in cur.units[~out.keep]]
-            cur = cur.subset_units(out.keep)
-            X, imputed, flags = X[out.keep], imputed[out.keep], flags[out.keep]
-            if cur.n_units == 0:
-                raise ComputeError("screen: no unit passes the screening thresholds")
-            datasets["Screened"] = _frame(X, cur.units, inds)
-        elif kind == "denominate":
-            by = dict(step.by) if step.by else {c: nodes[c].denominator for c in inds if nodes[c].denominator}
-            D = np.ones(X.shape)
-            for j, c in enumerate(inds):
-                d = by.get(c)
-                if d is None:
-                    continue
-                den = cur.denominators.get(d)
-                if den is None:
-                    raise SpecError(f"denominate: indicator '{c}' names denominator '{d}', which is not a "
-                                    f"denominator column {list(cur.denominators)}")
-                zero = (den == 0) & ~np.isnan(X[:, j])
-                if zero.any():
-                    raise DataError(f"denominate: denominator '{d}' is 0 for unit '{cur.units[zero][0]}'; "
-                                    f"cannot divide indicator '{c}' by zero")
-                D[:, j] = den
-            scale = np.where([c in by for c in inds], step.scale, 1.0)
-            X = _denominate(X, D, scale)
-            reports["denominate"] = pd.DataFrame({"indicator": list(by), "denominator": list(by.values())})
-            datasets["Denominated"] = _frame(X, cur.units, inds)
-        elif kind == "impute":
-            groups = None
-            if step.group is not None:
-                if step.group not in cur.groups:
-                    raise SpecError(f"impute: group '{step.group}' is not one of data.groups {list(cur.groups)}")
-                groups = cur.groups[step.group]
-                if len(groups) and all(v is None or v != v or str(v).strip() == "" for v in groups):
-                    raise DataError(f"impute: the group column '{step.group}' is empty for every unit; expected "
-                                    f"a group label per unit to impute by (or another method than {step.method})")
-            X, mask = _impute(X, step.method, groups=groups, column_groups=col_parent, seed=step.seed,
-                               max_iter=step.max_iter)
-            imputed |= mask
-            reports["impute"] = pd.DataFrame(
-                {"n_missing_before": mask.sum(0) + np.isnan(X).sum(0), "n_imputed": mask.sum(0),
-                 "n_missing_after": np.isnan(X).sum(0)}, index=pd.Index(inds, name="indicator"))
-            datasets["Imputed"] = _frame(X, cur.units, inds)
-        elif kind == "treat":
-            X, flags, reports["treat"] = _treat(step, X, flags, inds)
-            datasets["Treated"] = _frame(X, cur.units, inds)
-        elif kind == "normalise":
-            X = _normalise_step(step, X, fw, nodes, inds, cur)
-            datasets["Normalised"] = _frame(X, cur.units, inds)
-        elif kind == "aggregate":
-            pass  # handled below, it is always last
-
-    agg_step = spec.step("aggregate")
+        say(step.step)
+        if step.step == "aggregate":
+            continue  # always last: below
+        key = digest(key, step.model_dump_json()) if key else None
+        state = _cached(cache, key, partial(_STEPS[step.step], step, state, ctx))
     say("aggregate")
-    values, w_used = _aggregate_tree(agg_step, X, fw, cur, use_pca=spec.weights.use == "pca")
-    codes = list(fw.codes)
-    scores = pd.DataFrame(np.column_stack([values[c] for c in codes]), index=pd.Index(cur.units, name="unit"),
-                          columns=codes)
-    # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
-    ranks = pd.DataFrame(rank_desc(np.round(scores.to_numpy(), RANK_DECIMALS), axis=0), index=scores.index,
-                         columns=codes)
+    agg_step = spec.step("aggregate")
+    # the indicators' ranks depend only on the normalised values: computed when ``Result.ranks`` is first read,
+    # and cached apart, so neither a build nor a re-weighting pays for them
+    final = state
+    ind_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
+                        digest(key, "indicator ranks") if key else None,
+                        lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
+    key = digest(key, "aggregate", ctx.tree, agg_step.model_dump_json(), spec.weights.use) if key else None
+    key = digest(key, _json(spec.tiers.model_dump() if spec.tiers else None), _json(list(spec.subrankings))) \
+        if key else None
+    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
+    return _result(spec, ctx, state, scored, data_hashes, ind_ranks)
 
-    idx = fw.root
+
+def _input_state(data: IndexData, ctx: _Context) -> _State:
+    if tuple(data.indicators) != ctx.inds:
+        raise SpecError("the data's indicator columns do not match the framework's leaves")
+    X = np.array(data.X, dtype=float)
+    # the state's own copies of the unit columns (a cache freezes its arrays: never the caller's)
+    cur = IndexData(np.array(data.units, copy=True), np.array(data.names, copy=True), data.indicators, X,
+                    {k: np.array(v, copy=True) for k, v in data.groups.items()},
+                    {k: np.array(v, copy=True) for k, v in data.denominators.items()})
+    return _State(cur, X, np.zeros(X.shape, dtype=bool), np.zeros(X.shape, dtype=np.uint8), (),
+                  (("Raw", X, cur.units),), ())
+
+
+def _step_screen(step: Any, st: _State, ctx: _Context) -> _State:
+    cur = st.cur
+    unit_index = {u: i for i, u in enumerate(cur.units)}
+    for u in [*step.include, *step.exclude]:
+        if u not in unit_index:
+            raise SpecError(f"screen: unit '{u}' in include/exclude is not a unit of the data")
+    inc = np.isin(cur.units, step.include)
+    exc = np.isin(cur.units, step.exclude)
+    out = screen_units(st.X, step.min_availability, step.max_zero_share, include=inc, exclude=exc)
+    units0 = cur.units
+
+    def report() -> pd.DataFrame:
+        return pd.DataFrame({"availability": out.availability, "zero_share": out.zero_share, "kept": out.keep,
+                             "reason": out.reason}, index=pd.Index(units0, name="unit"))
+
+    excluded = st.excluded + tuple(str(u) for u in cur.units[~out.keep])
+    cur = cur.subset_units(out.keep)
+    if cur.n_units == 0:
+        raise ComputeError("screen: no unit passes the screening thresholds")
+    X = st.X[out.keep]
+    return _State(cur, X, st.imputed[out.keep], st.flags[out.keep], excluded,
+                  (*st.datasets, ("Screened", X, cur.units)), (*st.reports, ("screen", report)))
+
+
+def _step_denominate(step: Any, st: _State, ctx: _Context) -> _State:
+    X, cur, inds, nodes = st.X, st.cur, ctx.inds, ctx.nodes
+    by = dict(step.by) if step.by else {c: nodes[c].denominator for c in inds if nodes[c].denominator}
+    D = np.ones(X.shape)
+    for j, c in enumerate(inds):
+        d = by.get(c)
+        if d is None:
+            continue
+        den = cur.denominators.get(d)
+        if den is None:
+            raise SpecError(f"denominate: indicator '{c}' names denominator '{d}', which is not a "
+                            f"denominator column {list(cur.denominators)}")
+        zero = (den == 0) & ~np.isnan(X[:, j])
+        if zero.any():
+            raise DataError(f"denominate: denominator '{d}' is 0 for unit '{cur.units[zero][0]}'; "
+                            f"cannot divide indicator '{c}' by zero")
+        D[:, j] = den
+    scale = np.where([c in by for c in inds], step.scale, 1.0)
+    X = _denominate(X, D, scale)
+
+    def report() -> pd.DataFrame:
+        return pd.DataFrame({"indicator": list(by), "denominator": list(by.values())})
+
+    return _State(cur, X, st.imputed, st.flags, st.excluded, (*st.datasets, ("Denominated", X, cur.units)),
+                  (*st.reports, ("denominate", report)))
+
+
+def _step_impute(step: Any, st: _State, ctx: _Context) -> _State:
+    cur = st.cur
+    groups = None
+    if step.group is not None:
+        if step.group not in cur.groups:
+            raise SpecError(f"impute: group '{step.group}' is not one of data.groups {list(cur.groups)}")
+        groups = cur.groups[step.group]
+        if len(groups) and all(v is None or v != v or str(v).strip() == "" for v in groups):
+            raise DataError(f"impute: the group column '{step.group}' is empty for every unit; expected "
+                            f"a group label per unit to impute by (or another method than {step.method})")
+    X, mask = _impute(st.X, step.method, groups=groups, column_groups=ctx.col_parent, seed=step.seed,
+                      max_iter=step.max_iter)
+    imputed = st.imputed | mask
+    inds = ctx.inds
+
+    def report() -> pd.DataFrame:
+        return pd.DataFrame(
+            {"n_missing_before": mask.sum(0) + np.isnan(X).sum(0), "n_imputed": mask.sum(0),
+             "n_missing_after": np.isnan(X).sum(0)}, index=pd.Index(inds, name="indicator"))
+
+    return _State(cur, X, imputed, st.flags, st.excluded, (*st.datasets, ("Imputed", X, cur.units)),
+                  (*st.reports, ("impute", report)))
+
+
+def _step_treat(step: Any, st: _State, ctx: _Context) -> _State:
+    X, flags, rows = _treat(step, st.X, st.flags, ctx.inds)
+
+    def report() -> pd.DataFrame:
+        return pd.DataFrame(rows).set_index("indicator")
+
+    return _State(st.cur, X, st.imputed, flags, st.excluded, (*st.datasets, ("Treated", X, st.cur.units)),
+                  (*st.reports, ("treat", report)))
+
+
+def _step_normalise(step: Any, st: _State, ctx: _Context) -> _State:
+    X = _normalise_step(step, st.X, ctx.fw, ctx.nodes, ctx.inds, st.cur)
+    return _State(st.cur, X, st.imputed, st.flags, st.excluded, (*st.datasets, ("Normalised", X, st.cur.units)),
+                  st.reports)
+
+
+_STEPS: dict[str, Callable[[Any, _State, _Context], _State]] = {
+    "screen": _step_screen, "denominate": _step_denominate, "impute": _step_impute, "treat": _step_treat,
+    "normalise": _step_normalise,
+}
+
+
+def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
+    """Aggregate up the tree, then the aggregates' ranks (on scores rounded to ``RANK_DECIMALS``), tiers and
+    sub-ranks. (``rank_desc`` ranks each column on its own, so the indicators' ranks, computed apart and only when
+    asked for, complete the same matrix as ranking all columns at once.)"""
+    fw, cur = ctx.fw, st.cur
+    for g in spec.subrankings:
+        if g not in cur.groups:
+            raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(cur.groups)}")
+    values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
+    S = np.column_stack([values[c] for c in fw.codes])
+    # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
+    RA = rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
+    i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
         t = spec.tiers
-        lab = (tiers_by_rank(ranks[idx].to_numpy(), [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
-               else tiers_by_score(scores[idx].to_numpy(), t.cutoffs, t.labels))
-        tiers = pd.Series(lab, index=scores.index, name="tier")
-    sub = pd.DataFrame(index=scores.index)
-    for g in spec.subrankings:
-        sub[f"rank_in_{g}"] = group_ranks(np.round(scores[idx].to_numpy(), RANK_DECIMALS), cur.groups[g])
+        root_rank = RA[:, int(np.count_nonzero(~fw.is_leaf[:i_root]))]
+        tiers = (tiers_by_rank(root_rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
+                 else tiers_by_score(S[:, i_root], t.cutoffs, t.labels))
+    rounded = np.round(S[:, i_root], RANK_DECIMALS)
+    sub = tuple((g, group_ranks_coded(rounded, st.group_codes(g))) for g in spec.subrankings)
+    return _Scored(S, RA, w_used, tiers, sub)
 
-    eff = effective_weights(w_used, fw.parent, fw.is_leaf)
-    resc = _rescale(w_used, fw.parent)
-    # realised: mean over units with an index score of the per-unit effective weight after missing-value
-    # renormalisation; r2_index: squared correlation of the node's values with the index
-    S = scores.to_numpy(dtype=float)
-    has_index = ~np.isnan(scores[idx].to_numpy(dtype=float))
-    E = unit_effective_weights(~np.isnan(S[has_index]), w_used, fw.parent)
-    realised = E.mean(axis=0) if has_index.any() else np.full(len(codes), np.nan)
-    weights = pd.DataFrame({"level": fw.level, "parent": [fw.parent_of(c) or "" for c in codes],
-                            "weight": w_used, "rescaled": resc, "effective": eff, "realised": realised,
-                            "r2_index": importance(S, S[:, fw.index_of(idx)])},
-                           index=pd.Index(codes, name="code"))
-    reports["weights"] = weights
-    record = {
-        "hubindex_version": package_version(),
-        "spec_name": spec.name,
-        "spec_hash": spec.spec_hash(),
-        "spec": spec.model_dump(mode="json", exclude={"base_dir"}),
-        "data_files": dict(data_hashes or {}),
-        "steps": steps_done,
-        "n_units": int(cur.n_units),
-        "excluded_units": excluded,
-        "index": idx,
-        "platform": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__},
-    }
+
+def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapping[str, str] | None,
+            ind_ranks: Callable[[], np.ndarray]) -> Result:
+    """The Result over the chain's arrays; every table is built lazily, on first access."""
+    fw, cur, inds = ctx.fw, st.cur, ctx.inds
+    codes = list(fw.codes)
+    idx = fw.root
+    units = cur.units
+    index: list[pd.Index] = []
+
+    def uindex() -> pd.Index:  # one shared unit index for every table
+        if not index:
+            index.append(pd.Index(units, name="unit"))
+        return index[0]
+
+    def frame(A: np.ndarray, cols: Any) -> pd.DataFrame:
+        return pd.DataFrame(A, index=uindex(), columns=list(cols), copy=False,
+                            dtype=object if A.dtype == object else None)
+
+    def weights() -> pd.DataFrame:
+        w_used, S = sc.w_used, sc.S
+        eff = effective_weights(w_used, fw.parent, fw.is_leaf)
+        resc = _rescale(w_used, fw.parent)
+        # realised: mean over units with an index score of the per-unit effective weight after missing-value
+        # renormalisation; r2_index: squared correlation of the node's values with the index
+        has_index = ~np.isnan(S[:, fw.index_of(idx)])
+        E = unit_effective_weights(~np.isnan(S[has_index]), w_used, fw.parent)
+        realised = E.mean(axis=0) if has_index.any() else np.full(len(codes), np.nan)
+        return pd.DataFrame({"level": fw.level, "parent": [fw.parent_of(c) or "" for c in codes],
+                             "weight": w_used, "rescaled": resc, "effective": eff, "realised": realised,
+                             "r2_index": importance(S, S[:, fw.index_of(idx)])},
+                            index=pd.Index(codes, name="code"))
+
+    memo: list[pd.DataFrame] = []
+
+    def weights_once() -> pd.DataFrame:  # Result.weights and reports["weights"] are one table
+        if not memo:
+            memo.append(weights())
+        return memo[0]
+
+    def record() -> dict[str, Any]:
+        return {
+            "hubindex_version": package_version(),
+            "spec_name": spec.name,
+            "spec_hash": spec.spec_hash(),
+            "spec": spec.model_dump(mode="json", exclude={"base_dir"}),
+            "data_files": dict(data_hashes or {}),
+            "steps": [s.model_dump(mode="json") for s in spec.pipeline],
+            "n_units": int(cur.n_units),
+            "excluded_units": list(st.excluded),
+            "index": idx,
+            "platform": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__},
+        }
+
+    def all_ranks() -> np.ndarray:
+        R = np.empty(sc.S.shape)
+        R[:, fw.is_leaf] = ind_ranks()
+        R[:, ~fw.is_leaf] = sc.RA
+        return R
+
+    def subranks() -> pd.DataFrame:
+        sub = pd.DataFrame(index=uindex())
+        for g, r in sc.sub:
+            sub[f"rank_in_{g}"] = r
+        return sub
+
+    reports = LazyMapping({**dict(st.reports), "weights": weights_once})
     return Result(
         spec=spec, framework=fw,
-        unit_names=pd.Series(cur.names, index=scores.index, name="name"),
-        groups=pd.DataFrame({g: v for g, v in cur.groups.items()}, index=scores.index),
-        datasets=datasets, scores=scores, ranks=ranks, tiers=tiers, subranks=sub,
-        imputed=_frame(imputed, cur.units, inds), treat_flags=_frame(flag_labels(flags), cur.units, inds),
-        reports=reports, excluded=tuple(excluded), weights=weights, run_record=record,
+        unit_names=Lazy(lambda: pd.Series(cur.names, index=uindex(), name="name")),
+        groups=Lazy(lambda: pd.DataFrame({g: v for g, v in cur.groups.items()}, index=uindex())),
+        datasets=LazyMapping({name: partial(_frame, A, u, inds) for name, A, u in st.datasets}),
+        scores=Lazy(lambda: frame(sc.S, codes)), ranks=Lazy(lambda: frame(all_ranks(), codes)),
+        tiers=None if sc.tiers is None else Lazy(lambda: pd.Series(sc.tiers, index=uindex(), name="tier")),
+        subranks=Lazy(subranks),
+        imputed=Lazy(lambda: frame(st.imputed, inds)),
+        treat_flags=Lazy(lambda: frame(flag_labels(st.flags), inds)),
+        reports=reports, excluded=st.excluded, weights=Lazy(weights_once), run_record=Lazy(record),
     )
 
 
@@ -216,8 +487,8 @@ def _rescale(w: np.ndarray, parent: np.ndarray) -> np.ndarray:
     return out
 
 
-def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray,
-                                                                                        pd.DataFrame]:
+def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
+           ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     base = {k: v for k, v in step.model_dump().items() if k not in ("step", "method", "indicators", "overrides")}
     unknown = [c for c in [*(step.indicators or []), *step.overrides] if c not in inds]
     if unknown:
@@ -257,7 +528,7 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]) -
                      "skew_before": o.skew_before, "kurt_before": o.kurt_before, "skew_after": o.skew_after,
                      "kurt_after": o.kurt_after, "passed_before": o.passed_before, "passed_after": o.passed_after,
                      "note": o.note})
-    return X, flags, pd.DataFrame(rows).set_index("indicator")
+    return X, flags, rows
 
 
 def _treat_kwargs(method: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -329,16 +600,24 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
     return _normalise(X * direction, m)
 
 
-def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool
+def _plan(fw: Framework) -> tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...]:
+    """Aggregation order: (code, children's positions, children's codes, level) per aggregate, children first."""
+    out = []
+    for code in fw.aggregates:
+        i = fw.index_of(code)
+        kids = np.flatnonzero(fw.parent == i)
+        out.append((code, kids, tuple(fw.codes[k] for k in kids), int(fw.level[i])))
+    return tuple(out)
+
+
+def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool,
+                    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...] | None = None
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     XnT = np.ascontiguousarray(Xn.T)  # each indicator's values contiguous: stacking children reads rows
     values: dict[str, np.ndarray] = {c: XnT[j] for j, c in enumerate(fw.indicators)}
     w = fw.weight.copy()
-    for code in fw.aggregates:
-        i = fw.index_of(code)
-        kids = np.flatnonzero(fw.parent == i)
-        C = np.column_stack([values[fw.codes[k]] for k in kids])
-        level = int(fw.level[i])
+    for code, kids, kid_codes, level in (plan if plan is not None else _plan(fw)):
+        C = np.column_stack([values[k] for k in kid_codes])
         method = step.method_for(level)
         if use_pca and len(kids) > 1:
             w[kids] = pca_weights(C)
@@ -352,5 +631,21 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
                     f"{C[r, k]:g} for unit '{cur.units[r]}'. Normalise to a positive range first "
                     "(e.g. min_max with l: 1, u: 100)."
                 )
-        values[code] = _aggregate(C, wk, method, min_availability=step.availability_for(code, level))
+        thresh = step.availability_for(code, level)
+        values[code] = (_arithmetic(C, wk, thresh) if method == "arithmetic"
+                        else _aggregate(C, wk, method, min_availability=thresh))
     return values, w
+
+
+def _arithmetic(C: np.ndarray, w: np.ndarray, thresh: float | None) -> np.ndarray:
+    """``arithmetic_mean(C, w, thresh)`` with the same operations in the same order (so the same bits), less
+    the per-call checks the pipeline has already made (weights ≥ 0, shapes)."""
+    ok = ~np.isnan(C)
+    W = np.where(ok, w, 0.0)
+    wsum = W.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = (W * np.where(ok, C, 0)).sum(-1) / wsum
+    bad = (wsum <= 0) | ~ok.any(-1)
+    if thresh is not None:
+        bad |= ok.mean(axis=-1) < thresh
+    return np.where(bad, np.nan, y)

@@ -94,6 +94,19 @@ def _rank_int(x: Any) -> int | None:
     return None if v is None else int(v)
 
 
+def _floats_list(a: np.ndarray) -> list[float | None]:
+    """``[jsonable(x) for x in a]`` for a float array, at once: finite values as floats, NaN/±inf → None."""
+    a = np.asarray(a, dtype=float)
+    fin = np.isfinite(a)
+    return [x if f else None for x, f in zip(a.tolist(), fin.tolist(), strict=True)]
+
+
+def _ranks_list(a: np.ndarray) -> list[int | None]:
+    """``[_rank_int(x) for x in a]`` at once."""
+    a = np.asarray(a, dtype=float)
+    return [None if x != x or x in (np.inf, -np.inf) else int(x) for x in a.tolist()]
+
+
 @dataclass
 class IndexView:
     """JSON payloads of one built index (see module doc). Build with :meth:`from_result`."""
@@ -475,7 +488,8 @@ class IndexView:
         """
         r = self.result
         fw = r.framework
-        base = r.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float)
+        k = self._rescore_consts()
+        base = k["base"]
         w = base.copy()
         unknown = [c for c in weights if c not in fw.codes]
         if unknown:
@@ -492,38 +506,50 @@ class IndexView:
                 raise SpecError(f"weights: all weights under '{code}' are zero; give at least one child a weight > 0")
         norm, methods = self._engine_inputs()
         dec = decompose(fw, norm, base, w, methods, agg["min_availability"])
-        values = node_values(fw, norm, w, methods, agg["min_availability"])
+        # incremental: only the ancestors of the changed weights are re-aggregated; every other node keeps its
+        # value at the published weights (the same inputs give the same numbers)
+        changed = [c for i, c in enumerate(fw.codes) if w[i] != base[i]]
+        dirty: set[str] = set()
+        for c in changed:
+            dirty.update(fw.ancestors(c))
+        values = node_values(fw, norm, w, methods, agg["min_availability"], base=k["v0"], dirty=dirty)
         idx = fw.root
         score = values[idx]
         rank = rank_desc(np.round(score, RANK_DECIMALS))
-        pub = r.ranks[idx].reindex(r.units).to_numpy(dtype=float)
+        pub = k["pub"]
         t = r.spec.tiers if hasattr(r.spec, "tiers") else None
         tiers = None
         if t is not None:
             tiers = (tiers_by_rank(rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
                      else tiers_by_score(score, t.cutoffs, t.labels))
-        sub = {g: group_ranks(np.round(score, RANK_DECIMALS), r.groups[g].reindex(r.units).to_numpy(dtype=object))
-               for g in getattr(r.spec, "subrankings", [])}
+        sub = {g: _ranks_list(group_ranks(np.round(score, RANK_DECIMALS), gv)) for g, gv in k["groups"].items()}
         resc = np.ones(len(w))
         child = fw.parent >= 0
         sums = np.zeros(len(w))
         np.add.at(sums, fw.parent[child], w[child])
         with np.errstate(invalid="ignore", divide="ignore"):
             resc[child] = w[child] / sums[fw.parent[child]]
+        # whole columns to JSON values at once (as jsonable/_rank_int would, cell by cell)
+        score_l, delta_l, rank_l = _floats_list(score), _floats_list(dec.delta), _ranks_list(rank)
+        pillars = {p: _floats_list(values[p]) for p in k["pillars"]}
+        tiers_l = None if tiers is None else [jsonable(x) for x in tiers]
+        contrib = dec.contributions
+        ok = ~np.isnan(contrib).any(axis=1) if contrib.size else np.ones(len(score), dtype=bool)
+        contrib_l = contrib.tolist()
+        moves = np.where(np.isnan(rank) | np.isnan(pub), np.nan, pub - rank)
         rows = []
-        for j, u in enumerate(r.units):
-            row = {"unit": u, "name": jsonable(r.unit_names.get(u)) or u, "score": jsonable(score[j]),
-                   "rank": _rank_int(rank[j]), "published_rank": _rank_int(pub[j]),
-                   "move": None if np.isnan(rank[j]) or np.isnan(pub[j]) else int(pub[j] - rank[j])}
-            if tiers is not None:
-                row["tier"] = jsonable(tiers[j])
+        for j, u in enumerate(k["units"]):
+            mv = moves[j]
+            row = {"unit": u, "name": k["names"][j], "score": score_l[j], "rank": rank_l[j],
+                   "published_rank": k["pub_l"][j], "move": None if mv != mv else int(mv)}
+            if tiers_l is not None:
+                row["tier"] = tiers_l[j]
             for g, s in sub.items():
-                row[f"rank_in_{g}"] = _rank_int(s[j])
-            for p in r.pillars():
-                row[p] = jsonable(values[p][j])
-            row["score_change"] = jsonable(dec.delta[j])
-            row["drivers"] = (None if np.isnan(dec.contributions[j]).any() else
-                              {c: float(dec.contributions[j, m]) for m, c in enumerate(dec.changed)})
+                row[f"rank_in_{g}"] = s[j]
+            for p, vals in pillars.items():
+                row[p] = vals[j]
+            row["score_change"] = delta_l[j]
+            row["drivers"] = ({c: contrib_l[j][m] for m, c in enumerate(dec.changed)} if ok[j] else None)
             rows.append(row)
         rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
         pub_s = pd.Series(pub)
@@ -535,6 +561,25 @@ class IndexView:
                 "drivers": {"method": dec.method, "changed": dec.changed, "note": dec.note(),
                             "published_weights": {c: float(base[fw.index_of(c)]) for c in dec.changed}},
                 "ranking": rows}
+
+    def _rescore_consts(self) -> dict[str, Any]:
+        """What every re-scoring reuses, computed once per view: units, names, published weights, ranks and
+        node values at those weights, group labels of the sub-rankings, pillars."""
+        if "_rescore" not in self.__dict__:
+            r, fw = self.result, self.result.framework
+            units = r.units
+            base = r.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float)
+            norm, methods = self._engine_inputs()
+            pub = r.ranks[fw.root].reindex(units).to_numpy(dtype=float)
+            self.__dict__["_rescore"] = {
+                "units": units, "base": base, "pub": pub, "pub_l": _ranks_list(pub),
+                "names": [jsonable(r.unit_names.get(u)) or u for u in units],
+                "v0": node_values(fw, norm, base, methods, self.aggregation()["min_availability"]),
+                "groups": {g: r.groups[g].reindex(units).to_numpy(dtype=object)
+                           for g in getattr(r.spec, "subrankings", [])},
+                "pillars": r.pillars(),
+            }
+        return self.__dict__["_rescore"]
 
     def _engine_inputs(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """The normalised indicator columns (unit order) and each aggregate's method, cached."""

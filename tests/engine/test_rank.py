@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from engine_helpers import build
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hubindex.engine import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.errors import ComputeError, SpecError
@@ -68,3 +71,15 @@ def test_floating_point_noise_does_not_split_a_tie() -> None:
               indicators=("a", "b"))
     assert r.scores["IDX"].iloc[0] != r.scores["IDX"].iloc[1]  # noise is really there
     assert list(r.ranks["IDX"]) == [1, 1, 4, 3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from([0.0, -0.0, 1.0, 2.5, 2.5000000001, np.nan])),
+                          st.one_of(st.none(), st.just(np.nan), st.sampled_from(["a", "b", "c"]))), max_size=30))
+def test_group_ranks_equal_pandas_groupby_rank(pairs: list[tuple[float | None, object]]) -> None:
+    """The NumPy group ranks equal pandas' ``groupby(g, dropna=True).rank(ascending=False, method="min")``."""
+    s = np.array([np.nan if v is None else v for v, _ in pairs], dtype=float)
+    g = np.array([x for _, x in pairs], dtype=object)
+    ref = (pd.Series(s).groupby(pd.Series(g), dropna=True).rank(ascending=False, method="min")
+           .reindex(range(len(s))).to_numpy(dtype=float))
+    assert np.array_equal(group_ranks(s, g), ref, equal_nan=True)
