@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+from conftest import EXPLORE_SCALE, PROFILE, explore_settings  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import EXPLORE_SCALE, PROFILE, explore_settings  # type: ignore[import-not-found]
 
 CALLS: list[int] = []
 
