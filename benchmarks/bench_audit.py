@@ -102,6 +102,27 @@ def child(n: int, keep: str) -> None:
                       "state_mib": (r.stream.nbytes if r.stream else r.ranks.nbytes + r.scores.nbytes) / 2**20}))
 
 
+def traced_peaks() -> None:
+    """Peak traced Python memory (tracemalloc) of one uncertainty run on the ASEM model, summary vs keep-all:
+    summary mode must stay flat in N (moved here from the test suite, where a busy machine made it flaky)."""
+    import tracemalloc
+
+    m = AuditModel(load_spec(ROOT / "examples" / "asem" / "default.yaml"),
+                   parse_uncertainty({"chunk": 500, "weights": {"noise": {2: 0.25, 3: 0.25}}}))
+
+    def peak(n: int, keep: str) -> float:
+        tracemalloc.start()
+        try:
+            uncertainty(model=m, n=n, keep=keep)  # type: ignore[arg-type]
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    s2, s20, a20 = peak(2_000, "summary"), peak(20_000, "summary"), peak(20_000, "all")
+    print(f"\n== traced peak (tracemalloc), ASEM, weight noise: summary N=2,000 {s2:.1f} MiB, N=20,000 {s20:.1f} MiB "
+          f"(ratio {s20 / s2:.2f}); keep-all N=20,000 {a20:.1f} MiB ({a20 / s20:.1f}x summary)")
+
+
 def memory_scaling(ns: list[int], all_up_to: int) -> None:
     print("\n== memory and time vs N, default fintech index (fresh process per run; peak RSS by getrusage)")
     print(f"{'N':>10} {'keep':>8} {'time s':>8} {'rep/s':>9} {'peak RSS MiB':>13} {'run adds MiB':>13} "
@@ -129,6 +150,7 @@ def main() -> None:
         child(int(a.child[0]), a.child[1])
         return
     q = a.quick
+    traced_peaks()
     if (ROOT / "hubindex" / "specs" / "default.yaml").exists():
         memory_scaling([10_000, 100_000] if q else [10_000, 100_000, 1_000_000], 100_000)
     if a.memory_only:
