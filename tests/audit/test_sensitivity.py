@@ -92,10 +92,11 @@ def test_asem_sensitivity(asem_dir, tmp_path) -> None:  # type: ignore[no-untype
     np.testing.assert_allclose(r.y[:12], np.abs(R - m.nominal_rank).mean(1))
     ix = r.indices
     assert (ix["ST"] >= -1e-9).all() and ix["ST"].sum() >= ix["S1"].sum() - 0.1
-    # on ASEM the normalisation and aggregation choices carry most of the variance (COINr's vignette); which of the
-    # two leads is not decided at N = 256, so this only checks they are the top two. The decisive, analytic check
-    # of which factor is largest is test_sensitivity_analytic_only_one_factor_matters below.
-    assert set(ix["ST"].nlargest(2).index) == {"normalise", "aggregate"}
+    # on ASEM the aggregation choice (arithmetic vs geometric) dominates: ST ≈ 0.8 at N = 256 and N = 1,000, and its
+    # bootstrap interval lies above every other factor's, so the order is decided, not a coin flip. The analytic
+    # check of which factor is largest is test_sensitivity_analytic_only_one_factor_matters below.
+    assert ix["ST"].idxmax() == "aggregate"
+    assert ix.loc["aggregate", "ST_low"] > ix.drop(index="aggregate")["ST_high"].max()
     r2 = sensitivity(model=m, n=256, n_boot=200)
     np.testing.assert_array_equal(r.y, r2.y)
     assert sorted(r.write(tmp_path / "sa")) == sorted(p.name for p in (tmp_path / "sa").iterdir())
