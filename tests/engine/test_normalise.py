@@ -81,6 +81,11 @@ def test_goalposts_by_hand() -> None:
     np.testing.assert_allclose(col(goalposts(y, lo, hi, np.array([-1]), scale=1)), [1, 0.5, 0, NA])
     with pytest.raises(ComputeError, match="upper != lower"):
         goalposts(y, hi, hi, np.array([1]))
+    # goalposts away from 0 (a zero lower post hides x − lower vs x + lower): [2, 12], x = 4.5 → 25 / 75
+    x = np.array([[4.5], [2.0], [12.0]])
+    lo2, hi2 = np.array([2.0]), np.array([12.0])
+    np.testing.assert_allclose(col(goalposts(x, lo2, hi2, np.array([1]))), [25, 0, 100])
+    np.testing.assert_allclose(col(goalposts(x, lo2, hi2, np.array([-1]))), [75, 100, 0])
 
 
 @pytest.mark.parametrize("method", ["min_max", "z_score", "dist_to_max"])
