@@ -164,6 +164,32 @@ def test_pca_matches_eigendecomposition(asem) -> None:  # type: ignore[no-untype
         assert got == pytest.approx(v, abs=1e-8)
 
 
+def test_pca_sign_rule_with_mixed_loadings() -> None:
+    """Loadings are signed so that they sum to >= 0, also when that sum is below 1: children a, b = −a and c ≈ a, whose
+    PC1 is ±(1, −1, 1)/√3 (sum ±0.577; scikit-learn's own sign gives +0.577 here, so a rule that flipped sums
+    below 1 instead of below 0 would be caught)."""
+    from types import SimpleNamespace
+
+    from hubindex.engine.framework import Framework
+
+    nodes = [SimpleNamespace(code=c, name=c, parent=p, level=None, weight=1.0, direction=1) for c, p in
+             [("I", None), ("a", "I"), ("b", "I"), ("c", "I")]]
+    x = np.sin(np.arange(30.0))
+    sc = pd.DataFrame({"I": x, "a": x, "b": -x, "c": x + 0.01 * np.cos(np.arange(30.0))})
+    _, loads = pca_by_group(sc, Framework.from_nodes(nodes))
+    v = loads.set_index("child")["pc1_loading"]
+    assert 0 < v.sum() < 1
+    assert v.to_numpy() == pytest.approx(np.array([1, -1, 1]) / np.sqrt(3), abs=1e-3)
+
+
+def test_cronbach_alpha_edges() -> None:
+    # two complete rows are enough: items (1, 2), (2, 4): variances 0.5, 2; totals 3, 6 -> var 4.5
+    assert cronbach_alpha(np.array([[1.0, 2.0], [2.0, 4.0]])) == pytest.approx(2 * (1 - 2.5 / 4.5))
+    assert np.isnan(cronbach_alpha(np.array([[1.0, 2.0]])))  # one row
+    # zero variance of the totals (items that cancel): undefined, NaN (not ±inf)
+    assert np.isnan(cronbach_alpha(np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]])))
+
+
 def test_coherence_report_and_write(asem, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rep = coherence(asem)
     assert rep.stats.shape[0] == 49 and rep.unit_availability.shape[0] == 51
