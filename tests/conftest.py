@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hyp_profiles import EXPLORE_SCALE, PROFILE, explore_settings, load_profiles
 
-# Property tests are reproducible by default (same examples on every run, so CI cannot turn red by chance);
-# `HYPOTHESIS_PROFILE=explore pytest` draws fresh random examples to hunt for new counterexamples, and many more:
-# each test's own max_examples (its CI budget, set with @settings next to the test) is multiplied by
-# HYPOTHESIS_EXPLORE_SCALE (default 10) — see pytest_collection_modifyitems below. Tests without their own budget
-# get the profile's 500.
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
-EXPLORE_SCALE = int(os.environ.get("HYPOTHESIS_EXPLORE_SCALE", "10"))
-settings.register_profile("default", derandomize=True)
-settings.register_profile("explore", derandomize=False, max_examples=500)
-settings.load_profile(PROFILE)
-
-
-def explore_settings(s: settings, scale: int) -> settings:
-    """A test's settings for the explore profile: ``scale`` × its own budget, fresh random draws."""
-    return settings(s, max_examples=s.max_examples * scale, derandomize=False)
+# Hypothesis profiles ('default': fixed examples; 'explore': fresh draws, each test's budget scaled): hyp_profiles.py
+load_profiles()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -39,6 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         seen.add(id(fn))
         fn._hypothesis_internal_use_settings = explore_settings(s, EXPLORE_SCALE)  # type: ignore[union-attr]
+
 
 REPO = Path(__file__).resolve().parents[1]
 ASEM = REPO / "examples" / "asem"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conftest import EXPLORE_SCALE, PROFILE, explore_settings  # type: ignore[import-not-found]
+from hyp_profiles import EXPLORE_SCALE, PROFILE, explore_settings  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
