@@ -11,7 +11,9 @@ Timed in the same run, best of several repeats with hubindex and the baseline in
 2,000 × 200 and 10,000 × 500 (lognormal, 5% missing; nothing scaled up from a subset):
   * full build from the Parquet file (hubindex.build vs pandas.read_parquet + baseline);
   * the same pipeline on data already in memory;
-  * scores only: min-max + arithmetic aggregation in memory (no imputation, treatment or ranks).
+  * scores only: min-max + arithmetic aggregation in memory — the baseline computes the scores alone; hubindex has no
+    scores-only entry point, so it runs its pipeline on a normalise + aggregate spec (which also ranks every node and
+    writes the weights report): the price a user pays today for "just the scores".
 Ratio = baseline time / hubindex time (> 1: hubindex is faster). Absolute times on a shared machine are noisy; the
 ratios are measured in the same process, one after the other.
 
