@@ -53,6 +53,7 @@ def test_scaled_dist_and_frac_by_hand() -> None:
     # reference unit 2 (x = 4): 1 − (4 − x)/4 ; capped at 1 if asked
     np.testing.assert_allclose(col(dist_to_ref(x, 2)), [0.25, 0.5, 1, NA, 1.25])
     np.testing.assert_allclose(col(dist_to_ref(x, 2, cap_max=True)), [0.25, 0.5, 1, NA, 1])
+    np.testing.assert_allclose(col(dist_to_ref(x / 10, 2)), [0.25, 0.5, 1, NA, 1.25])  # range 0.4 < 1: same
     np.testing.assert_allclose(col(frac_max(x)), [0.2, 0.4, 0.8, NA, 1])  # x / 5
 
 
