@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hyp_profiles import EXPLORE_SCALE, PROFILE, explore_settings, load_profiles
 
-# Property tests are reproducible by default (same examples on every run, so CI cannot turn red by chance);
-# `HYPOTHESIS_PROFILE=explore pytest` draws fresh random examples to hunt for new counterexamples.
-settings.register_profile("default", derandomize=True)
-settings.register_profile("explore", derandomize=False, max_examples=500)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# Hypothesis profiles ('default': fixed examples; 'explore': fresh draws, each test's budget scaled): hyp_profiles.py
+load_profiles()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the explore profile, scale every @given test's max_examples (a per-test @settings overrides the
+    profile, so without this both profiles would run the same number of examples). Hypothesis reads the
+    settings from the wrapped test at call time, so replacing them here takes effect."""
+    if PROFILE != "explore":
+        return
+    seen: set[int] = set()
+    for item in items:
+        fn = getattr(item, "obj", None)
+        s = getattr(fn, "_hypothesis_internal_use_settings", None)
+        if s is None or not getattr(fn, "is_hypothesis_test", False) or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        fn._hypothesis_internal_use_settings = explore_settings(s, EXPLORE_SCALE)  # type: ignore[union-attr]
+
 
 REPO = Path(__file__).resolve().parents[1]
 ASEM = REPO / "examples" / "asem"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import hubindex
@@ -68,7 +70,12 @@ def test_missing_spec_file(tmp_path: Path) -> None:
 
 def test_coinr_imeta_loads_as_is(asem_dir: Path) -> None:
     s = load_spec(asem_dir / "default.yaml")
-    assert len([n for n in s.framework]) == 49 + 11
+    meta = pd.read_csv(asem_dir / "iMeta.csv")
+    nodes = meta[meta["Type"].isin(["Indicator", "Aggregate"])]
+    assert len(s.framework) == 49 + 11 == len(nodes)
+    want = {r.iCode: (r.Parent if isinstance(r.Parent, str) else None, int(r.Level), float(r.Weight))
+            for r in nodes.itertuples()}
+    assert {n.code: (n.parent, n.level, n.weight) for n in s.framework} == want
     assert s.data.groups == ["GDP_group", "GDPpc_group", "Pop_group", "EurAsia_group"]
     assert s.data.denominators == ["Area", "Energy", "GDP", "Population"]
     flights = next(n for n in s.framework if n.code == "Flights")
@@ -80,7 +87,11 @@ def test_coinr_imeta_loads_as_is(asem_dir: Path) -> None:
 def test_from_coinr_python_api(asem_dir: Path) -> None:
     s = hubindex.from_coinr(asem_dir / "iData.csv", asem_dir / "iMeta.csv")
     r = hubindex.build(s)
-    assert r.scores.shape == (51, 60)
+    # COINr's default pipeline: every column equals COINr's own Aggregated data set (tests/data/coinr_reference)
+    ref = pd.read_csv(Path(__file__).resolve().parent / "data" / "coinr_reference" / "simple_amean_aggregated.csv",
+                      index_col="uCode").drop(columns="uName")
+    assert list(r.scores.index) == list(ref.index) and set(r.scores.columns) == set(ref.columns)
+    np.testing.assert_allclose(r.scores[ref.columns].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
 
 
 def test_hash_changes_with_one_parameter(asem_dir: Path) -> None:

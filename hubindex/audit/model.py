@@ -392,6 +392,12 @@ class AuditModel:
                 s = self._with_step(s, step, self.alts[step][ch[step]])
         drop = {self.inds[j] for j in self.excl_cols[ch.get("exclude", 0)]}
         cols = self.col_alts[ch.get("columns", 0)]
+        fw = self.framework
+        while True:  # an aggregate whose children are all excluded goes too (it would be a leaf without data)
+            empty = {a for a in fw.aggregates if a not in drop and set(fw.children(a)) <= drop}
+            if not empty:
+                break
+            drop |= empty
         w = self.weights(u)[0]
         d = self._renamed(s, cols).model_dump()
         d["framework"] = [nd for nd in d["framework"] if nd["code"] not in {cols.get(x, x) for x in drop}]

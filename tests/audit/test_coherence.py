@@ -42,6 +42,42 @@ def test_indicator_stats_hand_values() -> None:
     assert s2.loc["a", "flag_availability"] and s2.loc["a", "flag_zeros"] and not s2.loc["b", "flag_availability"]
 
 
+def test_skew_kurt_flag_boundary_is_strict_as_coinr_get_stats() -> None:
+    """COINr's get_stats (R/stats.R): Flag.SkewKurt = "OUT" iff (abs(sk) > t_skew) & (kt > t_kurt), both strict.
+    (Treat's check_SkewKurt fails at >=, a different COINr function: the engine follows that one, see
+    tests/engine/test_treat.py.) With the thresholds set to the column's own skew and kurtosis, the flag is off;
+    one ulp lower on either, still off (the other is equal); one ulp lower on both, on."""
+    x = pd.DataFrame({"b": [1.0, 2.0, 3.0, 4.0, 100.0], "n": [-100.0, 1.0, 2.0, 3.0, 4.0]})
+    s0 = indicator_stats(x)
+    for col in ("b", "n"):  # positive and negative skew
+        sk, ku = abs(float(s0.loc[col, "skew"])), float(s0.loc[col, "kurtosis"])
+        below_s, below_k = np.nextafter(sk, 0), np.nextafter(ku, 0)
+        flag = {(ts, tk): bool(indicator_stats(x, Thresholds(skew=ts, kurt=tk)).loc[col, "flag_skew_kurt"])
+                for ts in (sk, below_s) for tk in (ku, below_k)}
+        assert flag == {(sk, ku): False, (below_s, ku): False, (sk, below_k): False, (below_s, below_k): True}
+
+
+def test_indicator_stats_equal_coinr_get_stats_on_asem() -> None:
+    """COINr's own get_stats(coin, dset = "Raw", nsignif = NULL) table (tests/data/coinr_reference): every statistic
+    and every flag of indicator_stats on the raw ASEM data."""
+    from pathlib import Path
+
+    ref = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "coinr_reference" / "simple_raw_stats.csv",
+                      keep_default_na=False).set_index("iCode")
+    raw = build(Path(__file__).resolve().parents[2] / "examples" / "asem" / "default.yaml").datasets["Raw"]
+    s = indicator_stats(raw).loc[ref.index]
+    for theirs, ours in [("Min", "min"), ("Max", "max"), ("Mean", "mean"), ("Median", "median"), ("Std", "sd"),
+                         ("Skew", "skew"), ("Kurt", "kurtosis"), ("N.Avail", "n"), ("Frc.Avail", "availability"),
+                         ("N.Unique", "n_unique"), ("Frc.Unique", "unique_share")]:
+        np.testing.assert_allclose(s[ours].to_numpy(float), ref[theirs].to_numpy(float), rtol=1e-12, atol=1e-12,
+                                   err_msg=theirs)
+    np.testing.assert_allclose(1 - s["zero_share"].to_numpy(float), ref["Frc.NonZero"].to_numpy(float), atol=1e-12)
+    for theirs, ours, bad in [("Flag.Avail", "flag_availability", "LOW"), ("Flag.NonZero", "flag_zeros", "LOW"),
+                              ("Flag.Unique", "flag_unique", "LOW"), ("Flag.SkewKurt", "flag_skew_kurt", "OUT")]:
+        np.testing.assert_array_equal(s[ours].to_numpy(bool), (ref[theirs] == bad).to_numpy(), err_msg=theirs)
+    assert (ref["Flag.SkewKurt"] == "OUT").sum() == 18 and (ref["Flag.Unique"] == "LOW").sum() == 5
+
+
 def test_unit_availability() -> None:
     X = pd.DataFrame({"a": [1.0, np.nan, 0.0], "b": [2.0, np.nan, 0.0], "c": [np.nan, 1.0, 3.0]},
                      index=["u1", "u2", "u3"])
@@ -111,7 +147,8 @@ def test_correlation_flags_on_constructed_tree() -> None:
     df = correlations(sc, fw).set_index(["var1", "var2"])
     assert df.loc[("a", "b"), "collinear"] and df.loc[("a", "c"), "negative"]
     assert not df.loc[("a", "c"), "collinear"] and df.loc[("a", "c"), "group"] == "P"
-    assert df.loc[("I", "P")].empty if ("I", "P") in df.index else True
+    # a pair is listed once, descendant first: (P, I) is there, (I, P) is not
+    assert ("I", "P") not in df.index
     assert df.loc[("P", "I"), "kind"] == "across" and df.loc[("P", "I"), "collinear"]
 
 
@@ -125,6 +162,32 @@ def test_pca_matches_eigendecomposition(asem) -> None:  # type: ignore[no-untype
         v = vec[:, -1] * np.sign(vec[:, -1].sum())
         got = loads[loads.group == g]["pc1_loading"].to_numpy()
         assert got == pytest.approx(v, abs=1e-8)
+
+
+def test_pca_sign_rule_with_mixed_loadings() -> None:
+    """Loadings are signed so that they sum to >= 0, also when that sum is below 1: children a, b = −a and c ≈ a, whose
+    PC1 is ±(1, −1, 1)/√3 (sum ±0.577; scikit-learn's own sign gives +0.577 here, so a rule that flipped sums
+    below 1 instead of below 0 would be caught)."""
+    from types import SimpleNamespace
+
+    from hubindex.engine.framework import Framework
+
+    nodes = [SimpleNamespace(code=c, name=c, parent=p, level=None, weight=1.0, direction=1) for c, p in
+             [("I", None), ("a", "I"), ("b", "I"), ("c", "I")]]
+    x = np.sin(np.arange(30.0))
+    sc = pd.DataFrame({"I": x, "a": x, "b": -x, "c": x + 0.01 * np.cos(np.arange(30.0))})
+    _, loads = pca_by_group(sc, Framework.from_nodes(nodes))
+    v = loads.set_index("child")["pc1_loading"]
+    assert 0 < v.sum() < 1
+    assert v.to_numpy() == pytest.approx(np.array([1, -1, 1]) / np.sqrt(3), abs=1e-3)
+
+
+def test_cronbach_alpha_edges() -> None:
+    # two complete rows are enough: items (1, 2), (2, 4): variances 0.5, 2; totals 3, 6 -> var 4.5
+    assert cronbach_alpha(np.array([[1.0, 2.0], [2.0, 4.0]])) == pytest.approx(2 * (1 - 2.5 / 4.5))
+    assert np.isnan(cronbach_alpha(np.array([[1.0, 2.0]])))  # one row
+    # zero variance of the totals (items that cancel): undefined, NaN (not ±inf)
+    assert np.isnan(cronbach_alpha(np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]])))
 
 
 def test_coherence_report_and_write(asem, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -50,6 +50,8 @@ def check_coherence(res, s: AuditSummary) -> None:  # type: ignore[no-untyped-de
         if np.ptp(x) > 0 and len(x) > 3:
             sk, ku = sps.skew(x, bias=False), sps.kurtosis(x, bias=False)
             assert r["skew"] == pytest.approx(sk) and r["kurtosis"] == pytest.approx(ku)
+            # strict, as COINr's get_stats (R/stats.R: (abs(sk) > t_skew) & (kt > t_kurt)); the exact boundary is
+            # pinned in test_coherence.py (Treat's check_SkewKurt, a different function, treats at >=)
             assert r["flag_skew_kurt"] == (abs(sk) > 2 and ku > 3.5)
         assert r["flag_zeros"] == (np.mean(x == 0) > 0.5)
         assert r["flag_availability"] == (len(x) / len(raw) < 0.65)

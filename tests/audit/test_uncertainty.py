@@ -85,6 +85,26 @@ def test_continuous_noise_and_exclusion_equal_full_builds(tiny_spec) -> None:  #
             np.testing.assert_allclose(fast[c][i], res.scores[c].to_numpy(), rtol=0, atol=1e-9)
 
 
+def test_excluding_every_child_of_an_aggregate_equals_full_builds(tiny_spec) -> None:  # type: ignore[no-untyped-def]
+    """Excluding c and d leaves pillar P2 without children: the fast path gives P2 no score (the index averages P1
+    alone), and spec_for must drop P2 too so that build(spec_for(u)) recomputes the same (it used to fail with
+    'indicator P2 is not a column')."""
+    m = AuditModel(load_spec(tiny_spec), parse_uncertainty({"exclude": [[], ["c", "d"]],
+                                                            "normalise": [{"method": "min_max"}, {"method": "rank"}]}))
+    U = np.random.default_rng(1).random((16, m.ncols))
+    choice = m.choice_table(U)["exclude"]
+    assert choice.nunique() == 2  # both alternatives (keep all, drop c and d) are drawn
+    fast = m.scores(U, ["IDX", "P1", "P2"])
+    for i in range(len(U)):
+        spec = m.spec_for(U[i])
+        res = build(spec)
+        dropped = "P2" not in res.scores.columns
+        assert dropped == bool(np.isnan(fast["P2"][i]).all())
+        np.testing.assert_allclose(fast["IDX"][i], res.scores["IDX"].to_numpy(), rtol=0, atol=1e-9)
+        if dropped:
+            np.testing.assert_allclose(fast["IDX"][i], fast["P1"][i], rtol=0, atol=1e-9)
+
+
 def test_deterministic_and_chunk_independent_of_backend_order(asem_dir, asem_model) -> None:  # type: ignore[no-untyped-def]
     a = uncertainty(model=asem_model, n=300, seed=0)
     b = uncertainty(model=asem_model, n=300, seed=0)

@@ -29,6 +29,10 @@ def test_build_writes_outputs(asem_dir: Path, tmp_path: Path, capsys: pytest.Cap
     assert list(scores.columns[:2]) == ["unit", "LPI"] and "Index" in scores.columns
     assert scores.shape == (51, 61) and ranks.shape == (51, 61)
     assert sorted(ranks["Index"]) == list(range(1, 52))
+    # the written Index is COINr's (qTreat -> min-max 0-100 -> a_amean; tests/data/coinr_reference)
+    coinr = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "coinr_reference" / "simple_amean_aggregated.csv")
+    assert scores["unit"].tolist() == coinr["uCode"].tolist()
+    assert (scores["Index"] - coinr["Index"]).abs().max() < 1e-9
     run = json.loads((o / "run.json").read_text())
     assert run["steps"][0]["step"] == "treat" and run["steps"][0]["winmax"] == 5
     assert (o / "reports" / "treat.csv").exists()
@@ -42,24 +46,24 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("setup", "needle"),
+    ("setup", "needle", "exit_code"),
     [
-        (lambda d: d / "missing.yaml", "spec file not found"),
-        (lambda d: (d / "s.yaml").write_text("name: [x\n") and d / "s.yaml", "not valid YAML"),
+        (lambda d: d / "missing.yaml", "spec file not found", 2),
+        (lambda d: (d / "s.yaml").write_text("name: [x\n") and d / "s.yaml", "not valid YAML", 2),
         (lambda d: (d / "s.yaml").write_text(
             "name: x\ndata: {path: nope.csv, unit_code: u}\nframework: [{code: I}, {code: a, parent: I}]\n"
-            "pipeline: [{step: normalise}, {step: aggregate}]\n") and d / "s.yaml", "nope.csv: data file not found"),
+            "pipeline: [{step: normalise}, {step: aggregate}]\n") and d / "s.yaml", "nope.csv: data file not found", 3),
         (lambda d: (d / "s.yaml").write_text(
             "name: x\ndata: {path: d.csv, unit_code: u}\nframework: [{code: I}, {code: a, parent: I, weight: -2}]\n"
-            "pipeline: [{step: normalise}, {step: aggregate}]\n") and d / "s.yaml", "weight"),
+            "pipeline: [{step: normalise}, {step: aggregate}]\n") and d / "s.yaml", "weight", 2),
     ],
 )
-def test_bad_input_is_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, needle: str
-                                        ) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, needle: str,
+                                        exit_code: int) -> None:  # type: ignore[no-untyped-def]
     spec = setup(tmp_path)
     out_dir = tmp_path / "out"
     code, out, err = run_cli(["build", str(spec), "--out", str(out_dir)], capsys)
-    assert code != 0
+    assert code == exit_code  # 2 spec or command line, 3 data
     assert needle in err.replace("\n", " ")
     assert "Traceback" not in err + out
     assert not out_dir.exists()

@@ -1,10 +1,15 @@
-"""The Python examples in README.md and docs/*.md run as written (from a scratch folder, like a new user)."""
+"""The Python examples in README.md and docs/*.md run as written (from a scratch folder, like a new user), and what
+their comments say they give is checked on the objects they leave behind (CHECKS below)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,6 +19,68 @@ SNIPPETS = [(md, i, m.group(1)) for md in DOCS
 #: examples only compiled here: minutes of Monte Carlo / a headless browser for the PDF (run by hand, see report)
 COMPILE_ONLY = {("audit.md", 0): "a 1,000,000-replication uncertainty run",
                 ("publish.md", 0): "prints a PDF with chromium"}
+
+
+def _readme(ns: dict[str, Any]) -> None:
+    import hubindex
+
+    res, spec = ns["result"], ns["spec"]
+    cols = list(res.ranking().head(10).columns)  # "rank, unit, name, groups, score, tier, pillars"
+    assert cols[:3] == ["rank", "unit", "name"] and "score" in cols and set(res.pillars()) <= set(cols)
+    assert set(res.groups.columns) <= set(cols)
+    # "one parameter changed, everything else identical": only normalise.l differs
+    base = hubindex.load_spec("examples/asem/default.yaml")
+    a, b = base.model_dump(exclude={"base_dir"}), spec.model_dump(exclude={"base_dir"})
+    norm = next(i for i, st in enumerate(a["pipeline"]) if st["step"] == "normalise")
+    assert b["pipeline"][norm]["l"] == 1 and a["pipeline"][norm]["l"] == 0
+    b["pipeline"][norm]["l"] = 0
+    assert a == b
+    # min-max to [1, 100] is 1 + 0.99 × the [0, 100] value, and so is every arithmetic mean of such values
+    np.testing.assert_allclose(hubindex.build(spec).scores["Index"], 1 + 0.99 * res.scores["Index"], atol=1e-9)
+
+
+def _expert_cli(ns: dict[str, Any]) -> None:
+    from hubindex.cli import main
+
+    assert main(["survey", "assess", "assess.yaml", "--out", "expert-out"]) == 0  # the "then:" line
+    assert any(Path("expert-out").iterdir())
+
+
+def _expert_api(ns: dict[str, Any]) -> None:
+    res, factors = ns["res"], ns["factors"]
+    t = res.ratings.head()
+    t.iloc[0, 0] = -1  # "tables are copies"
+    assert res.ratings.iloc[0, 0] != -1
+    assert -1 <= res.metrics["cv_spearman_centre"] <= 1
+    pred = res.predict(factors)  # "model prediction for any factor table"
+    assert isinstance(pred, pd.Series) and list(pred.index) == list(factors.index) and pred.notna().all()
+
+
+def _store(ns: dict[str, Any]) -> None:
+    d, ex = ns["d"], ns["ex"]
+    both = d.dropna(subset=["rank_a", "rank_b"])
+    assert (both["rank_change"] == both["rank_a"] - both["rank_b"]).all()
+    for tab in (ex.score, ex.rank):  # "unit × factor, + total, residual"
+        assert list(tab.columns[-2:]) == ["total", "residual"]
+        parts = tab.drop(columns=["total", "residual"]).sum(axis=1) + tab["residual"]
+        np.testing.assert_allclose(parts, tab["total"], atol=1e-9)
+
+
+def _survey(ns: dict[str, Any]) -> None:
+    from hubindex.survey import as_indicator
+
+    ind = as_indicator(ns["res"].estimates, "anydigpayment")  # "pd.Series indexed by unit (attrs: provenance, n)"
+    assert isinstance(ind, pd.Series) and ind.notna().all() and {"provenance", "n"} <= set(ind.attrs)
+
+
+CHECKS: dict[tuple[str, int], Callable[[dict[str, Any]], None]] = {
+    ("README.md", 0): _readme, ("expert.md", 0): _expert_cli, ("expert.md", 1): _expert_api, ("store.md", 0): _store,
+    ("survey.md", 0): _survey}
+
+
+def test_every_runnable_snippet_has_output_checks() -> None:
+    runnable = {(md.name, i) for md, i, _ in SNIPPETS} - set(COMPILE_ONLY)
+    assert runnable == set(CHECKS), "a new doc example needs a check of what it claims (CHECKS)"
 
 
 def test_there_are_snippets() -> None:
@@ -30,4 +97,6 @@ def test_snippet_runs(md: Path, i: int, code: str, tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HUBINDEX_STORE", str(tmp_path / "editions.duckdb"))
     (tmp_path / "examples").symlink_to(REPO / "examples")
-    exec(compiled, {"__name__": "__docs__"})  # noqa: S102 - the documentation's own code
+    ns: dict[str, Any] = {"__name__": "__docs__"}
+    exec(compiled, ns)  # noqa: S102 - the documentation's own code
+    CHECKS[(md.name, i)](ns)

@@ -1,7 +1,9 @@
-"""COINr parity on ASEM, against an independent, deliberately plain re-implementation of COINr's rules.
+"""COINr's log fallback (winmax = 1) on ASEM, against a deliberately plain re-implementation of COINr's rules.
 
-The reference below follows ``shared/data/asem/COINR_DEFAULTS.md`` line by line with loops and pandas; it shares no
-code with ``hubindex.engine``. hubindex must match it to 1e-9 at every level (the issue asks 1e-6 vs COINr).
+Parity with COINr itself, at every level of four pipelines, is in ``test_coinr_reference.py`` (COINr's own output
+files). COINr's files never reach the log step (every flagged ASEM indicator passes after winsorising), so this
+re-implementation of ``shared/data/asem/COINR_DEFAULTS.md`` (loops and pandas, no code shared with
+``hubindex.engine``; the rules were checked against COINr for winmax = 1 by the team) covers that branch.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import hubindex
 
@@ -65,75 +66,33 @@ def ref_treat(x: np.ndarray, winmax: int) -> np.ndarray:
     return out
 
 
-def ref_build(asem: Path, *, l: float, u: float, agg: str, example_coin: bool = False, winmax: int = 5):  # noqa: E741
+def ref_build(asem: Path, *, winmax: int) -> pd.DataFrame:
+    """COINr's default pipeline (treat -> min-max 0-100 -> arithmetic mean over available children), plainly."""
     data = pd.read_csv(asem / "iData.csv").sort_values("uCode").set_index("uCode")
     meta = pd.read_csv(asem / "iMeta.csv")
     ind = meta[meta.Type == "Indicator"]
     X = data[list(ind.iCode)].astype(float).copy()
-    if example_coin:
-        for _, r in ind.iterrows():
-            if isinstance(r.Denominator, str):
-                X[r.iCode] = X[r.iCode] / data[r.Denominator]
-        grp = data["EurAsia_group"]
-        for c in X.columns:
-            X[c] = X[c].fillna(X[c].groupby(grp).transform("mean"))
-        avail = X.notna().mean(axis=1)
-        X = X[avail >= 0.9]
     for c in X.columns:
         X[c] = ref_treat(X[c].to_numpy(), winmax)
-    N = pd.DataFrame(index=X.index)
+    scores = pd.DataFrame(index=X.index)
     for _, r in ind.iterrows():
         x = X[r.iCode] * r.Direction
-        N[r.iCode] = (x - x.min()) / (x.max() - x.min()) * (u - l) + l
-    scores = N.copy()
-    aggs = meta[meta.Type == "Aggregate"].sort_values("Level")
-    for _, r in aggs.iterrows():
+        scores[r.iCode] = (x - x.min()) / (x.max() - x.min()) * 100
+    for _, r in meta[meta.Type == "Aggregate"].sort_values("Level").iterrows():
         kids = meta[meta.Parent == r.iCode]
         C = scores[list(kids.iCode)]
         w = kids.Weight.to_numpy(dtype=float)
         out = []
         for _, row in C.iterrows():
             ok = row.notna().to_numpy()
-            vals, ww = row.to_numpy(dtype=float)[ok], w[ok]
-            if agg == "arithmetic":
-                out.append((vals * ww).sum() / ww.sum())
-            else:
-                out.append(math.exp((ww * np.log(vals)).sum() / ww.sum()))
+            out.append((row.to_numpy(dtype=float)[ok] * w[ok]).sum() / w[ok].sum())
         scores[r.iCode] = out
     return scores
-
-
-CASES = {
-    "default.yaml": dict(l=0, u=100, agg="arithmetic"),
-    "geometric.yaml": dict(l=1, u=100, agg="geometric"),
-    "example_coin.yaml": dict(l=0, u=100, agg="arithmetic", example_coin=True),
-}
-
-
-@pytest.mark.parametrize("spec_name", list(CASES))
-def test_asem_matches_independent_reference(asem_dir: Path, spec_name: str) -> None:
-    res = hubindex.build(asem_dir / spec_name)
-    ref = ref_build(asem_dir, **CASES[spec_name])
-    assert list(res.scores.index) == list(ref.index)
-    got = res.scores[ref.columns]
-    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
-    # ranks: highest = 1, min ties
-    exp_rank = ref["Index"].rank(ascending=False, method="min")
-    np.testing.assert_array_equal(res.ranks["Index"].to_numpy(), exp_rank.to_numpy())
-
-
-def test_asem_treatment_flags_18_indicators(asem_dir: Path) -> None:
-    res = hubindex.build(asem_dir / "default.yaml")
-    rep = res.reports["treat"]
-    treated = rep[rep["applied"] != "none"]
-    assert len(treated) == 18
-    assert set(treated["applied"]) == {"winsorise"}
-    assert treated["n_winsorised"].between(1, 3).all()
 
 
 def test_asem_winmax1_uses_log_fallback(asem_dir: Path) -> None:
     spec = hubindex.load_spec(asem_dir / "default.yaml").with_step("treat", winmax=1)
     res = hubindex.build(spec)
-    ref = ref_build(asem_dir, l=0, u=100, agg="arithmetic", winmax=1)
+    ref = ref_build(asem_dir, winmax=1)
     assert (res.reports["treat"]["applied"] == "log").any()
     np.testing.assert_allclose(res.scores[ref.columns].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)

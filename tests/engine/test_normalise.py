@@ -41,14 +41,19 @@ def test_z_score_by_hand() -> None:
     sd = np.sqrt(10 / 3)
     np.testing.assert_allclose(col(z_score(x)), [-2 / sd, -1 / sd, 1 / sd, NA, 2 / sd])
     np.testing.assert_allclose(col(z_score(x, 10, 2)), 10 + 2 * np.array([-2, -1, 1, NA, 2]) / sd)
+    # a spread below 1 (x/10: sd = 0.1826) is divided by, not by 1: the same z-scores
+    np.testing.assert_allclose(col(z_score(x / 10)), [-2 / sd, -1 / sd, 1 / sd, NA, 2 / sd])
 
 
 def test_scaled_dist_and_frac_by_hand() -> None:
     np.testing.assert_allclose(col(scaled(x, 2, 4)), [-25, 0, 50, NA, 75])  # (x − 2)/4·100
     np.testing.assert_allclose(col(dist_to_max(x)), [0, 0.25, 0.75, NA, 1])  # 1 − (5 − x)/4
+    np.testing.assert_allclose(col(dist_to_max(x / 10)), [0, 0.25, 0.75, NA, 1])  # range 0.4 < 1: same
+    np.testing.assert_allclose(col(min_max(x / 10)), [0, 25, 75, NA, 100])
     # reference unit 2 (x = 4): 1 − (4 − x)/4 ; capped at 1 if asked
     np.testing.assert_allclose(col(dist_to_ref(x, 2)), [0.25, 0.5, 1, NA, 1.25])
     np.testing.assert_allclose(col(dist_to_ref(x, 2, cap_max=True)), [0.25, 0.5, 1, NA, 1])
+    np.testing.assert_allclose(col(dist_to_ref(x / 10, 2)), [0.25, 0.5, 1, NA, 1.25])  # range 0.4 < 1: same
     np.testing.assert_allclose(col(frac_max(x)), [0.2, 0.4, 0.8, NA, 1])  # x / 5
 
 
@@ -81,6 +86,11 @@ def test_goalposts_by_hand() -> None:
     np.testing.assert_allclose(col(goalposts(y, lo, hi, np.array([-1]), scale=1)), [1, 0.5, 0, NA])
     with pytest.raises(ComputeError, match="upper != lower"):
         goalposts(y, hi, hi, np.array([1]))
+    # goalposts away from 0 (a zero lower post hides x − lower vs x + lower): [2, 12], x = 4.5 → 25 / 75
+    x = np.array([[4.5], [2.0], [12.0]])
+    lo2, hi2 = np.array([2.0]), np.array([12.0])
+    np.testing.assert_allclose(col(goalposts(x, lo2, hi2, np.array([1]))), [25, 0, 100])
+    np.testing.assert_allclose(col(goalposts(x, lo2, hi2, np.array([-1]))), [75, 100, 0])
 
 
 @pytest.mark.parametrize("method", ["min_max", "z_score", "dist_to_max"])

@@ -37,6 +37,20 @@ def test_type2_skewness_and_kurtosis_by_hand() -> None:
     assert not passes_outlier_check(NA, NA)
 
 
+def test_treatment_boundary_is_inclusive_as_coinr_check_skewkurt() -> None:
+    """COINr's check_SkewKurt (R/treat.R): Pass = (abs(sk) < skew_thresh) | (kt < kurt_thresh), so an indicator whose
+    |skew| and kurtosis equal the thresholds exactly is treated (>=), one ulp above either threshold is not.
+    (get_stats' audit flag is strict >, a different COINr function: tests/audit/test_coherence.py.)"""
+    x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 100])
+    sk, ku = abs(float(skewness(x))), float(kurtosis(x))
+    at = coinr_default_treat(x, skew_thresh=sk, kurt_thresh=ku)
+    assert not at.passed_before and at.method == "winsorise"
+    for ts, tk in [(np.nextafter(sk, np.inf), ku), (sk, np.nextafter(ku, np.inf))]:
+        o = coinr_default_treat(x, skew_thresh=ts, kurt_thresh=tk)
+        assert o.passed_before and o.method == "none"
+    assert not passes_outlier_check(10, 3.5) and not passes_outlier_check(-2.0, 10)
+
+
 def test_moments_agree_with_scipy_and_ignore_nan() -> None:
     rng = np.random.default_rng(0)
     X = rng.lognormal(size=(30, 4))

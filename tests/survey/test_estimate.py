@@ -170,6 +170,10 @@ def test_effective_n():
     ne = effective_n(np.array([0.5, 0.5, 0.0]), np.array([0.0025, 0.0001, 0.0]), np.array([200, 200, 50]))
     np.testing.assert_allclose(ne, [100.0, 200.0, 50.0])
     ne_df = effective_n(np.array([0.5]), np.array([0.0025]), np.array([200]), np.array([10.0]))
+    # the smallest design df, 1 (two PSUs in one stratum), is adjusted too: (t_199 / t_1)² at 2.5 %
+    ne_1 = effective_n(np.array([0.5]), np.array([0.0025]), np.array([200]), np.array([1.0]))
+    assert ne_1[0] == pytest.approx(100 * (stats.t.ppf(0.025, 199) / stats.t.ppf(0.025, 1)) ** 2)
+    assert 2 < ne_1[0] < 3  # |t_1| = 12.7 against 1.97: a very wide interval, as it should be with one df
     assert ne_df[0] == pytest.approx(100 * (stats.t.ppf(0.025, 199) / stats.t.ppf(0.025, 10)) ** 2)
 
 

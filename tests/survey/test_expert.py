@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -362,7 +363,7 @@ def test_result_table_and_immutability(sim, fitted):
         fitted.mu = 0.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         fitted.metrics["r2_train"] = 1.0  # type: ignore[index]
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         fitted.config.C = 3.0  # type: ignore[misc]
     pred = fitted.predict(f)
     np.testing.assert_allclose(pred.loc[r.index], r["predicted"])

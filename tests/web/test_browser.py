@@ -161,14 +161,21 @@ def test_weights_slider_recompute_matches_api(page, asem_result) -> None:
     _clean(page)
 
 
-def test_slider_recompute_time(page) -> None:
-    """Median time of one full in-browser re-rank (all aggregates + ranks), measured over 200 runs."""
+def test_in_browser_rerank_equals_the_server(page, asem_result) -> None:  # type: ignore[no-untyped-def]
+    """The browser's own re-rank (what the sliders call) gives the server's scores and ranks for several weight
+    sets. Its speed is measured in benchmarks/bench_web.py (median over 200 re-ranks; budget 16 ms), not asserted
+    here, where a busy machine would make it flaky."""
+    from hubindex.web._view import IndexView
+
     _ready(page, "#/weights")
-    ms = page.evaluate("""() => { const t = []; for (let i = 0; i < 200; i++) { const a = performance.now();
-        window.hubindex.computeRanking({Conn: 1 + i / 100}); t.push(performance.now() - a); }
-        t.sort((x, y) => x - y); return t[100]; }""")
-    print(f"in-browser recompute: median {ms:.3f} ms per re-rank (51 units, 60 nodes)")
-    assert ms < 16
+    view = IndexView.from_result(asem_result)
+    for w in ({}, {"Conn": 3.0}, {"Conn": 1.0, "Sust": 4.0, "Physical": 0.0}, {"LPI": 2.5, "Environ": 0.5}):
+        got = page.evaluate("(w) => window.hubindex.computeRanking(w)", w)
+        want = {x["unit"]: x for x in view.rescore(w)["ranking"]}
+        assert len(got) == len(want)
+        for g in got:
+            assert g["rank"] == want[g["unit"]]["rank"] and g["move"] == want[g["unit"]]["move"]
+            assert g["score"] == pytest.approx(want[g["unit"]]["score"], abs=1e-9)
 
 
 def test_map_offline(page, asem_result) -> None:

@@ -21,7 +21,7 @@ def test_serve_command(monkeypatch, tiny_spec) -> None:
 
 def test_serve_bad_spec_is_a_clear_error(tmp_path, capsys) -> None:
     code = main(["serve", str(tmp_path / "nope.yaml")])
-    assert code != 0
+    assert code == 2  # a spec error
     assert "spec file not found" in capsys.readouterr().err
 
 
