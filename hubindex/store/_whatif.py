@@ -210,9 +210,9 @@ class WhatIf:
         look = {(str(u), str(i)): str(v).strip().lower()
                 for u, i, v in zip(prov["unit"], prov["indicator"], prov[SCOPE_COLUMN], strict=True)}
         self.scope = np.array([[look.get((u, c), "unknown") for c in self.inds] for u in self.units], dtype=object)
-        where = prov.attrs.get("path", "the provenance table")
-        self.scope_note = (f"city levers are the values whose provenance scope is '{CITY_SCOPE}' ({where}); "
-                           "national values (country proxies, modelled values) are shown as national context")
+        self.scope_note = ("City levers are the values measured for the city itself; national values (a country "
+                           "figure standing in for the city, or a national survey figure spread over the country's "
+                           "cities) are shown apart as national context.")
         self.has_provenance = True
 
     def levers(self, unit: str) -> dict[str, bool]:
@@ -974,7 +974,7 @@ class WhatIf:
         who = ("the city's own levers" if self.has_provenance and not include_national and indicators is None
                else "these indicators")
         if not inds:
-            return base_plan | {"status": f"not reachable: no city levers ({self.scope_note})",
+            return base_plan | {"status": f"not reachable: the city has no levers of its own. {self.scope_note}",
                                 "plan": pd.DataFrame(), "cost": np.nan}
         J = [self.inds.index(x) for x in inds]
         e = self.base.weights["effective"].reindex(inds).to_numpy(dtype=float)
