@@ -192,9 +192,10 @@ _SUBCOMMANDS = (
 #: Every top-level command of the packages above, in help order: name -> (module, help shown by ``--help``).
 #: ``tests/cli/test_cli_startup.py`` checks it against the commands the modules really define.
 _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "what-it-takes": ("hubindex.store.cli", "What it takes for UNIT to reach a goal: the smallest change of each "
-                      "indicator alone (raw units, through\nthe real pipeline, checked by a rebuild) and the cheapest "
-                      "combination (linear programme)."),
+    "what-it-takes": ("hubindex.store.cli", "What it takes for UNIT to reach a goal with what the city itself can "
+                      "change (its city-level values): the\nsmallest change of each indicator alone (raw units, whole "
+                      "steps for counts, through the real pipeline,\nchecked by a rebuild), the cheapest combination, "
+                      "and — apart — the national context (what would change if\nthe country's values moved)."),
     "rank-range": ("hubindex.store.cli", "Each city's best and worst rank over all admissible weights (LP bounds + "
                    "one MILP per city)."),
     "targets": ("hubindex.store.cli", "City targets and their status against observations over editions (met / "

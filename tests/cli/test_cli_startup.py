@@ -37,7 +37,7 @@ def test_import_hubindex_is_lazy_and_the_public_api_still_resolves() -> None:
     assert not mods & set(HEAVY)
     import hubindex
 
-    assert hubindex.__all__ == ["build", "as_spec", "default_spec_path", "load_spec", "spec_from_dict", "from_coinr",
+    assert hubindex.__all__ == ["build", "Pipeline", "default_pipeline", "as_spec", "default_spec_path", "load_spec", "spec_from_dict", "from_coinr",
                                 "IndexSpec", "Result", "HubindexError", "SpecError", "DataError", "ComputeError",
                                 "StoreError"]
     from hubindex.api import build

@@ -73,9 +73,32 @@ def _survey(ns: dict[str, Any]) -> None:
     assert isinstance(ind, pd.Series) and ind.notna().all() and {"provenance", "n"} <= set(ind.attrs)
 
 
+def _compare(ns: dict[str, Any]) -> None:
+    from scipy.stats import spearmanr
+
+    cmp, d = ns["cmp"], ns["d"]
+    s = cmp.summary().set_index("list_id").loc["gfhr2025"]
+    c = cmp.lists[0].cities
+    # "Spearman on the overlap": the published and our ranks of the shared cities, recomputed here
+    assert s["n_overlap"] == len(c) and s["spearman"] == spearmanr(c["published_rank"], c["our_rank"])[0]
+    # "the largest gap": no city of the list has a larger |gap| than the first one explained
+    assert abs(d["gap"]) == max(abs(x["gap"]) for x in cmp.lists[0].differences)
+    assert d["swapped_with_names"] and d["pillars"]
+
+
+def _engine(ns: dict[str, Any]) -> None:
+    import hubindex
+
+    spec, r2, r3, cold = ns["spec"], ns["r2"], ns["r3"], ns["cold"]
+    # the cached rebuilds equal cold builds of the changed specs, bit for bit
+    assert r2.scores.equals(hubindex.build(spec.with_step("normalise", l=1), cache=False).scores)
+    assert r3.scores.equals(hubindex.build(spec.with_step("aggregate", method="median"), cache=False).scores)
+    assert ns["r1"].scores.equals(cold.scores) and ns["r4"].scores.equals(cold.scores)
+
+
 CHECKS: dict[tuple[str, int], Callable[[dict[str, Any]], None]] = {
     ("README.md", 0): _readme, ("expert.md", 0): _expert_cli, ("expert.md", 1): _expert_api, ("store.md", 0): _store,
-    ("survey.md", 0): _survey}
+    ("survey.md", 0): _survey, ("compare.md", 0): _compare, ("engine.md", 0): _engine}
 
 
 def test_every_runnable_snippet_has_output_checks() -> None:

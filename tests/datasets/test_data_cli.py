@@ -48,7 +48,7 @@ def test_data_show_every_value_with_its_source(capsys: pytest.CaptureFixture[str
     assert len(rows) == len(prov) > 0
     for row, (_, p) in zip(rows, prov.iterrows(), strict=True):
         value = "" if pd.isna(p["value"]) else f"{p['value']:,.4g}"
-        assert row[:5] == [p["indicator"], value, p["scope"], p["source"], str(p["source_date"])]
+        assert row[:5] == [p["indicator"], value, p["value_level"], p["source"], str(p["source_date"])]
     # the name works as well as the code, in any case
     assert main(["data", "show", name.upper()]) == 0
     assert _rows(capsys.readouterr().out) == rows
