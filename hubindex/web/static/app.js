@@ -24,9 +24,24 @@ const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 
 const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
 /** Words for readers: the spec's internal suffix "(hubindex default)" is not part of the index's name. */
 const readable = (s) => (s === null || s === undefined) ? s : String(s).replace(/\s*\(hubindex default\)/gi, "");
+/** The citation for readers, without the spec hash that the footer's "Details" line already gives
+ *  ("… Built with hubindex 0.1.0, spec 8a8a14cf255c." → "… Built with hubindex 0.1.0."). */
+const citeText = (c) => (c && D.meta.spec_hash) ? String(c).replace(new RegExp(`,?\\s*spec ${D.meta.spec_hash.slice(0, 12)}[0-9a-f]*`), "") : c;
 const GROUP_LABEL = { country: "Country", region: "Region", cn_region: "Region of China" };
 /** A group column's name for readers ("cn_region" → "Region of China", "EurAsia_group" → "EurAsia group"). */
 const groupLabel = (g) => GROUP_LABEL[g] || (g.charAt(0).toUpperCase() + g.slice(1)).replace(/_/g, " ");
+/** A group's value for readers: a lower-case code word gets a capital ("eastern" → "Eastern"); names stay as given. */
+const groupValue = (v) => (typeof v === "string" && /^[a-z][a-z0-9_ ]*$/.test(v)) ? (v.charAt(0).toUpperCase() + v.slice(1)).replace(/_/g, " ") : v;
+/** Narrow (phone) screen: charts get horizontal, wrapped category labels. */
+const isNarrow = () => window.matchMedia("(max-width: 600px)").matches;
+/** A chart label on two lines, broken at the space nearest its middle ("Fintech Industry" → "Fintech<br>Industry"). */
+function wrapLabel(s) {
+  const t = String(s);
+  if (t.length <= 10) return t;
+  let best = -1;
+  for (let i = t.indexOf(" "); i >= 0; i = t.indexOf(" ", i + 1)) if (best < 0 || Math.abs(i - t.length / 2) < Math.abs(best - t.length / 2)) best = i;
+  return best < 0 ? t : `${t.slice(0, best)}<br>${t.slice(best + 1)}`;
+}
 /** An outlier-treatment flag in words. */
 const TREAT_TEXT = { winhi: "value capped at the outlier limit", winlo: "value raised to the lower outlier limit", log_CT: "log-transformed (skewed indicator)", boxcox: "Box–Cox transformed (skewed indicator)" };
 const treatText = (f) => TREAT_TEXT[f] || f;
@@ -357,7 +372,7 @@ async function init() {
   IX.noun = D.units.length && D.units.every((u) => /^[A-Z]{3}$/.test(u.unit)) ? ["country", "countries"] : ["city", "cities"];   // ISO-3 codes: a country index
   document.getElementById("subtitle").textContent = `${D.meta.n_units} ${IX.noun[1]}`;
   document.getElementById("footer").append(
-    el("div", {}, "Cite as: ", D.meta.citation), el("div", {}, "Licence: ", D.meta.licence),
+    el("div", { id: "cite-as" }, "Cite as: ", citeText(D.meta.citation)), el("div", {}, "Licence: ", D.meta.licence),
     el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")),
     el("div", { class: "details-line", id: "spec-details" }, `Details: spec ${D.meta.spec_hash.slice(0, 12)} · hubindex ${D.meta.hubindex_version}`));
   document.getElementById("skip-main").addEventListener("click", (e) => { e.preventDefault(); document.getElementById("main").focus(); });
@@ -439,7 +454,7 @@ PAGES.ranking = (main, r) => {
       const n = (v) => D.ranking.filter((x) => String(x[g]) === v).length;
       const vals = groupOptions(g).map(String).filter((v) => n(v) >= 2 || `${g}=${v}` === state.within);
       return vals.length ? el("optgroup", { label: `Within a ${groupLabel(g).replace(/^Region of/, "region of").replace(/^(Country|Region)$/, (m) => m.toLowerCase())}` },
-        vals.map((v) => el("option", { value: `${g}=${v}`, selected: `${g}=${v}` === state.within }, `${v} (${n(v)} cities)`))) : null;
+        vals.map((v) => el("option", { value: `${g}=${v}`, selected: `${g}=${v}` === state.within }, `${groupValue(v)} (${n(v)} cities)`))) : null;
     }));
   withinSel.addEventListener("change", () => { state.within = withinSel.value; updateParam("within", state.within); draw(); });
   controls.append(el("label", { for: "f-within" }, "Sub-ranking", withinSel));
@@ -545,7 +560,7 @@ PAGES.city = async (main, r) => {
     p.change !== undefined ? el("div", { id: "city-change" }, el("small", {}, `Change vs ${D.meta.editions.previous}`), el("span", { class: "stat" }, fmtChange(p.change)), p.prev_rank ? el("span", { class: "muted" }, ` (was ${p.prev_rank})`) : null) : null,
     el("div", {}, el("small", {}, "Score"), el("span", { class: "stat" }, fmt(p.score))),
     p.tier ? el("div", {}, el("small", {}, "Tier"), el("span", { class: "stat" }, p.tier)) : null,
-    ...Object.entries(p.groups).filter(([, v]) => v.label !== null && v.label !== undefined && v.label !== "").map(([g, v]) => el("div", { "data-group": g }, el("small", {}, groupLabel(g)), `${v.label}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
+    ...Object.entries(p.groups).filter(([, v]) => v.label !== null && v.label !== undefined && v.label !== "").map(([g, v]) => el("div", { "data-group": g }, el("small", {}, groupLabel(g)), `${groupValue(v.label)}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
     el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`),
     p.n_country_level !== undefined ? el("div", {}, el("small", {}, "Country-level values"), `${p.n_country_level}`) : null);
   main.append(kpis);
@@ -573,7 +588,7 @@ PAGES.city = async (main, r) => {
       el("p", {}, el("a", { href: `#/compare?units=${[p.unit, ...(peer ? [peer] : p.similar.slice(0, 2))].join(",")}` }, "Compare side by side →")))));
   withPlotly(radar, () => {
     const close = (a) => a.concat([a[0]]);
-    const theta = close(pillars.map(nodeName));
+    const theta = close(pillars.map((c) => radar.clientWidth < 480 ? wrapLabel(nodeName(c)) : nodeName(c)));   // phone: no label cut at the edge
     Plotly.newPlot(radar, [
       { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
       { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
@@ -898,8 +913,9 @@ PAGES.compare = (main, r) => {
   const alt = `Pillar scores of ${units.map(unitName).join(", ")}: ` + D.pillars.map((c) => `${nodeName(c)}: ` + units.map((u) => `${unitName(u)} ${fmt(IX.scoreOf(u, c))}`).join(", ")).join("; ") + ".";
   chart.setAttribute("aria-label", alt);
   main.append(chart, el("p", { class: "muted" }, alt));
-  withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map(nodeName), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
-    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, margin: { t: 20 }, legend: { orientation: "h" } }, { displaylogo: false, responsive: true }));
+  const narrow = isNarrow();   // phone: pillar names on two lines, never rotated and cut
+  withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map((c) => narrow ? wrapLabel(nodeName(c)) : nodeName(c)), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
+    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, xaxis: { tickangle: 0, automargin: true }, margin: { t: 20 }, legend: narrow ? { orientation: "h", y: -0.3, yanchor: "top" } : { orientation: "h" } }, { displaylogo: false, responsive: true }));
   const head = el("tr", {}, el("th", { scope: "col" }, "Node"), units.map((u) => el("th", { scope: "col", class: "num" }, el("a", { href: `#/city/${encodeURIComponent(u)}` }, unitName(u)))));
   const rowFor = (code, label, bold) => {
     const vals = units.map((u) => IX.scoreOf(u, code));
@@ -1006,7 +1022,7 @@ PAGES.editions = async (main, r) => {
   if (S.by_group && S.by_group.length) {
     const g = S.group;
     main.append(el("h2", {}, `Averages by ${groupLabel(g).toLowerCase()}`), wrap(el("table", { id: "diff-groups" }, el("thead", {}, el("tr", {}, [groupLabel(g), "Cities", `Mean score ${a}`, `Mean score ${b}`, "Change", "Mean rank change"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
-      el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, x[g]), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
+      el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, groupValue(x[g])), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
         el("td", { class: "num" }, `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`), el("td", { class: "num" }, fmt(x.mean_rank_change, 2))))))),
       downloadBar(`editions_${a}_${b}_by_${g}`, () => S.by_group, () => Object.keys(S.by_group[0])));
   }
@@ -1237,10 +1253,11 @@ PAGES.methodology = (main) => {
     (Object.keys(a.by_level).length ? ` (per level: ${Object.entries(a.by_level).map(([k, v]) => `level ${k} ${v}`).join(", ")})` : "") +
     ` with the weights below, renormalised over the children available for each unit` + (a.min_availability !== null ? `; a node needs ${100 * a.min_availability} % of its children` : "") +
     `. Ranks: 1 = best; equal scores share the better rank.` + (D.tiers ? ` Tiers by ${D.tiers.by}: cut-offs ${D.tiers.cutoffs.join(", ")} → ${D.tiers.labels.join(", ")}.` : "")),
-    el("p", { class: "muted" }, `Spec hash ${D.meta.spec_hash} · hubindex ${D.meta.hubindex_version}` + (D.meta.excluded_units.length ? ` · screened out: ${D.meta.excluded_units.join(", ")}` : "")));
+    D.meta.excluded_units.length ? el("p", { class: "muted", id: "screened-out" }, `Screened out (too few indicators available): ${D.meta.excluded_units.map((u) => IX.ranking[u] ? IX.ranking[u].name : u).join(", ")}`) : "");
   const tree = (code) => {
     const n = IX.node[code];
-    return el("li", {}, el("strong", {}, n.name), ` (${n.code})`, el("span", { class: "muted" }, n.parent ? ` — weight ${fmt(n.weight, 2)}, ${fmt(100 * (n.rescaled ?? 0), 1)} % of ${n.parent}, effective ${fmt(100 * (n.effective ?? 0), 2)} % of the index` : ""),
+    return el("li", { "data-code": n.code }, el("strong", {}, n.name), ` (${n.code})`, el("span", { class: "muted" }, n.parent ? ` — weight ${fmt(n.weight, 2)}, ${fmt(100 * (n.rescaled ?? 0), 1)} % of ${nodeName(n.parent)}, effective ${fmt(100 * (n.effective ?? 0), 2)} % of the index` : ""),
+      n.children.length && n.description ? el("div", { class: "node-def" }, n.description) : null,   // indicators: Definition column below
       n.children.length ? el("ul", {}, n.children.map(tree)) : null);
   };
   main.append(el("h2", {}, "Framework"), el("div", { class: "tree", id: "fw-tree" }, el("ul", {}, tree(D.index))));
