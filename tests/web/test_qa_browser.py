@@ -9,7 +9,8 @@ defects seen on screenshots, each with the check that would have caught it. Scre
 - a group's raw value ("eastern" for China's region) is shown as a word ("Eastern");
 - on a phone, the compare chart's pillar names were rotated and hidden under the legend, and the radar cut
   "Fintech Industry" at the chart's edge;
-- the "How our ranking compares with published rankings" section fits a phone's width.
+- the "How our ranking compares with published rankings" section fits a phone's width;
+- the ranking's tier badge "Regional hub" wrapped to two lines at 1440 px.
 """
 
 from __future__ import annotations
@@ -152,4 +153,16 @@ def test_chart_labels_are_not_cut_on_a_phone(qpage) -> None:
         assert _inside(it, got["ref"]), f"radar label cut at the chart's edge: {it}"
     _no_overflow(page)
     _shot(page, "city_radar")
+    assert page.errors == [], page.errors
+
+
+def test_tier_badges_stay_on_one_line(qpage) -> None:
+    page = qpage
+    page.goto(f"{page.base}/#/ranking")
+    page.wait_for_selector("#ranking-table tbody tr")
+    hs = page.eval_on_selector_all("#ranking-table .tier", "ts => ts.filter(t => t.offsetParent).map(t => [t.textContent, t.getBoundingClientRect().height, parseFloat(getComputedStyle(t).lineHeight) || 1.2 * parseFloat(getComputedStyle(t).fontSize)])")
+    if page.size == "desktop":
+        assert len(hs) == 91
+    assert all(h < 1.5 * lh for _, h, lh in hs), [x for x in hs if x[1] >= 1.5 * x[2]][:3]   # "Regional hub" wrapped to two lines
+    _no_overflow(page)
     assert page.errors == [], page.errors
