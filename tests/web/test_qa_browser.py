@@ -11,6 +11,8 @@ defects seen on screenshots, each with the check that would have caught it. Scre
   "Fintech Industry" at the chart's edge;
 - the "How our ranking compares with published rankings" section fits a phone's width;
 - the ranking's tier badge "Regional hub" wrapped to two lines at 1440 px.
+- on a phone, the editions slope chart cut its right-hand labels ("67 Mexico City (▲3") and its tool bar covered
+  the top labels.
 """
 
 from __future__ import annotations
@@ -165,4 +167,21 @@ def test_tier_badges_stay_on_one_line(qpage) -> None:
         assert len(hs) == 91
     assert all(h < 1.5 * lh for _, h, lh in hs), [x for x in hs if x[1] >= 1.5 * x[2]][:3]   # "Regional hub" wrapped to two lines
     _no_overflow(page)
+    assert page.errors == [], page.errors
+
+
+def test_slope_chart_labels_inside_and_uncovered(qpage) -> None:
+    page = qpage
+    page.goto(f"{page.base}/#/editions")
+    page.wait_for_selector("#slope-chart .annotation-text")
+    got = page.evaluate(_BOXES, ["#slope-chart .annotation-text", "#slope-chart .main-svg"])
+    assert len(got["items"]) == 30   # 15 movers, a label on each side
+    for it in got["items"]:
+        assert _inside(it, got["ref"]), f"slope label cut at the chart's edge: {it}"
+    bar = page.evaluate("(() => { const m = document.querySelector('#slope-chart .modebar');"
+                        " if (!m || getComputedStyle(m).opacity === '0' || !m.offsetParent) return null;"
+                        " const r = m.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()")
+    if bar is not None:   # a tool bar that is shown must not cover a label
+        assert not any(_overlap(it, bar) for it in got["items"]), "the chart's tool bar covers a label"
+    _shot(page, "slope")
     assert page.errors == [], page.errors

@@ -983,7 +983,8 @@ PAGES.editions = async (main, r) => {
       hovertemplate: `${x.name}: %{y:${metric === "rank" ? "d" : ".1f"}} in %{x}<extra></extra>`, showlegend: false }));
     // labels: placed at their point, then pushed apart vertically (relaxLabels) so that close ranks stay readable;
     // a label that had to move is tied to its point by a thin leader line
-    const H = Math.max(420, 22 * sel.length + 80), M = { t: 20, b: 30, l: 60, r: 20 }, plotH = H - M.t - M.b;
+    const narrow = isNarrow();   // phone: more room for the labels on both sides, no tool bar over the top labels
+    const H = Math.max(420, 22 * sel.length + 80), M = narrow ? { t: 20, b: 30, l: 34, r: 4 } : { t: 20, b: 30, l: 60, r: 20 }, plotH = H - M.t - M.b;
     const allY = sel.flatMap((x) => [ya(x), yb(x)]);
     let lo = Math.min(...allY), hi = Math.max(...allY);
     const pad = Math.max((hi - lo) * 0.04, metric === "rank" ? 0.6 : 0.5);
@@ -999,14 +1000,14 @@ PAGES.editions = async (main, r) => {
         const moved = Math.abs(placed[i] - ys[i]) > 1;
         const text = side ? `${metric === "rank" ? x.rank_b : fmt(x.score_b)} ${x.name} (${x.rank_change > 0 ? "▲" : (x.rank_change < 0 ? "▼" : "=")}${x.rank_change ? Math.abs(x.rank_change) : ""})`
           : `${x.name} ${metric === "rank" ? x.rank_a : fmt(x.score_a)}`;
-        ann.push({ x: side, y: side ? yb(x) : ya(x), xanchor: side ? "left" : "right", yanchor: "middle", text, font: { size: 11, color: colour(x) },
+        ann.push({ x: side, y: side ? yb(x) : ya(x), xanchor: side ? "left" : "right", yanchor: "middle", text, font: { size: narrow ? 10 : 11, color: colour(x) },
           showarrow: true, arrowhead: 0, arrowwidth: 0.6, arrowcolor: moved ? "#8c959f" : "rgba(0,0,0,0)", standoff: 2,
           ax: side ? 14 : -14, ay: placed[i] - ys[i] });
       });
     }
-    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: narrow ? [-1.3, 2.5] : [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: narrow ? "" : (metric === "rank" ? "Rank (1 = best)" : "Score") } },
       metric === "rank" ? (({ tickmode, tick0, dtick, tickformat }) => ({ tickmode, tick0, dtick, tickformat }))(rankAxis(allY)) : {}),
-      annotations: ann, margin: M }, { displaylogo: false, responsive: true });
+      annotations: ann, margin: M }, Object.assign({ displaylogo: false, responsive: true }, narrow ? { displayModeBar: false } : {}));
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   });
   // per-city table (all cities, ordered by the chosen sort)
