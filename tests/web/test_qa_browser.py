@@ -12,7 +12,8 @@ defects seen on screenshots, each with the check that would have caught it. Scre
 - the "How our ranking compares with published rankings" section fits a phone's width;
 - the ranking's tier badge "Regional hub" wrapped to two lines at 1440 px.
 - on a phone, the editions slope chart cut its right-hand labels ("67 Mexico City (▲3") and its tool bar covered
-  the top labels.
+  the top labels;
+- "1 cities rank above London" (best and worst attainable rank).
 """
 
 from __future__ import annotations
@@ -184,4 +185,15 @@ def test_slope_chart_labels_inside_and_uncovered(qpage) -> None:
     if bar is not None:   # a tool bar that is shown must not cover a label
         assert not any(_overlap(it, bar) for it in got["items"]), "the chart's tool bar covers a label"
     _shot(page, "slope")
+    assert page.errors == [], page.errors
+
+
+def test_always_above_count_in_words(qpage) -> None:
+    page = qpage
+    page.goto(f"{page.base}/#/city/GB-LON")
+    page.wait_for_selector("#always-above")
+    assert page.text_content("#always-above") == "1 city ranks above London under every such weighting."
+    page.goto(f"{page.base}/#/city/CN-HGH")
+    page.wait_for_function("document.querySelector('#always-above') && document.querySelector('#city-name').textContent.startsWith('Hangzhou')")
+    assert page.text_content("#always-above").startswith("6 cities rank above Hangzhou")
     assert page.errors == [], page.errors

@@ -682,7 +682,7 @@ function cityExtras(main, p) {
         el("div", {}, el("small", {}, "Published"), el("span", { class: "stat" }, `${js.rank}`)),
         el("div", {}, el("small", {}, "Worst"), el("span", { class: "stat", id: "worst-rank" }, `${js.worst_rank}`))),
       el("p", { class: "muted" }, `Over every set of ${js.level} weights summing to 100 % with each weight within ±${Math.round(100 * js.tol)} % of its published value (exact, by linear programming). `,
-        `${js.n_always_above} cities rank above ${p.name} under every such weighting.`),
+        el("span", { id: "always-above" }, `${js.n_always_above === 0 ? `No ${IX.noun[0]} ranks` : (js.n_always_above === 1 ? `1 ${IX.noun[0]} ranks` : `${js.n_always_above} ${IX.noun[1]} rank`)} above ${p.name} under every such weighting.`)),
       el("p", {}, el("strong", {}, "Best with: "), wtxt(js.weights_best), el("br"), el("strong", {}, "Worst with: "), wtxt(js.weights_worst)),
       el("p", {}, el("a", { id: "best-weights-link", href: `#/weights?w=${Object.entries(js.weights_best).map(([k, v]) => `${k}:${+(v * Object.keys(js.weights_best).reduce((a, c) => a + (IX.baseWeights[c] ?? 0), 0)).toFixed(3)}`).join(",")}` }, "Open the best-case weights in Build your own index →")));
   }).catch((e) => rrOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${e}`)));
