@@ -24,9 +24,24 @@ const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 
 const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
 /** Words for readers: the spec's internal suffix "(hubindex default)" is not part of the index's name. */
 const readable = (s) => (s === null || s === undefined) ? s : String(s).replace(/\s*\(hubindex default\)/gi, "");
+/** The citation for readers, without the spec hash that the footer's "Details" line already gives
+ *  ("… Built with hubindex 0.1.0, spec 8a8a14cf255c." → "… Built with hubindex 0.1.0."). */
+const citeText = (c) => (c && D.meta.spec_hash) ? String(c).replace(new RegExp(`,?\\s*spec ${D.meta.spec_hash.slice(0, 12)}[0-9a-f]*`), "") : c;
 const GROUP_LABEL = { country: "Country", region: "Region", cn_region: "Region of China" };
 /** A group column's name for readers ("cn_region" → "Region of China", "EurAsia_group" → "EurAsia group"). */
 const groupLabel = (g) => GROUP_LABEL[g] || (g.charAt(0).toUpperCase() + g.slice(1)).replace(/_/g, " ");
+/** A group's value for readers: a lower-case code word gets a capital ("eastern" → "Eastern"); names stay as given. */
+const groupValue = (v) => (typeof v === "string" && /^[a-z][a-z0-9_ ]*$/.test(v)) ? (v.charAt(0).toUpperCase() + v.slice(1)).replace(/_/g, " ") : v;
+/** Narrow (phone) screen: charts get horizontal, wrapped category labels. */
+const isNarrow = () => window.matchMedia("(max-width: 600px)").matches;
+/** A chart label on two lines, broken at the space nearest its middle ("Fintech Industry" → "Fintech<br>Industry"). */
+function wrapLabel(s) {
+  const t = String(s);
+  if (t.length <= 10) return t;
+  let best = -1;
+  for (let i = t.indexOf(" "); i >= 0; i = t.indexOf(" ", i + 1)) if (best < 0 || Math.abs(i - t.length / 2) < Math.abs(best - t.length / 2)) best = i;
+  return best < 0 ? t : `${t.slice(0, best)}<br>${t.slice(best + 1)}`;
+}
 /** An outlier-treatment flag in words. */
 const TREAT_TEXT = { winhi: "value capped at the outlier limit", winlo: "value raised to the lower outlier limit", log_CT: "log-transformed (skewed indicator)", boxcox: "Box–Cox transformed (skewed indicator)" };
 const treatText = (f) => TREAT_TEXT[f] || f;
@@ -357,7 +372,7 @@ async function init() {
   IX.noun = D.units.length && D.units.every((u) => /^[A-Z]{3}$/.test(u.unit)) ? ["country", "countries"] : ["city", "cities"];   // ISO-3 codes: a country index
   document.getElementById("subtitle").textContent = `${D.meta.n_units} ${IX.noun[1]}`;
   document.getElementById("footer").append(
-    el("div", {}, "Cite as: ", D.meta.citation), el("div", {}, "Licence: ", D.meta.licence),
+    el("div", { id: "cite-as" }, "Cite as: ", citeText(D.meta.citation)), el("div", {}, "Licence: ", D.meta.licence),
     el("div", {}, "Data and method: ", el("a", { href: "/docs" }, "API"), " · ", el("a", { href: "/api/ranking?format=xlsx" }, "ranking.xlsx"), " · ", el("a", { href: "#/methodology" }, "methodology")),
     el("div", { class: "details-line", id: "spec-details" }, `Details: spec ${D.meta.spec_hash.slice(0, 12)} · hubindex ${D.meta.hubindex_version}`));
   document.getElementById("skip-main").addEventListener("click", (e) => { e.preventDefault(); document.getElementById("main").focus(); });
@@ -439,7 +454,7 @@ PAGES.ranking = (main, r) => {
       const n = (v) => D.ranking.filter((x) => String(x[g]) === v).length;
       const vals = groupOptions(g).map(String).filter((v) => n(v) >= 2 || `${g}=${v}` === state.within);
       return vals.length ? el("optgroup", { label: `Within a ${groupLabel(g).replace(/^Region of/, "region of").replace(/^(Country|Region)$/, (m) => m.toLowerCase())}` },
-        vals.map((v) => el("option", { value: `${g}=${v}`, selected: `${g}=${v}` === state.within }, `${v} (${n(v)} cities)`))) : null;
+        vals.map((v) => el("option", { value: `${g}=${v}`, selected: `${g}=${v}` === state.within }, `${groupValue(v)} (${n(v)} cities)`))) : null;
     }));
   withinSel.addEventListener("change", () => { state.within = withinSel.value; updateParam("within", state.within); draw(); });
   controls.append(el("label", { for: "f-within" }, "Sub-ranking", withinSel));
@@ -545,7 +560,7 @@ PAGES.city = async (main, r) => {
     p.change !== undefined ? el("div", { id: "city-change" }, el("small", {}, `Change vs ${D.meta.editions.previous}`), el("span", { class: "stat" }, fmtChange(p.change)), p.prev_rank ? el("span", { class: "muted" }, ` (was ${p.prev_rank})`) : null) : null,
     el("div", {}, el("small", {}, "Score"), el("span", { class: "stat" }, fmt(p.score))),
     p.tier ? el("div", {}, el("small", {}, "Tier"), el("span", { class: "stat" }, p.tier)) : null,
-    ...Object.entries(p.groups).filter(([, v]) => v.label !== null && v.label !== undefined && v.label !== "").map(([g, v]) => el("div", { "data-group": g }, el("small", {}, groupLabel(g)), `${v.label}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
+    ...Object.entries(p.groups).filter(([, v]) => v.label !== null && v.label !== undefined && v.label !== "").map(([g, v]) => el("div", { "data-group": g }, el("small", {}, groupLabel(g)), `${groupValue(v.label)}`, v.rank ? el("span", { class: "muted" }, ` · #${v.rank} of ${v.n}`) : null)),
     el("div", {}, el("small", {}, "Imputed values"), `${p.n_imputed}`),
     p.n_country_level !== undefined ? el("div", {}, el("small", {}, "Country-level values"), `${p.n_country_level}`) : null);
   main.append(kpis);
@@ -573,7 +588,7 @@ PAGES.city = async (main, r) => {
       el("p", {}, el("a", { href: `#/compare?units=${[p.unit, ...(peer ? [peer] : p.similar.slice(0, 2))].join(",")}` }, "Compare side by side →")))));
   withPlotly(radar, () => {
     const close = (a) => a.concat([a[0]]);
-    const theta = close(pillars.map(nodeName));
+    const theta = close(pillars.map((c) => radar.clientWidth < 480 ? wrapLabel(nodeName(c)) : nodeName(c)));   // phone: no label cut at the edge
     Plotly.newPlot(radar, [
       { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
       { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
@@ -667,7 +682,7 @@ function cityExtras(main, p) {
         el("div", {}, el("small", {}, "Published"), el("span", { class: "stat" }, `${js.rank}`)),
         el("div", {}, el("small", {}, "Worst"), el("span", { class: "stat", id: "worst-rank" }, `${js.worst_rank}`))),
       el("p", { class: "muted" }, `Over every set of ${js.level} weights summing to 100 % with each weight within ±${Math.round(100 * js.tol)} % of its published value (exact, by linear programming). `,
-        `${js.n_always_above} cities rank above ${p.name} under every such weighting.`),
+        el("span", { id: "always-above" }, `${js.n_always_above === 0 ? `No ${IX.noun[0]} ranks` : (js.n_always_above === 1 ? `1 ${IX.noun[0]} ranks` : `${js.n_always_above} ${IX.noun[1]} rank`)} above ${p.name} under every such weighting.`)),
       el("p", {}, el("strong", {}, "Best with: "), wtxt(js.weights_best), el("br"), el("strong", {}, "Worst with: "), wtxt(js.weights_worst)),
       el("p", {}, el("a", { id: "best-weights-link", href: `#/weights?w=${Object.entries(js.weights_best).map(([k, v]) => `${k}:${+(v * Object.keys(js.weights_best).reduce((a, c) => a + (IX.baseWeights[c] ?? 0), 0)).toFixed(3)}`).join(",")}` }, "Open the best-case weights in Build your own index →")));
   }).catch((e) => rrOut.replaceChildren(el("p", { class: "muted" }, `Not available: ${e}`)));
@@ -898,8 +913,9 @@ PAGES.compare = (main, r) => {
   const alt = `Pillar scores of ${units.map(unitName).join(", ")}: ` + D.pillars.map((c) => `${nodeName(c)}: ` + units.map((u) => `${unitName(u)} ${fmt(IX.scoreOf(u, c))}`).join(", ")).join("; ") + ".";
   chart.setAttribute("aria-label", alt);
   main.append(chart, el("p", { class: "muted" }, alt));
-  withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map(nodeName), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
-    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, margin: { t: 20 }, legend: { orientation: "h" } }, { displaylogo: false, responsive: true }));
+  const narrow = isNarrow();   // phone: pillar names on two lines, never rotated and cut
+  withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map((c) => narrow ? wrapLabel(nodeName(c)) : nodeName(c)), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
+    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, xaxis: { tickangle: 0, automargin: true }, margin: { t: 20 }, legend: narrow ? { orientation: "h", y: -0.3, yanchor: "top" } : { orientation: "h" } }, { displaylogo: false, responsive: true }));
   const head = el("tr", {}, el("th", { scope: "col" }, "Node"), units.map((u) => el("th", { scope: "col", class: "num" }, el("a", { href: `#/city/${encodeURIComponent(u)}` }, unitName(u)))));
   const rowFor = (code, label, bold) => {
     const vals = units.map((u) => IX.scoreOf(u, code));
@@ -967,7 +983,8 @@ PAGES.editions = async (main, r) => {
       hovertemplate: `${x.name}: %{y:${metric === "rank" ? "d" : ".1f"}} in %{x}<extra></extra>`, showlegend: false }));
     // labels: placed at their point, then pushed apart vertically (relaxLabels) so that close ranks stay readable;
     // a label that had to move is tied to its point by a thin leader line
-    const H = Math.max(420, 22 * sel.length + 80), M = { t: 20, b: 30, l: 60, r: 20 }, plotH = H - M.t - M.b;
+    const narrow = isNarrow();   // phone: more room for the labels on both sides, no tool bar over the top labels
+    const H = Math.max(420, 22 * sel.length + 80), M = narrow ? { t: 20, b: 30, l: 34, r: 4 } : { t: 20, b: 30, l: 60, r: 20 }, plotH = H - M.t - M.b;
     const allY = sel.flatMap((x) => [ya(x), yb(x)]);
     let lo = Math.min(...allY), hi = Math.max(...allY);
     const pad = Math.max((hi - lo) * 0.04, metric === "rank" ? 0.6 : 0.5);
@@ -983,14 +1000,14 @@ PAGES.editions = async (main, r) => {
         const moved = Math.abs(placed[i] - ys[i]) > 1;
         const text = side ? `${metric === "rank" ? x.rank_b : fmt(x.score_b)} ${x.name} (${x.rank_change > 0 ? "▲" : (x.rank_change < 0 ? "▼" : "=")}${x.rank_change ? Math.abs(x.rank_change) : ""})`
           : `${x.name} ${metric === "rank" ? x.rank_a : fmt(x.score_a)}`;
-        ann.push({ x: side, y: side ? yb(x) : ya(x), xanchor: side ? "left" : "right", yanchor: "middle", text, font: { size: 11, color: colour(x) },
+        ann.push({ x: side, y: side ? yb(x) : ya(x), xanchor: side ? "left" : "right", yanchor: "middle", text, font: { size: narrow ? 10 : 11, color: colour(x) },
           showarrow: true, arrowhead: 0, arrowwidth: 0.6, arrowcolor: moved ? "#8c959f" : "rgba(0,0,0,0)", standoff: 2,
           ax: side ? 14 : -14, ay: placed[i] - ys[i] });
       });
     }
-    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: metric === "rank" ? "Rank (1 = best)" : "Score" } },
+    Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: narrow ? [-1.3, 2.5] : [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: narrow ? "" : (metric === "rank" ? "Rank (1 = best)" : "Score") } },
       metric === "rank" ? (({ tickmode, tick0, dtick, tickformat }) => ({ tickmode, tick0, dtick, tickformat }))(rankAxis(allY)) : {}),
-      annotations: ann, margin: M }, { displaylogo: false, responsive: true });
+      annotations: ann, margin: M }, Object.assign({ displaylogo: false, responsive: true }, narrow ? { displayModeBar: false } : {}));
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   });
   // per-city table (all cities, ordered by the chosen sort)
@@ -1006,7 +1023,7 @@ PAGES.editions = async (main, r) => {
   if (S.by_group && S.by_group.length) {
     const g = S.group;
     main.append(el("h2", {}, `Averages by ${groupLabel(g).toLowerCase()}`), wrap(el("table", { id: "diff-groups" }, el("thead", {}, el("tr", {}, [groupLabel(g), "Cities", `Mean score ${a}`, `Mean score ${b}`, "Change", "Mean rank change"].map((h, i) => el("th", { scope: "col", class: i ? "num" : "" }, h)))),
-      el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, x[g]), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
+      el("tbody", {}, S.by_group.map((x) => el("tr", {}, el("td", {}, groupValue(x[g])), el("td", { class: "num" }, x.n_b), el("td", { class: "num" }, fmt(x.score_a)), el("td", { class: "num" }, fmt(x.score_b)),
         el("td", { class: "num" }, `${x.score_change > 0 ? "+" : ""}${fmt(x.score_change, 2)}`), el("td", { class: "num" }, fmt(x.mean_rank_change, 2))))))),
       downloadBar(`editions_${a}_${b}_by_${g}`, () => S.by_group, () => Object.keys(S.by_group[0])));
   }
@@ -1237,10 +1254,11 @@ PAGES.methodology = (main) => {
     (Object.keys(a.by_level).length ? ` (per level: ${Object.entries(a.by_level).map(([k, v]) => `level ${k} ${v}`).join(", ")})` : "") +
     ` with the weights below, renormalised over the children available for each unit` + (a.min_availability !== null ? `; a node needs ${100 * a.min_availability} % of its children` : "") +
     `. Ranks: 1 = best; equal scores share the better rank.` + (D.tiers ? ` Tiers by ${D.tiers.by}: cut-offs ${D.tiers.cutoffs.join(", ")} → ${D.tiers.labels.join(", ")}.` : "")),
-    el("p", { class: "muted" }, `Spec hash ${D.meta.spec_hash} · hubindex ${D.meta.hubindex_version}` + (D.meta.excluded_units.length ? ` · screened out: ${D.meta.excluded_units.join(", ")}` : "")));
+    D.meta.excluded_units.length ? el("p", { class: "muted", id: "screened-out" }, `Screened out (too few indicators available): ${D.meta.excluded_units.map((u) => IX.ranking[u] ? IX.ranking[u].name : u).join(", ")}`) : "");
   const tree = (code) => {
     const n = IX.node[code];
-    return el("li", {}, el("strong", {}, n.name), ` (${n.code})`, el("span", { class: "muted" }, n.parent ? ` — weight ${fmt(n.weight, 2)}, ${fmt(100 * (n.rescaled ?? 0), 1)} % of ${n.parent}, effective ${fmt(100 * (n.effective ?? 0), 2)} % of the index` : ""),
+    return el("li", { "data-code": n.code }, el("strong", {}, n.name), ` (${n.code})`, el("span", { class: "muted" }, n.parent ? ` — weight ${fmt(n.weight, 2)}, ${fmt(100 * (n.rescaled ?? 0), 1)} % of ${nodeName(n.parent)}, effective ${fmt(100 * (n.effective ?? 0), 2)} % of the index` : ""),
+      n.children.length && n.description ? el("div", { class: "node-def" }, n.description) : null,   // indicators: Definition column below
       n.children.length ? el("ul", {}, n.children.map(tree)) : null);
   };
   main.append(el("h2", {}, "Framework"), el("div", { class: "tree", id: "fw-tree" }, el("ul", {}, tree(D.index))));
