@@ -129,7 +129,7 @@ class EditionHistory:
                 out[str(y)] = _from_result(str(y), r, int(y))
             return out
 
-        return cls(None, loader=load, source="built in memory from hubindex.datasets editions (no store)",
+        return cls(None, loader=load, source="each edition recomputed from the shipped dataset of its year",
                    current=current)
 
     # -- access -------------------------------------------------------------------------------------------

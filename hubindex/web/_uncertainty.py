@@ -46,7 +46,7 @@ def default_config(spec: Any, levels: list[int], n: int = START_REPS, seed: int 
         cfg = dict(own)
         cfg["n"] = min(int(cfg.get("n", n)), n)
         cfg.setdefault("seed", seed)
-        return cfg, [f"the spec's uncertainty block ({cfg['n']} replications, seed {cfg['seed']})"]
+        return cfg, [f"the uncertain choices declared with the index ({cfg['n']} replications, seed {cfg['seed']})"]
     cfg = {"n": n, "seed": seed, "weights": {"noise": {lev: NOISE for lev in levels}}}
     notes = [f"weights ×(1 ± {NOISE:.0%}) uniform noise at levels {levels}"]
     if spec.step("normalise") is not None:

@@ -61,7 +61,7 @@ def test_rank_intervals_equal_a_direct_audit_run(fclient, fintech_result) -> Non
     meta = fclient.get("/api/meta").json()["uncertainty"]
     assert meta["n"] == 1000
     if fintech_result.spec.uncertainty:  # the spec's own block is used as declared
-        assert meta["notes"][0].startswith("the spec's uncertainty block")
+        assert meta["notes"][0].startswith("the uncertain choices declared with the index")
     js = fclient.get("/api/uncertainty").json()
     res = uncertainty(fintech_result.spec, js["config"])
     assert res.ranks is not None and res.design is not None and res.ranks.shape == (1000, len(res.units))
@@ -110,7 +110,7 @@ def test_uncertainty_for_user_weights(fclient) -> None:
 def test_change_column_and_editions(fclient, fintech_result, edition_ranks) -> None:
     e = fclient.get("/api/editions").json()
     assert [x["label"] for x in e["editions"]] == ["2021", "2022", "2023", "2024", "2025"]
-    assert e["current"] == "2025" and e["previous"] == "2024" and "built in memory" in e["source"]
+    assert e["current"] == "2025" and e["previous"] == "2024" and "recomputed from the shipped dataset" in e["source"]
     prev, cur = edition_ranks["2024"], fintech_result.ranks["GFHI"]
     for r in fclient.get("/api/ranking").json():
         assert r["change"] == int(prev[r["unit"]] - cur[r["unit"]])
