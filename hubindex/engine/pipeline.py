@@ -549,14 +549,15 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
                     cur: IndexData) -> np.ndarray:
     m = step.method
     direction = np.array([nodes[c].direction for c in inds], dtype=float)
-    # vectorised screen for the two errors below; the exact per-column check (and message) runs on suspects only
-    present = ~np.isnan(X)
-    bad = ~present.any(axis=0)
-    if m in _SPREAD_METHODS:
-        with np.errstate(invalid="ignore"):
-            hi = np.where(present, X, -np.inf).max(axis=0)
-            lo = np.where(present, X, np.inf).min(axis=0)
-        bad |= hi == lo
+    # vectorised screen for the two errors below; the exact per-column check (and message) runs on suspects only.
+    # fmax/fmin skip NaN (NaN only for an all-missing column) and need no masked copy of X
+    if X.shape[0] == 0:
+        bad = np.ones(X.shape[1], dtype=bool)
+    else:
+        hi = np.fmax.reduce(X, axis=0)
+        bad = np.isnan(hi)
+        if m in _SPREAD_METHODS:
+            bad |= hi == np.fmin.reduce(X, axis=0)
     for j in np.flatnonzero(bad):
         c = inds[j]
         col = X[:, j][~np.isnan(X[:, j])]
