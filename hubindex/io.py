@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -371,12 +371,14 @@ def _infinite(path: Path, col: str, i: int, v: float) -> str:
     return f"expected a finite number; got {raw if isinstance(raw, float) else repr(raw)}{size}"
 
 
-def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
+def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None) -> tuple[IndexData, dict[str, str]]:
     """Read every data file of the spec, join them on the unit code, check columns and types.
 
     Indicator and denominator cells must be numbers by the rule of :func:`parse_numbers` (a decimal comma, a
     thousands separator, ``inf`` or an overflow is an error naming file, row and column, never a wrong number).
-    Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``.
+    Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``. ``known_sha256``: the
+    files' digests when the caller has just computed them (``hubindex.build``'s cache key), so that a file is not
+    hashed twice in one build.
     """
     ds = spec.data
     indicators = tuple(n.code for n, leaf in zip(spec.framework, _leaves(spec), strict=True) if leaf)
@@ -411,7 +413,7 @@ def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
                 "expected one row per unit"
             )
         frames.append((path, df, rows))
-        hashes[str(path)] = file_sha256(path)
+        hashes[str(path)] = (known_sha256 or {}).get(str(path)) or file_sha256(path)
 
     # which file holds each column (the first one that has it)
     col_file: dict[str, int] = {}
@@ -444,9 +446,42 @@ def load_data(spec: IndexSpec) -> tuple[IndexData, dict[str, str]]:
         vals = np.append(_numeric(src, col, path, rows), np.nan)  # index -1 → NaN
         return vals[at[k]]
 
+    dtypes = [dict(df.dtypes.items()) for _, df, _ in frames]
+
+    def numeric_block(cols: tuple[str, ...]) -> np.ndarray:
+        """``np.column_stack([numeric(c) for c in cols])``, in one pass per file for the columns the reader already
+        parsed as plain numbers (float/int, no ±inf): those can raise no error, so every other column still goes
+        through :func:`numeric` in order and the first refused cell is the one the column-by-column loop would
+        report. Identical values (the same ``to_numpy(dtype=float)`` conversion)."""
+        out = np.empty((len(merged), len(cols)))
+        rest: list[int] = []
+        by_file: dict[int, list[int]] = {}
+        for j, c in enumerate(cols):
+            k = col_file[c]
+            if dtypes[k][c].kind in "fiu":
+                by_file.setdefault(k, []).append(j)
+            else:
+                rest.append(j)
+        for k, js in by_file.items():
+            block = frames[k][1][[cols[j] for j in js]].to_numpy(dtype=float)
+            if np.isinf(block).any():  # the error path: column by column, for the exact message
+                rest.extend(js)
+                continue
+            pos = at[k]
+            missing = pos < 0  # a unit not in this file: NaN
+            aligned = block[np.where(missing, 0, pos)]
+            aligned[missing] = np.nan
+            if js == list(range(len(cols))):
+                out = aligned
+            else:
+                out[:, js] = aligned
+        for j in sorted(rest):
+            out[:, j] = numeric(cols[j])
+        return out
+
     for code in indicators:
         need(code, "indicator")
-    X = np.column_stack([numeric(c) for c in indicators]) if indicators else np.empty((len(merged), 0))
+    X = numeric_block(indicators)
     groups: dict[str, np.ndarray] = {}
     for g in ds.groups:
         need(g, "group column")

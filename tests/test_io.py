@@ -597,3 +597,42 @@ def test_read_table_rows_line_numbers() -> None:
         (d / "x.csv").write_text('a,b\n1,2\n\n"x\ny",3\n4,5')
         df, rows = read_table_rows(d / "x.csv")
     assert list(rows) == [2, 4, 6] and len(df) == 3
+
+
+# -- several data files: the per-file block read of parsed numeric columns (load_data's fast path) --------------
+
+
+def _two_file_spec(d: Path, a: str, b: str):  # type: ignore[no-untyped-def]
+    (d / "a.csv").write_text(a, encoding="utf-8")
+    (d / "b.csv").write_text(b, encoding="utf-8")
+    fw = [{"code": "Index"}, *({"code": c, "parent": "Index"} for c in ("i3", "i1", "i4", "i2"))]
+    return spec_from_dict({"name": "T", "data": {"path": ["a.csv", "b.csv"], "unit_code": "u"}, "framework": fw,
+                           "pipeline": [{"step": "normalise"}, {"step": "aggregate"}]}, base_dir=d)
+
+
+def test_two_files_are_joined_column_by_column_values() -> None:
+    """Units missing from one file get NaN in its columns; numeric (float, int) and text-parsed columns of both
+    files (i2 holds a U+2212 minus, so pandas leaves it as text) land in the framework's indicator order, units
+    sorted by code — values written out by hand."""
+    with folder() as d:
+        spec = _two_file_spec(d, "u,i1,i2\nC,3.5,NA\nA,1.25,\u22127\n",
+                              "u,i3,i4\nB,10,-2.5e1\nC,20,4\nD,,8\n")
+        data, hashes = load_data(spec)
+        assert list(data.units) == ["A", "B", "C", "D"] and data.indicators == ("i3", "i1", "i4", "i2")
+        nan = np.nan
+        expected = np.array([[nan, 1.25, nan, -7.0], [10.0, nan, -25.0, nan], [20.0, 3.5, 4.0, nan],
+                             [nan, nan, 8.0, nan]])
+        assert np.array_equal(data.X, expected, equal_nan=True)
+        assert sorted(Path(p).name for p in hashes) == ["a.csv", "b.csv"]
+
+
+def test_two_files_first_refused_cell_in_indicator_order() -> None:
+    """An overflow in b.csv's numeric column (i3, first indicator) is reported before a decimal comma in a.csv's
+    text column (i2, last): the error names the same cell as a column-by-column read."""
+    with folder() as d:
+        spec = _two_file_spec(d, 'u,i1,i2\nA,1,"3,5"\n', "u,i3,i4\nA,1e400,2\n")
+        with pytest.raises(DataError, match=r"b\.csv.*row 2.*i3.*finite number"):
+            load_data(spec)
+        spec = _two_file_spec(d, 'u,i1,i2\nA,1,"3,5"\n', "u,i3,i4\nA,5,2\n")
+        with pytest.raises(DataError, match=r"a\.csv.*row 2.*i2.*decimal comma"):
+            load_data(spec)

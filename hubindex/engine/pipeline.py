@@ -125,13 +125,12 @@ class _Scored:
     """Aggregation and ranking: node values (units × codes), ranks, weights used, tiers and sub-ranks."""
 
     S: np.ndarray
-    RA: np.ndarray  # ranks of the aggregates (columns: the non-leaf codes in framework order)
     w_used: np.ndarray
     tiers: np.ndarray | None
     sub: tuple[tuple[str, np.ndarray], ...]
 
     def __cache_arrays__(self) -> list[Any]:
-        return [self.S, self.RA, self.w_used, self.tiers, [a for _, a in self.sub]]
+        return [self.S, self.w_used, self.tiers, [a for _, a in self.sub]]
 
 
 def _json(x: Any) -> str:
@@ -261,7 +260,10 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
     key = digest(key, _json(spec.tiers.model_dump() if spec.tiers else None), _json(list(spec.subrankings))) \
         if key else None
     scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
-    return _result(spec, ctx, state, scored, data_hashes, ind_ranks)
+    # the aggregates' ranks too: only when ``Result.ranks`` is read (a build, a re-weighting pay for none)
+    agg_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
+                        digest(key, "aggregate ranks") if key else None, lambda: _aggregate_ranks(scored.S, ctx.fw))
+    return _result(spec, ctx, state, scored, data_hashes, ind_ranks, agg_ranks)
 
 
 def _input_state(data: IndexData, ctx: _Context) -> _State:
@@ -374,31 +376,37 @@ _STEPS: dict[str, Callable[[Any, _State, _Context], _State]] = {
 
 
 def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
-    """Aggregate up the tree, then the aggregates' ranks (on scores rounded to ``RANK_DECIMALS``), tiers and
-    sub-ranks. (``rank_desc`` ranks each column on its own, so the indicators' ranks, computed apart and only when
-    asked for, complete the same matrix as ranking all columns at once.)"""
+    """Aggregate up the tree, then tiers and sub-ranks (on scores rounded to ``RANK_DECIMALS``). ``rank_desc``
+    ranks each column on its own, so the index's rank for rank tiers is its column of the full rank matrix, and
+    the ranks of the other nodes (indicators, and aggregates: ``_aggregate_ranks``) are computed apart, only when
+    ``Result.ranks`` is read, and complete the same matrix as ranking all columns at once."""
     fw, cur = ctx.fw, st.cur
     for g in spec.subrankings:
         if g not in cur.groups:
             raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(cur.groups)}")
     values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
     S = np.column_stack([values[c] for c in fw.codes])
-    # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
-    RA = rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
     i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
         t = spec.tiers
-        root_rank = RA[:, int(np.count_nonzero(~fw.is_leaf[:i_root]))]
+        # scores equal to 10 decimals are ties: floating-point noise (75.00000000000001) must not split a tie
+        root_rank = rank_desc(np.round(S[:, [i_root]], RANK_DECIMALS), axis=0)[:, 0]
         tiers = (tiers_by_rank(root_rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
                  else tiers_by_score(S[:, i_root], t.cutoffs, t.labels))
     rounded = np.round(S[:, i_root], RANK_DECIMALS)
     sub = tuple((g, group_ranks_coded(rounded, st.group_codes(g))) for g in spec.subrankings)
-    return _Scored(S, RA, w_used, tiers, sub)
+    return _Scored(S, w_used, tiers, sub)
+
+
+def _aggregate_ranks(S: np.ndarray, fw: Framework) -> np.ndarray:
+    """Ranks of the aggregates (columns: the non-leaf codes in framework order), on scores rounded to
+    ``RANK_DECIMALS`` (scores equal to 10 decimals are ties: noise such as 75.00000000000001 never splits one)."""
+    return rank_desc(np.round(S[:, ~fw.is_leaf], RANK_DECIMALS), axis=0)
 
 
 def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapping[str, str] | None,
-            ind_ranks: Callable[[], np.ndarray]) -> Result:
+            ind_ranks: Callable[[], np.ndarray], agg_ranks: Callable[[], np.ndarray]) -> Result:
     """The Result over the chain's arrays; every table is built lazily, on first access."""
     fw, cur, inds = ctx.fw, st.cur, ctx.inds
     codes = list(fw.codes)
@@ -453,7 +461,7 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
     def all_ranks() -> np.ndarray:
         R = np.empty(sc.S.shape)
         R[:, fw.is_leaf] = ind_ranks()
-        R[:, ~fw.is_leaf] = sc.RA
+        R[:, ~fw.is_leaf] = agg_ranks()
         return R
 
     def subranks() -> pd.DataFrame:
@@ -549,14 +557,15 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
                     cur: IndexData) -> np.ndarray:
     m = step.method
     direction = np.array([nodes[c].direction for c in inds], dtype=float)
-    # vectorised screen for the two errors below; the exact per-column check (and message) runs on suspects only
-    present = ~np.isnan(X)
-    bad = ~present.any(axis=0)
-    if m in _SPREAD_METHODS:
-        with np.errstate(invalid="ignore"):
-            hi = np.where(present, X, -np.inf).max(axis=0)
-            lo = np.where(present, X, np.inf).min(axis=0)
-        bad |= hi == lo
+    # vectorised screen for the two errors below; the exact per-column check (and message) runs on suspects only.
+    # fmax/fmin skip NaN (NaN only for an all-missing column) and need no masked copy of X
+    if X.shape[0] == 0:
+        bad = np.ones(X.shape[1], dtype=bool)
+    else:
+        hi = np.fmax.reduce(X, axis=0)
+        bad = np.isnan(hi)
+        if m in _SPREAD_METHODS:
+            bad |= hi == np.fmin.reduce(X, axis=0)
     for j in np.flatnonzero(bad):
         c = inds[j]
         col = X[:, j][~np.isnan(X[:, j])]
