@@ -197,3 +197,19 @@ def test_always_above_count_in_words(qpage) -> None:
     page.wait_for_function("document.querySelector('#always-above') && document.querySelector('#city-name').textContent.startsWith('Hangzhou')")
     assert page.text_content("#always-above").startswith("6 cities rank above Hangzhou")
     assert page.errors == [], page.errors
+
+
+def test_phone_charts_have_no_tool_bar_and_no_minus_zero(qpage) -> None:
+    """On a phone Plotly's mode bar covered the top of the radar and rank-history charts (tables have downloads,
+    so it is hidden there); on a desktop it stays. A change that rounds to zero is "0.0", never "-0.0"."""
+    page = qpage
+    page.goto(f"{page.base}/#/city/CN-HGH")
+    page.wait_for_selector("#history-chart .main-svg")
+    page.wait_for_selector("#radar .main-svg")
+    bars = page.locator(".js-plotly-plot .modebar-container .modebar").count()
+    charts = page.locator(".js-plotly-plot").count()
+    assert charts >= 2
+    assert (bars == 0) if page.size == "phone" else (bars == charts)
+    assert page.evaluate("[fmt(-0.01), fmt(-0.04, 1), fmt(-0.0001, 2), fmt(-0.06), fmt(0)]") == \
+        ["0.0", "0.0", "0.00", "-0.1", "0.0"]
+    assert page.errors == [], page.errors

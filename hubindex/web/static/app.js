@@ -19,7 +19,9 @@ function el(tag, attrs, ...kids) {
   for (const c of kids.flat(Infinity)) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
   return e;
 }
-const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toFixed(nd);
+const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toFixed(nd).replace(/^-(0(\.0+)?)$/, "$1");  // no "-0.0"
+/** Plotly's config: no logo; on a phone no mode bar (it covers the chart's top labels; tables have downloads). */
+const plotConfig = (extra = {}) => Object.assign({ displaylogo: false, responsive: true }, window.matchMedia("(max-width: 600px)").matches ? { displayModeBar: false } : {}, extra);
 const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 1000 ? Number(x).toLocaleString("en", {maximumFractionDigits: 0}) : Number(x).toPrecision(4).replace(/\.?0+$/, ""));
 const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
 /** Words for readers: the spec's internal suffix "(hubindex default)" is not part of the index's name. */
@@ -593,7 +595,7 @@ PAGES.city = async (main, r) => {
       { type: "scatterpolar", r: close(ref), theta, name: refName, fill: "toself", opacity: 0.5, line: { color: "#999" } },
       { type: "scatterpolar", r: close(mine), theta, name: p.name, fill: "toself", opacity: 0.6, line: { color: "#0b5cad" } }],
       { polar: { radialaxis: { range: [0, 100] } }, margin: radar.clientWidth < 480 ? { t: 30, b: 30, l: 75, r: 75 } : { t: 30, b: 30, l: 40, r: 40 }, showlegend: true, legend: { orientation: "h" } },
-      { displaylogo: false, responsive: true });
+      plotConfig());
   });
   // node table
   const rows = p.nodes.filter((n) => n.code !== D.index);
@@ -665,7 +667,7 @@ function cityExtras(main, p) {
           el("td", { class: "num" }, x.rank_change === null ? "" : fmtChange(x.rank_change)), el("td", { class: "num" }, fmt(x.score)), el("td", {}, x.tier || "")))));
       card.append(downloadBar(`history_${p.unit}`, () => h, () => ["label", "rank", "rank_change", "score", "tier", "n_units", "present"]));
       if (pres.length) withPlotly(chart, () => Plotly.newPlot(chart, [{ type: "scatter", mode: "lines+markers+text", x: pres.map((x) => x.label), y: pres.map((x) => x.rank), text: pres.map((x) => "#" + x.rank), textposition: "top center", line: { color: "#0b5cad" }, hovertemplate: "%{x}: rank %{y}<extra></extra>" }],
-        { yaxis: rankAxis(pres.map((x) => x.rank)), xaxis: { type: "category" }, margin: { t: 20, b: 40, l: 55, r: 20 }, height: 260 }, { displaylogo: false, responsive: true }));
+        { yaxis: rankAxis(pres.map((x) => x.rank)), xaxis: { type: "category" }, margin: { t: 20, b: 40, l: 55, r: 20 }, height: 260 }, plotConfig()));
     }).catch((e) => { alt.textContent = `History unavailable: ${e}`; });
   }
   // best / worst attainable rank over admissible weights
@@ -893,7 +895,7 @@ PAGES.map = (main, r) => {
   withPlotly(div, () => {
     Plotly.newPlot(div, traces, { geo: { projection: { type: "natural earth" }, resolution: withXY.length ? 110 : 50, showcountries: true, countrycolor: "#ccc", showland: true, landcolor: "#f2f2f2", showframe: false },
       margin: { t: 10, b: 10, l: 10, r: 10 }, legend: { orientation: "h" } },
-      { displaylogo: false, responsive: true, topojsonURL: "/static/geo/" });
+      plotConfig({ topojsonURL: "/static/geo/" }));
     div.on && div.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   });
 };
@@ -915,7 +917,7 @@ PAGES.compare = (main, r) => {
   main.append(chart, el("p", { class: "muted" }, alt));
   const narrow = isNarrow();   // phone: pillar names on two lines, never rotated and cut
   withPlotly(chart, () => Plotly.newPlot(chart, units.map((u) => ({ type: "bar", name: unitName(u), x: D.pillars.map((c) => narrow ? wrapLabel(nodeName(c)) : nodeName(c)), y: D.pillars.map((c) => IX.scoreOf(u, c)) })),
-    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, xaxis: { tickangle: 0, automargin: true }, margin: { t: 20 }, legend: narrow ? { orientation: "h", y: -0.3, yanchor: "top" } : { orientation: "h" } }, { displaylogo: false, responsive: true }));
+    { barmode: "group", yaxis: { title: { text: "Score" }, range: [0, 100] }, xaxis: { tickangle: 0, automargin: true }, margin: { t: 20 }, legend: narrow ? { orientation: "h", y: -0.3, yanchor: "top" } : { orientation: "h" } }, plotConfig()));
   const head = el("tr", {}, el("th", { scope: "col" }, "Node"), units.map((u) => el("th", { scope: "col", class: "num" }, el("a", { href: `#/city/${encodeURIComponent(u)}` }, unitName(u)))));
   const rowFor = (code, label, bold) => {
     const vals = units.map((u) => IX.scoreOf(u, code));
@@ -1007,7 +1009,7 @@ PAGES.editions = async (main, r) => {
     }
     Plotly.newPlot(chart, traces, { height: H, xaxis: { type: "category", range: narrow ? [-1.3, 2.5] : [-0.9, 1.9], fixedrange: true }, yaxis: Object.assign({ range, autorange: false, title: { text: narrow ? "" : (metric === "rank" ? "Rank (1 = best)" : "Score") } },
       metric === "rank" ? (({ tickmode, tick0, dtick, tickformat }) => ({ tickmode, tick0, dtick, tickformat }))(rankAxis(allY)) : {}),
-      annotations: ann, margin: M }, Object.assign({ displaylogo: false, responsive: true }, narrow ? { displayModeBar: false } : {}));
+      annotations: ann, margin: M }, plotConfig());
     chart.on && chart.on("plotly_click", (ev) => { const u = ev.points[0].customdata; if (u) location.hash = `#/city/${encodeURIComponent(u)}`; });
   });
   // per-city table (all cities, ordered by the chosen sort)
@@ -1362,7 +1364,7 @@ function auditSection(main) {
           hovertemplate: `%{y}: ${name} %{x:.3f}<extra></extra>` });
         Plotly.newPlot(chart, [bar("ST", "Total order S<sub>T</sub>", "#0b5cad"), bar("S1", "First order S<sub>1</sub>", "#9cc3ea")],
           { barmode: "group", xaxis: { title: { text: "Sobol index (share of variance)" }, zeroline: true }, yaxis: { autorange: "reversed", automargin: true },
-            legend: { orientation: "h", y: -0.25 }, margin: { t: 10, r: 20 }, height: 120 + 60 * S.length }, { displaylogo: false, responsive: true });
+            legend: { orientation: "h", y: -0.25 }, margin: { t: 10, r: 20 }, height: 120 + 60 * S.length }, plotConfig());
       });
     } else sec.append(el("p", { id: "audit-sobol-none" }, `Sobol indices unavailable: ${A.sensitivity_error || "not computed"}.`));
 
