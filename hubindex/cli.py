@@ -120,8 +120,9 @@ def print_ranking(result, top: int, title: str | None = None) -> None:  # type: 
     pillars = result.pillars()
     table = Table(title=title or display_name(result), title_justify="left")
     table.add_column("Rank", justify="right", min_width=4)
-    table.add_column("Unit", no_wrap=True, max_width=24, overflow="ellipsis")
     group_col = next((g for g in ("country", "country_name") if g in t.columns), None)
+    # units grouped by country are cities (the shipped index); otherwise the spec's own units (countries, …)
+    table.add_column("City" if group_col else "Unit", no_wrap=True, max_width=24, overflow="ellipsis")
     if group_col:
         table.add_column(group_col.replace("_", " ").title(), no_wrap=True, max_width=16, overflow="ellipsis")
     table.add_column("Score", justify="right", min_width=5)

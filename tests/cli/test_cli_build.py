@@ -37,6 +37,17 @@ def test_build_writes_outputs(asem_dir: Path, tmp_path: Path, capsys: pytest.Cap
     assert run["steps"][0]["step"] == "treat" and run["steps"][0]["winmax"] == 5
     assert (o / "reports" / "treat.csv").exists()
     assert "Rank" in out and "Sustainable Connectivity" in out
+    assert "Unit" in out and "City" not in out  # ASEM ranks countries: no "City" header
+
+
+def test_default_build_prints_cities(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command: the shipped index prints rank, city, country, score, tier and the pillars."""
+    code, out, err = run_cli(["build", "--out", str(tmp_path / "o"), "--top", "3"], capsys)
+    assert code == 0, err
+    head = next(ln for ln in out.splitlines() if "Rank" in ln)
+    cols = [c.strip() for c in head.strip("┃ ").split("┃")]
+    assert cols == ["Rank", "City", "Country", "Score", "Tier", "Fintech Industry", "Consumer Experience", "Ecosystem"]
+    assert "91 units ranked" in out
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
