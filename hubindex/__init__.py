@@ -12,9 +12,9 @@ engine, pandas or SciPy, so the command line starts fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hubindex._lazy import lazy_getattr
 from hubindex.errors import ComputeError, DataError, HubindexError, SpecError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -58,19 +58,7 @@ _LAZY = {
 _SUBMODULES = frozenset({"api", "engine", "spec", "io", "yamlio"})
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first access and cache the name in this module.
-
-    Submodules the eager package used to load (``hubindex.spec``, ``hubindex.engine``, …) resolve too.
-    """
-    mod = _LAZY.get(name)
-    if mod is None:
-        if name in _SUBMODULES:
-            return importlib.import_module(f"hubindex.{name}")
-        raise AttributeError(f"module 'hubindex' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

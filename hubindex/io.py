@@ -198,11 +198,8 @@ def csv_parser_message(e: Exception) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of an input file (symbolic links followed)."""
+    return sha256_file(path, follow_links=True)
 
 
 # -- numbers ---------------------------------------------------------------------------------------------------
@@ -505,7 +502,7 @@ def _leaves(spec: IndexSpec) -> list[bool]:
 
 
 # Output folders live in hubindex.outdir (manifest-based ownership); re-exported here for existing imports.
-from hubindex.outdir import atomic_dir, check_output_dir  # noqa: E402,F401
+from hubindex.outdir import atomic_dir, check_output_dir, sha256_file  # noqa: E402,F401
 
 
 def _sidecar(path: Path) -> Path:
@@ -522,7 +519,7 @@ def _written_by_hubindex(path: Path) -> bool:
             return False
         doc = json.loads(side.read_text(encoding="utf-8"))
         return (isinstance(doc, dict) and doc.get("tool") == "hubindex" and doc.get("file") == path.name
-                and doc.get("size") == path.stat().st_size and doc.get("sha256") == file_sha256(path))
+                and doc.get("size") == path.stat().st_size and doc.get("sha256") == sha256_file(path))
     except (OSError, ValueError):
         return False
 

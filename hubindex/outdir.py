@@ -116,10 +116,12 @@ def _valid_rel(p: object) -> bool:
     return all(part not in ("", ".", "..") for part in p.split("/")) and p != MANIFEST
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks (a symbolic link is not followed: OSError)."""
+def sha256_file(path: Path, *, follow_links: bool = False) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks; a symbolic link is not followed (OSError) unless
+    ``follow_links`` (input files may be links; output folders are checked without following any)."""
     h = hashlib.sha256()
-    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as f:
+    flags = os.O_RDONLY | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(os.open(path, flags), "rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()

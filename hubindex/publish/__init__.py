@@ -13,8 +13,9 @@ The tables behind both (ranking, long-format scores, framework, weights, notes) 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hubindex._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # pragma: no cover
     from hubindex.publish.export import export_tables
@@ -28,10 +29,4 @@ _LAZY = {"export_tables": "hubindex.publish.export", "write_report": "hubindex.p
          "render_html": "hubindex.publish.report", "ReportFiles": "hubindex.publish.report"}
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'hubindex.publish' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

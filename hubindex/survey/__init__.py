@@ -4,8 +4,9 @@ ordinary indicator columns (:func:`as_indicator`)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hubindex._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # pragma: no cover
     from hubindex.survey.run import (
@@ -27,10 +28,4 @@ _LAZY = {n: "hubindex.survey.spec" for n in ("SurveySpec", "load_survey_spec", "
 _LAZY.update({n: "hubindex.survey.run" for n in __all__ if n not in _LAZY})
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'hubindex.survey' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hubindex._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # pragma: no cover
     from hubindex.web.app import create_app
@@ -10,11 +12,5 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["create_app"]
 
 
-def __getattr__(name: str) -> Any:
-    """``create_app`` loads FastAPI on first use (PEP 562), so ``hubindex serve --help`` starts fast."""
-    if name == "create_app":
-        from hubindex.web.app import create_app
-
-        globals()["create_app"] = create_app
-        return create_app
-    raise AttributeError(f"module 'hubindex.web' has no attribute {name!r}")
+# create_app loads FastAPI on first use, so ``hubindex serve --help`` starts fast
+__getattr__ = lazy_getattr(__name__, {"create_app": "hubindex.web.app"})
