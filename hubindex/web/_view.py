@@ -127,7 +127,9 @@ class IndexView:
         spec = result.spec
         rr = result.run_record
         version = getattr(spec, "version", None)
-        name = getattr(spec, "name", "index")
+        from hubindex.publish.tables import display_name
+
+        name = display_name(result)  # the name for readers (no internal labels), used by every page and download
         spec_hash = rr.get("spec_hash", "")
         cite = citation or (f"{name}{f' ({version})' if version else ''}. Built with hubindex "
                             f"{rr.get('hubindex_version', '')}, spec {spec_hash[:12]}.")

@@ -307,8 +307,6 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
     spreadsheets would show as junk rows) or XLSX (the table + a README sheet with citation, licence, spec hash:
     the metadata beside the data)."""
     about = dict(about or {})
-    # words for readers: the shipped spec's internal suffix is not part of the index's name or citation
-    meta = {**meta, **{k: str(meta[k]).replace(" (hubindex default)", "") for k in ("name", "citation") if meta.get(k)}}
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "table"
     if fmt == "json":
         return Response(_json_bytes({"citation": meta["citation"], "licence": meta["licence"],
@@ -393,7 +391,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                    survey_provenance=survey_provenance)
     busy = threading.BoundedSemaphore(2)  # at most two Monte Carlo runs at a time
     app = FastAPI(
-        title=f"hubindex API — {str(state.view.meta['name']).replace(' (hubindex default)', '')}",
+        title=f"hubindex API — {state.view.meta['name']}",
         description="Read-only JSON API over a built hubindex composite index. State-changing endpoints "
                     "(/api/admin/*) need `Authorization: Bearer <token>` and are disabled unless the server was "
                     "started with a token.",

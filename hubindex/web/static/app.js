@@ -24,8 +24,6 @@ const fmt = (x, nd = 1) => (x === null || x === undefined || Number.isNaN(x)) ? 
 const plotConfig = (extra = {}) => Object.assign({ displaylogo: false, responsive: true }, window.matchMedia("(max-width: 600px)").matches ? { displayModeBar: false } : {}, extra);
 const fmtRaw = (x) => (x === null || x === undefined) ? "–" : (Math.abs(x) >= 1000 ? Number(x).toLocaleString("en", {maximumFractionDigits: 0}) : Number(x).toPrecision(4).replace(/\.?0+$/, ""));
 const nodeName = (c) => (IX.node[c] && IX.node[c].name) || c;
-/** Words for readers: the spec's internal suffix "(hubindex default)" is not part of the index's name. */
-const readable = (s) => (s === null || s === undefined) ? s : String(s).replace(/\s*\(hubindex default\)/gi, "");
 /** The citation for readers, without the spec hash that the footer's "Details" line already gives
  *  ("… Built with hubindex 0.1.0, spec 8a8a14cf255c." → "… Built with hubindex 0.1.0."). */
 const citeText = (c) => (c && D.meta.spec_hash) ? String(c).replace(new RegExp(`,?\\s*spec ${D.meta.spec_hash.slice(0, 12)}[0-9a-f]*`), "") : c;
@@ -368,7 +366,6 @@ async function init() {
   IX.rankOf = (u, c) => D.ranks.data[IX.uPos[u]][IX.sPos[c]];
   IX.ranking = Object.fromEntries(D.ranking.map((r) => [r.unit, r]));
   prepareEngine();
-  D.meta.name = readable(D.meta.name); D.meta.citation = readable(D.meta.citation);
   IX.search = Object.fromEntries(D.ranking.map((x) => [x.unit, [x.unit, x.name, ...(D.aliases && D.aliases[x.unit] || [])].map(fold).filter(Boolean)]));
   document.getElementById("title").textContent = D.meta.name;
   IX.noun = D.units.length && D.units.every((u) => /^[A-Z]{3}$/.test(u.unit)) ? ["country", "countries"] : ["city", "cities"];   // ISO-3 codes: a country index
