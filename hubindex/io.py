@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -373,7 +374,7 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
 
     Indicator and denominator cells must be numbers by the rule of :func:`parse_numbers` (a decimal comma, a
     thousands separator, ``inf`` or an overflow is an error naming file, row and column, never a wrong number).
-    Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``. ``known_sha256``: the
+    ``-0`` is read as 0. Returns the engine input (units sorted by code, as COINr does) and ``{file: sha256}``. ``known_sha256``: the
     files' digests when the caller has just computed them (``hubindex.build``'s cache key), so that a file is not
     hashed twice in one build.
     """
@@ -383,6 +384,19 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
     dstep = spec.step("denominate")
     if dstep is not None and dstep.by:
         wanted |= set(dstep.by.values())
+    if len(ds.paths) == 1:
+        path = spec.resolve(ds.paths[0])
+        plain = _load_plain_csv(path, ds, indicators, sorted(wanted))
+        if plain is not None:
+            data, sha = plain
+            return data, {str(path): (known_sha256 or {}).get(str(path)) or sha}
+    return _load_data_general(spec, indicators, wanted, known_sha256)
+
+
+def _load_data_general(spec: IndexSpec, indicators: tuple[str, ...], wanted: set[str],
+                       known_sha256: Mapping[str, str] | None) -> tuple[IndexData, dict[str, str]]:
+    """:func:`load_data` for every file type and layout, through pandas; every error message comes from here."""
+    ds = spec.data
     frames: list[tuple[Path, pd.DataFrame, np.ndarray]] = []
     hashes: dict[str, str] = {}
     for rel in ds.paths:
@@ -478,7 +492,7 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
 
     for code in indicators:
         need(code, "indicator")
-    X = numeric_block(indicators)
+    X = numeric_block(indicators) + 0.0  # -0 → 0: a sign on zero means nothing in the data (pandas drops it on '-0')
     groups: dict[str, np.ndarray] = {}
     for g in ds.groups:
         need(g, "group column")
@@ -486,7 +500,7 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
     denoms: dict[str, np.ndarray] = {}
     for d in sorted(wanted):
         need(d, "denominator")
-        denoms[d] = numeric(d)
+        denoms[d] = numeric(d) + 0.0
     if ds.unit_name is not None:
         need(ds.unit_name, "unit name column")
         names = merged[ds.unit_name].astype(object).where(merged[ds.unit_name].notna(), "").to_numpy(dtype=object)
@@ -494,6 +508,109 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
         names = merged[ds.unit_code].to_numpy(dtype=object)
     units = merged[ds.unit_code].to_numpy(dtype=object)
     return IndexData(units, names, indicators, X, groups, denoms), hashes
+
+
+_NUMBER_CHARS = frozenset("0123456789.eE+- \t" + "".join(NA_TOKENS))  # what a plain number or NA cell is made of
+_PANDAS_WORDS = frozenset({"inf", "infinity", "nan", "true", "false", "null", "none", "n/a", "na", "#n/a"})
+
+
+def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominators: list[str]
+                    ) -> tuple[IndexData, str] | None:
+    """The common case of :func:`load_data` — one well-formed UTF-8 CSV/TSV of plain numbers — read in one pass
+    without pandas; ``(data, sha256 of the file)``, or ``None`` as soon as anything is unusual (a blank or short
+    line, a cell that is not a plain number or missing, a duplicate or empty code, a text column that pandas
+    would read as numbers, …): the general reader then reads the file and reports what is wrong.
+
+    Same result as the general reader, value for value (tests/test_io_plain_csv.py checks it on random files):
+    numbers go through Python's ``float`` (correctly rounded), but only cells made of digits, ``.``, ``e``,
+    signs and spaces, so exactly the grammar of :func:`parse_numbers`; a cell that ``float`` reads as NaN must be
+    one of :data:`NA_TOKENS`; units are sorted by code (Python string order, as pandas sorts).
+    """
+    import csv
+    import io as _io
+
+    sep = {".csv": ",", ".txt": ",", ".tsv": "\t"}.get(path.suffix.lower())
+    if sep is None:
+        return None
+    try:
+        raw = path.read_bytes()
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return None
+        rows = list(csv.reader(_io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=sep, strict=True))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(rows) < 2:
+        return None
+    header = [c.strip() for c in rows[0]]
+    n = len(header)
+    if n < 2 or len(set(header)) != n or "" in header or any(len(r) != n for r in rows):
+        return None
+    cols = dict(zip(header, zip(*rows[1:], strict=True), strict=True))
+    if ds.unit_code not in cols or any(c not in cols for c in (*indicators, *denominators, *ds.groups)) or (
+            ds.unit_name is not None and ds.unit_name not in cols):
+        return None
+    codes = [c.strip() for c in cols[ds.unit_code]]
+    if len(set(codes)) != len(codes) or not _NA_SET.isdisjoint(codes):
+        return None
+    order = np.array(sorted(range(len(codes)), key=codes.__getitem__), dtype=np.intp)
+    numeric = [*indicators, *denominators]
+    flat = [cell for c in numeric for cell in cols[c]]
+    vals = _plain_floats(flat)
+    if vals is None:
+        return None
+    block = vals.reshape(len(numeric), len(codes)).T[order]
+    X = np.ascontiguousarray(block[:, :len(indicators)])
+    denoms = {d: np.ascontiguousarray(block[:, len(indicators) + k]) for k, d in enumerate(denominators)}
+    groups: dict[str, np.ndarray] = {}
+    for g in ds.groups:
+        text = _text_column(cols[g], None)
+        if text is None:
+            return None
+        groups[g] = text[order]
+    if ds.unit_name is not None:
+        names = _text_column(cols[ds.unit_name], "")
+        if names is None:
+            return None
+        names = names[order]
+    units = np.array(codes, dtype=object)[order]
+    if ds.unit_name is None:
+        names = units.copy()
+    return IndexData(units, names, indicators, X, groups, denoms), hashlib.sha256(raw).hexdigest()
+
+
+def _plain_floats(cells: list[str]) -> np.ndarray | None:
+    """The cells as floats when every one is a plain number (see :func:`parse_numbers`) or one of
+    :data:`NA_TOKENS` (NaN); else ``None``."""
+    if not _NUMBER_CHARS.issuperset("".join(cells)):
+        return None
+    try:
+        vals = np.array([c or "nan" for c in cells], dtype=float)
+    except ValueError:  # a cell such as 'N/A', '1.2.3' or 'e5': one by one
+        vals = np.empty(len(cells))
+        for i, c in enumerate(cells):
+            try:
+                vals[i] = float(c)
+            except ValueError:
+                if c.strip() not in _NA_SET:
+                    return None
+                vals[i] = np.nan
+    for i in np.flatnonzero(np.isnan(vals)):  # 'nan' is missing, 'NAN' or '-nan' is not a number
+        if cells[i].strip() not in _NA_SET:
+            return None
+    if np.isinf(vals).any():  # 1e400: the general reader says it is too large
+        return None
+    return vals + 0.0  # -0 → 0, as load_data reads it
+
+
+def _text_column(cells: tuple[str, ...], missing: object) -> np.ndarray | None:
+    """A text column (groups, names) as pandas reads it: cells equal to one of :data:`NA_TOKENS` → ``missing``,
+    the others unchanged; ``None`` unless some cell is plainly text (pandas would read an all-number or all-yes/no
+    column as numbers or booleans)."""
+    present = [c for c in cells if c not in _NA_SET]
+    if not any(not _NUMBER_CHARS.issuperset(c) and c.strip().lower().lstrip("+-") not in _PANDAS_WORDS
+               for c in present):
+        return None
+    return np.array([missing if c in _NA_SET else c for c in cells], dtype=object)
 
 
 def _leaves(spec: IndexSpec) -> list[bool]:
