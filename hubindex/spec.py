@@ -324,12 +324,11 @@ class IndexSpec(_Model):
 
     def with_step(self, kind: str, **changes: Any) -> IndexSpec:
         """A copy with one step's parameters changed (validated again)."""
-        steps = []
-        for s in self.pipeline:
-            if s.step == kind:
-                s = type(s).model_validate({**s.model_dump(), **changes})
-            steps.append(s)
-        return self.model_validate({**self.model_dump(), "pipeline": [s.model_dump() for s in steps]})
+        steps = [type(s).model_validate({**s.model_dump(), **changes}) if s.step == kind else s
+                 for s in self.pipeline]
+        # the other fields as they are (immutable models are not copied): the whole spec is validated again, and
+        # the unchanged framework keeps its node objects, so the engine's per-framework work is reused
+        return self.model_validate({**{k: getattr(self, k) for k in type(self).model_fields}, "pipeline": steps})
 
     def canonical_json(self) -> str:
         """JSON of the spec without its location, keys sorted: the basis of the spec hash."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import threading
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hubindex.engine._aggregate import aggregate as _aggregate
-from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, digest
+from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, digest, freeze
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
 from hubindex.engine._normalise import normalise as _normalise
@@ -215,6 +216,37 @@ def _cached_weak(ref: weakref.ref[StepCache] | None, key: str | None, make: Call
     return _cached(ref() if ref is not None else None, key, make)
 
 
+class _ContextMemo:
+    """The framework as the steps see it, once per framework rather than once per build: keyed by the identity
+    of the spec's node objects (immutable pydantic models; ``spec.with_step``/``model_copy`` share them), with
+    the nodes held so that no id is reused while its entry lives. Bounded (LRU); values are read-only."""
+
+    def __init__(self, size: int = 64) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._d: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], _Context]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spec: Any) -> _Context:
+        nodes = tuple(spec.framework)
+        key = tuple(map(id, nodes))
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is not None:
+                self._d.move_to_end(key)
+                return hit[1]
+        ctx = freeze(_context(spec))
+        with self._lock:
+            self._d[key] = (nodes, ctx)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return ctx
+
+
+_CONTEXTS = _ContextMemo()
+
+
 def _context(spec: Any) -> _Context:
     """The framework as the steps see it, with the spec's framework weights (before ``weights.use``)."""
     fw = Framework.from_nodes(spec.framework)
@@ -238,8 +270,7 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
          data_hashes: Mapping[str, str] | None, progress: Callable[[str], None] | None) -> Result:
     say = progress or (lambda _msg: None)
     use_cache = cache is not None and data_key is not None
-    ctx_key = digest("context", spec.model_dump_json(include={"framework"})) if use_cache else None
-    ctx = _with_weights(spec, _cached(cache, ctx_key, lambda: _context(spec)))
+    ctx = _with_weights(spec, _CONTEXTS.get(spec))
     key = digest("input", data_key, ctx.upstream) if use_cache and data_key else None
     state: _State = _cached(cache, key, lambda: _input_state(data, ctx))
     for step in spec.pipeline:
@@ -354,10 +385,10 @@ def _step_impute(step: Any, st: _State, ctx: _Context) -> _State:
 
 
 def _step_treat(step: Any, st: _State, ctx: _Context) -> _State:
-    X, flags, rows = _treat(step, st.X, st.flags, ctx.inds)
+    X, flags, outcomes = _treat(step, st.X, st.flags, ctx.inds)
 
     def report() -> pd.DataFrame:
-        return pd.DataFrame(rows).set_index("indicator")
+        return pd.DataFrame(_treat_rows(ctx.inds, outcomes)).set_index("indicator")
 
     return _State(st.cur, X, st.imputed, flags, st.excluded, (*st.datasets, ("Treated", X, st.cur.units)),
                   (*st.reports, ("treat", report)))
@@ -496,22 +527,27 @@ def _rescale(w: np.ndarray, parent: np.ndarray) -> np.ndarray:
 
 
 def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
-           ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+           ) -> tuple[np.ndarray, np.ndarray, list[tuple[Any, ...]]]:
+    """Treated values, flag codes and, per indicator, the report's numbers (``_TREAT_COLUMNS``)."""
     base = {k: v for k, v in step.model_dump().items() if k not in ("step", "method", "indicators", "overrides")}
     unknown = [c for c in [*(step.indicators or []), *step.overrides] if c not in inds]
     if unknown:
         raise SpecError(f"treat: unknown indicator(s) {unknown}; indicators are {list(inds)}")
-    targets = set(step.indicators) if step.indicators is not None else set(inds)
-    # columns sharing the same method and parameters are treated together (vectorised over columns)
     batches: dict[str, tuple[str, dict[str, Any], list[int]]] = {}
-    for j, c in enumerate(inds):
-        params = {**base, "method": step.method, **step.overrides.get(c, {})}
-        if c not in targets:
-            params["method"] = "none"
-        method = params.pop("method")
-        kw = _treat_kwargs(method, params)
-        key = repr((method, sorted(kw.items())))
-        batches.setdefault(key, (method, kw, []))[2].append(j)
+    if step.indicators is None and not step.overrides:  # one method for every column (the usual case)
+        method = step.method
+        batches[""] = (method, _treat_kwargs(method, dict(base)), list(range(len(inds))))
+    else:
+        targets = set(step.indicators) if step.indicators is not None else set(inds)
+        # columns sharing the same method and parameters are treated together (vectorised over columns)
+        for j, c in enumerate(inds):
+            params = {**base, "method": step.method, **step.overrides.get(c, {})}
+            if c not in targets:
+                params["method"] = "none"
+            method = params.pop("method")
+            kw = _treat_kwargs(method, params)
+            key = repr((method, sorted(kw.items())))
+            batches.setdefault(key, (method, kw, []))[2].append(j)
     by_col: dict[int, tuple[str, Any]] = {}
     if len(batches) == 1:  # one batch of all columns in order (the usual case): no scatter back
         method, kw, cols = next(iter(batches.values()))
@@ -529,14 +565,20 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
         X[:, cols] = vals
         flags[:, cols] = np.where(fl != 0, fl, flags[:, cols])
         by_col.update({j: (method, o) for j, o in zip(cols, outcomes, strict=True)})
-    rows = []
-    for j, c in enumerate(inds):
-        method, o = by_col[j]
-        rows.append({"indicator": c, "method": method, "applied": o.method, "n_winsorised": o.n_winsorised,
-                     "skew_before": o.skew_before, "kurt_before": o.kurt_before, "skew_after": o.skew_after,
-                     "kurt_after": o.kurt_after, "passed_before": o.passed_before, "passed_after": o.passed_after,
-                     "note": o.note})
-    return X, flags, rows
+    # the report's numbers only (an outcome's arrays are views that would keep the batch's matrices alive)
+    summary = [(m, o.method, o.n_winsorised, o.skew_before, o.kurt_before, o.skew_after, o.kurt_after,
+                o.passed_before, o.passed_after, o.note) for m, o in (by_col[j] for j in range(len(inds)))]
+    return X, flags, summary
+
+
+_TREAT_COLUMNS = ("method", "applied", "n_winsorised", "skew_before", "kurt_before", "skew_after", "kurt_after",
+                  "passed_before", "passed_after", "note")
+
+
+def _treat_rows(inds: tuple[str, ...], summary: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The treatment report's rows: one per indicator (built only when the report is read)."""
+    return [{"indicator": c, **dict(zip(_TREAT_COLUMNS, row, strict=True))}
+            for c, row in zip(inds, summary, strict=True)]
 
 
 def _treat_kwargs(method: str, p: dict[str, Any]) -> dict[str, Any]:
