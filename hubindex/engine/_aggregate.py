@@ -14,7 +14,7 @@ import numpy as np
 
 from hubindex.errors import ComputeError
 
-__all__ = ["arithmetic_mean", "geometric_mean", "harmonic_mean", "weighted_median", "copeland", "outranking",
+__all__ = ["ordered_sum", "arithmetic_mean", "geometric_mean", "harmonic_mean", "weighted_median", "copeland", "outranking",
            "aggregate", "AGGREGATORS"]
 
 
@@ -36,11 +36,25 @@ def _availability(out: np.ndarray, ok: np.ndarray, wok: np.ndarray, thresh: floa
     return np.where(bad, np.nan, out)
 
 
+def ordered_sum(A: np.ndarray) -> np.ndarray:
+    """Σ over the last axis in index order, ((0 + a_0) + a_1) + …, with 0 = +0.0.
+
+    A fixed order (NumPy's own ``sum`` is pairwise above 8 terms, so its bits depend on the row's length): a sum
+    padded with zeros at the end has the same bits as the sum alone (x + 0.0 = x for every x a sum that starts at
+    +0.0 can reach), which lets the pipeline aggregate all the groups of a level at once with the bits of
+    aggregating each group alone."""
+    out = np.zeros(A.shape[:-1])
+    for j in range(A.shape[-1]):
+        out += A[..., j]
+    return out
+
+
 def arithmetic_mean(X: np.ndarray, w: np.ndarray, min_availability: float | None = None) -> np.ndarray:
-    """y = Σ_k w_k x_k / Σ_k w_k over available children k (COINr ``a_amean``)."""
+    """y = Σ_k w_k x_k / Σ_k w_k over available children k (COINr ``a_amean``); both sums in the order of the
+    children (:func:`ordered_sum`)."""
     X, W, ok = _prep(X, w)
     with np.errstate(invalid="ignore", divide="ignore"):
-        y = (W * np.where(ok, X, 0)).sum(-1) / W.sum(-1)
+        y = ordered_sum(W * np.where(ok, X, 0)) / ordered_sum(W)
     return _availability(y, ok, W, min_availability)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hubindex.engine._aggregate import aggregate as _aggregate
+from hubindex.engine._aggregate import ordered_sum
 from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, digest, freeze
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
@@ -85,12 +86,12 @@ class _Context:
     col_parent: np.ndarray
     upstream: str  # digest of everything the steps before aggregation read from the framework
     tree: str  # digest of the tree and the chosen weights (what aggregation reads)
-    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...]  # aggregation order (see _plan)
+    levels: tuple[_Level, ...]  # aggregation order, level by level (see _levels)
 
     def __cache_arrays__(self) -> list[Any]:
         fw = self.fw
         return [fw.parent, fw.level, fw.weight, fw.direction, fw.is_leaf, self.col_parent,
-                [p[1] for p in self.plan]]
+                [(lv.aggs, lv.kids, lv.valid, lv.n_kids) for lv in self.levels]]
 
 
 @dataclass(frozen=True)
@@ -256,14 +257,14 @@ def _context(spec: Any) -> _Context:
     upstream = _json([[c, fw.parent_of(c), nodes[c].direction, nodes[c].denominator, nodes[c].target,
                        nodes[c].goalposts] for c in inds])
     tree = digest(_json(list(fw.codes)), fw.parent.tobytes(), fw.level.tobytes(), fw.is_leaf.tobytes())
-    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, _plan(fw))
+    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, _levels(_plan(fw), fw))
 
 
 def _with_weights(spec: Any, ctx: _Context) -> _Context:
     """``ctx`` with ``spec.weights.use`` applied; its tree digest then covers the weights used."""
     fw = choose_weights(spec, ctx.fw)
     tree = digest(ctx.tree, np.ascontiguousarray(fw.weight, dtype=float).tobytes())
-    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.plan)
+    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.levels)
 
 
 def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | None,
@@ -415,8 +416,7 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
     for g in spec.subrankings:
         if g not in cur.groups:
             raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(cur.groups)}")
-    values, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", plan=ctx.plan)
-    S = np.column_stack([values[c] for c in fw.codes])
+    S, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", levels=ctx.levels)
     i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
@@ -661,42 +661,82 @@ def _plan(fw: Framework) -> tuple[tuple[str, np.ndarray, tuple[str, ...], int], 
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class _Level:
+    """The aggregates of one level, for aggregating them all at once: their positions in ``fw.codes`` (G,), and
+    their children's positions padded to the widest group (G, k_max) with ``valid`` marking real children."""
+
+    level: int
+    aggs: np.ndarray
+    codes: tuple[str, ...]
+    kids: np.ndarray
+    valid: np.ndarray
+    n_kids: np.ndarray
+
+
+def _levels(plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...], fw: Framework) -> tuple[_Level, ...]:
+    out = []
+    for level in sorted({p[3] for p in plan}):
+        group = [p for p in plan if p[3] == level]
+        width = max(len(p[1]) for p in group)
+        kids = np.zeros((len(group), width), dtype=np.intp)
+        valid = np.zeros((len(group), width), dtype=bool)
+        for g, p in enumerate(group):
+            kids[g, :len(p[1])] = p[1]
+            valid[g, :len(p[1])] = True
+        out.append(_Level(level, np.array([fw.index_of(p[0]) for p in group], dtype=np.intp),
+                          tuple(p[0] for p in group), kids, valid, valid.sum(1)))
+    return tuple(out)
+
+
 def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool,
-                    plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...] | None = None
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    XnT = np.ascontiguousarray(Xn.T)  # each indicator's values contiguous: stacking children reads rows
-    values: dict[str, np.ndarray] = {c: XnT[j] for j, c in enumerate(fw.indicators)}
+                    levels: tuple[_Level, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's values, S (units × ``fw.codes``), and the weights used.
+
+    Level by level, children first. Arithmetic levels (the usual case) are computed for all their aggregates at
+    once (:func:`_arithmetic_level`, the bits of ``engine.arithmetic_mean`` on each group); other methods, and
+    PCA weights, aggregate by aggregate."""
+    S = np.empty((Xn.shape[0], len(fw.codes)))
+    S[:, fw.is_leaf] = Xn
     w = fw.weight.copy()
-    for code, kids, kid_codes, level in (plan if plan is not None else _plan(fw)):
-        C = np.column_stack([values[k] for k in kid_codes])
-        method = step.method_for(level)
-        if use_pca and len(kids) > 1:
-            w[kids] = pca_weights(C)
-        wk = w[kids]
-        if method in ("geometric", "harmonic"):
-            bad = (C <= 0) & ~np.isnan(C)
-            if bad.any():
-                r, k = np.argwhere(bad)[0]
-                raise ComputeError(
-                    f"aggregate: the {method} mean of '{code}' needs values > 0, but '{fw.codes[kids[k]]}' is "
-                    f"{C[r, k]:g} for unit '{cur.units[r]}'. Normalise to a positive range first "
-                    "(e.g. min_max with l: 1, u: 100)."
-                )
-        thresh = step.availability_for(code, level)
-        values[code] = (_arithmetic(C, wk, thresh) if method == "arithmetic"
-                        else _aggregate(C, wk, method, min_availability=thresh))
-    return values, w
+    for lv in (levels if levels is not None else _levels(_plan(fw), fw)):
+        method = step.method_for(lv.level)
+        thresh = [step.availability_for(code, lv.level) for code in lv.codes]
+        if method == "arithmetic" and not use_pca:
+            S[:, lv.aggs] = _arithmetic_level(S, lv, w, thresh)
+            continue
+        for g, code in enumerate(lv.codes):
+            kids = lv.kids[g, :lv.n_kids[g]]
+            C = np.ascontiguousarray(S[:, kids])  # rows contiguous, as np.column_stack: reductions' bits
+            if use_pca and len(kids) > 1:
+                w[kids] = pca_weights(C)
+            if method in ("geometric", "harmonic"):
+                bad = (C <= 0) & ~np.isnan(C)
+                if bad.any():
+                    r, k = np.argwhere(bad)[0]
+                    raise ComputeError(
+                        f"aggregate: the {method} mean of '{code}' needs values > 0, but '{fw.codes[kids[k]]}' is "
+                        f"{C[r, k]:g} for unit '{cur.units[r]}'. Normalise to a positive range first "
+                        "(e.g. min_max with l: 1, u: 100)."
+                    )
+            S[:, lv.aggs[g]] = _aggregate(C, w[kids], method, min_availability=thresh[g])
+    return S, w
 
 
-def _arithmetic(C: np.ndarray, w: np.ndarray, thresh: float | None) -> np.ndarray:
-    """``arithmetic_mean(C, w, thresh)`` with the same operations in the same order (so the same bits), less
-    the per-call checks the pipeline has already made (weights ≥ 0, shapes)."""
-    ok = ~np.isnan(C)
-    W = np.where(ok, w, 0.0)
-    wsum = W.sum(-1)
+def _arithmetic_level(S: np.ndarray, lv: _Level, w: np.ndarray, thresh: list[float | None]) -> np.ndarray:
+    """All the aggregates of a level by the weighted arithmetic mean, y_g = Σ_k w_k x_k / Σ_k w_k over the
+    available children k of g, missing when no child with weight > 0 is available or when the share of
+    available children is below g's threshold — ``arithmetic_mean`` on each group, with the same bits: the
+    children are padded to the widest group with weight 0 and the sums run in child order (``ordered_sum``),
+    so a padded term adds +0.0 and changes nothing."""
+    C = S[:, lv.kids]  # (units, G, k_max)
+    ok = ~np.isnan(C) & lv.valid
+    W = np.where(ok, w[lv.kids], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        y = (W * np.where(ok, C, 0)).sum(-1) / wsum
-    bad = (wsum <= 0) | ~ok.any(-1)
-    if thresh is not None:
-        bad |= ok.mean(axis=-1) < thresh
+        y = ordered_sum(W * np.where(ok, C, 0.0)) / ordered_sum(W)
+    bad = (W.sum(-1) <= 0) | ~ok.any(-1)
+    if any(t is not None for t in thresh):
+        t = np.array([np.nan if x is None else x for x in thresh])
+        with np.errstate(invalid="ignore"):
+            bad |= ok.sum(-1) / lv.n_kids < t
     return np.where(bad, np.nan, y)

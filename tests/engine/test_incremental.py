@@ -277,15 +277,32 @@ def test_result_is_frozen_and_lazy(specs: dict[str, Any]) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32 - 1), st.none() | st.floats(0, 1))
-def test_pipeline_arithmetic_mean_is_bit_identical_to_the_step_function(n: int, k: int, seed: int,
-                                                                        thresh: float | None) -> None:
-    """The pipeline's inlined arithmetic mean gives the same bits as ``engine.arithmetic_mean``."""
+@given(st.integers(1, 12), st.lists(st.integers(1, 12), min_size=1, max_size=5), st.integers(0, 2**32 - 1),
+       st.lists(st.none() | st.floats(0, 1), min_size=5, max_size=5))
+def test_pipeline_level_aggregation_is_bit_identical_to_the_step_function(n: int, widths: list[int], seed: int,
+                                                                          thresh: list[float | None]) -> None:
+    """All the groups of a level aggregated at once (padded to the widest group, up to 12 children: NumPy's sum
+    would be pairwise there) give, group by group, the same bits as ``engine.arithmetic_mean`` on the group."""
     from hubindex.engine import arithmetic_mean
-    from hubindex.engine.pipeline import _arithmetic
+    from hubindex.engine.pipeline import _arithmetic_level, _Level
 
     rng = np.random.default_rng(seed)
-    C = rng.normal(50, 30, (n, k))
-    C[rng.random(C.shape) < 0.3] = np.nan
-    w = rng.choice([0.0, 0.5, 1.0, 2.0, 3.7], k)
-    _same_array(_arithmetic(C, w, thresh), arithmetic_mean(C, w, min_availability=thresh), "arithmetic")
+    k = sum(widths)
+    S = rng.normal(50, 30, (n, k + len(widths)))
+    S[rng.random(S.shape) < 0.3] = np.nan
+    S[rng.random(S.shape) < 0.05] = 0.0
+    S[rng.random(S.shape) < 0.05] = -0.0
+    w = rng.choice([0.0, 0.5, 1.0, 2.0, 3.7, 1e-9], S.shape[1])
+    G, width = len(widths), max(widths)
+    kids = np.zeros((G, width), dtype=np.intp)
+    valid = np.zeros((G, width), dtype=bool)
+    start = 0
+    for g, m in enumerate(widths):
+        kids[g, :m] = rng.permutation(np.arange(start, start + m))
+        valid[g, :m] = True
+        start += m
+    lv = _Level(2, np.arange(k, k + G), tuple(f"A{g}" for g in range(G)), kids, valid, valid.sum(1))
+    got = _arithmetic_level(S, lv, w, thresh[:G])
+    for g, m in enumerate(widths):
+        C = np.column_stack([S[:, c] for c in kids[g, :m]])
+        _same_array(got[:, g], arithmetic_mean(C, w[kids[g, :m]], min_availability=thresh[g]), f"group {g}")
