@@ -567,14 +567,14 @@ def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominato
         if text is None:
             return None
         groups[g] = text[order]
-    if ds.unit_name is not None:
-        names = _text_column(cols[ds.unit_name], "")
-        if names is None:
-            return None
-        names = names[order]
     units = np.array(codes, dtype=object)[order]
     if ds.unit_name is None:
         names = units.copy()
+    else:
+        text = _text_column(cols[ds.unit_name], "")
+        if text is None:
+            return None
+        names = text[order]
     return IndexData(units, names, indicators, X, groups, denoms), hashlib.sha256(raw).hexdigest()
 
 
@@ -594,7 +594,7 @@ def _plain_floats(cells: list[str]) -> np.ndarray | None:
                 if c.strip() not in _NA_SET:
                     return None
                 vals[i] = np.nan
-    for i in np.flatnonzero(np.isnan(vals)):  # 'nan' is missing, 'NAN' or '-nan' is not a number
+    for i in np.flatnonzero(np.isnan(vals)).tolist():  # 'nan' is missing, 'NAN' or '-nan' is not a number
         if cells[i].strip() not in _NA_SET:
             return None
     if np.isinf(vals).any():  # 1e400: the general reader says it is too large
