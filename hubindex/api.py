@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hubindex.engine._cache import digest
+from hubindex.engine._cache import IdentityMemo, digest
 from hubindex.engine.data import IndexData
 from hubindex.engine.pipeline import Pipeline, default_pipeline, run
 from hubindex.engine.result import Result
@@ -58,30 +59,41 @@ def build(spec: str | Path | IndexSpec | Mapping[str, Any] | None = None, *,
 
 
 def _relative(s: IndexSpec, hashes: Mapping[str, str]) -> dict[str, str]:
-    base = Path(s.base_dir) if s.base_dir else None
+    """``{file: sha256}`` with each file named relative to the spec's folder (as the run record shows it)."""
+    return dict(_relative_items(s.base_dir, tuple(hashes.items())))
+
+
+@lru_cache(maxsize=256)
+def _relative_items(base_dir: str | None, items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    base = Path(base_dir) if base_dir else None
     rel = {}
-    for p, h in hashes.items():
+    for p, h in items:
         try:
             rel[str(Path(p).relative_to(base)) if base else p] = h
         except ValueError:
             rel[Path(p).name] = h
-    return rel
+    return tuple(rel.items())
+
+
+_SPEC_PARTS = IdentityMemo(64)
 
 
 def _data_key(s: IndexSpec, hashes: Mapping[str, str]) -> str:
     """What ``load_data(s)`` depends on: the data section, the framework's leaves and denominators, the
-    denominate step's mapping and the content (SHA-256) of every file."""
+    denominate step's mapping and the content (SHA-256) of every file. The spec's part is computed once per
+    spec object (its frozen parts: :class:`~hubindex.engine._cache.IdentityMemo`)."""
     den = s.step("denominate")
-    return digest("data", s.data.model_dump_json(), str(s.base_dir),
-                  "\x1f".join(f"{n.code}\x1e{n.parent}\x1e{n.denominator}" for n in s.framework),
-                  json.dumps(den.by if den is not None else None, sort_keys=True),
-                  "\x1f".join(f"{p}\x1e{h}" for p, h in sorted(hashes.items())))
+    head = _SPEC_PARTS.get((s.data, den, *s.framework), lambda: digest(
+        "data", s.data.model_dump_json(),
+        "\x1f".join(f"{n.code}\x1e{n.parent}\x1e{n.denominator}" for n in s.framework),
+        json.dumps(den.by if den is not None else None, sort_keys=True)))
+    return digest(head, str(s.base_dir), "\x1f".join(f"{p}\x1e{h}" for p, h in sorted(hashes.items())))
 
 
 def _load_cached(pipe: Pipeline, s: IndexSpec) -> tuple[IndexData, Mapping[str, str], str]:
     """The spec's data through the pipeline's cache, keyed by the files' content (read and hashed every time)."""
     try:
-        now = {str(s.resolve(p)): file_sha256(s.resolve(p)) for p in s.data.paths}
+        now = {str(path): file_sha256(path) for path in map(s.resolve, s.data.paths)}
     except OSError:
         now = None  # let load_data report the missing/unreadable file
     if now is not None:

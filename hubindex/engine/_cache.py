@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["StepCache", "CacheStats", "digest", "freeze", "nbytes_of"]
+T = TypeVar("T")
+
+__all__ = ["StepCache", "CacheStats", "IdentityMemo", "digest", "freeze", "nbytes_of"]
 
 DEFAULT_MAX_BYTES = 256 * 2**20
 
@@ -132,3 +134,32 @@ class StepCache:
     def stats(self) -> CacheStats:
         with self._lock:
             return CacheStats(self._hits, self._misses, len(self._d), self._bytes, self.max_bytes)
+
+
+class IdentityMemo:
+    """Values derived from immutable objects (a spec's frozen nodes, steps, data section), remembered by the
+    objects' identity: what depends only on a spec is computed once per spec, not once per build.
+
+    Keyed by the ``id`` of every object in the tuple; an entry holds its objects, so no id is reused while the
+    entry lives. Bounded (LRU, ``size`` entries); thread-safe. Only for objects that never change (frozen
+    pydantic models, tuples of them) and values that are not changed in place by their users.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._d: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, objs: tuple[Any, ...], make: Callable[[], T]) -> T:
+        key = tuple(map(id, objs))
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is not None:
+                self._d.move_to_end(key)
+                return hit[1]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._d[key] = (objs, value)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return value

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import platform
-import threading
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import pandas as pd
 
 from hubindex.engine._aggregate import aggregate as _aggregate
 from hubindex.engine._aggregate import ordered_sum
-from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, StepCache, digest, freeze
+from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, IdentityMemo, StepCache, digest, freeze
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
 from hubindex.engine._normalise import normalise as _normalise
@@ -217,35 +216,20 @@ def _cached_weak(ref: weakref.ref[StepCache] | None, key: str | None, make: Call
     return _cached(ref() if ref is not None else None, key, make)
 
 
-class _ContextMemo:
-    """The framework as the steps see it, once per framework rather than once per build: keyed by the identity
-    of the spec's node objects (immutable pydantic models; ``spec.with_step``/``model_copy`` share them), with
-    the nodes held so that no id is reused while its entry lives. Bounded (LRU); values are read-only."""
-
-    def __init__(self, size: int = 64) -> None:
-        from collections import OrderedDict
-
-        self.size = size
-        self._d: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], _Context]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, spec: Any) -> _Context:
-        nodes = tuple(spec.framework)
-        key = tuple(map(id, nodes))
-        with self._lock:
-            hit = self._d.get(key)
-            if hit is not None:
-                self._d.move_to_end(key)
-                return hit[1]
-        ctx = freeze(_context(spec))
-        with self._lock:
-            self._d[key] = (nodes, ctx)
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-        return ctx
+#: per-framework and per-step work, once per spec object rather than once per build (see IdentityMemo)
+_MEMO = IdentityMemo(256)
 
 
-_CONTEXTS = _ContextMemo()
+def _json_of(model: Any) -> str:
+    """``model.model_dump_json()`` of a frozen spec part, once per object."""
+    return _MEMO.get((model, "json"), model.model_dump_json)
+
+
+def _context_of(spec: Any) -> _Context:
+    """The framework as the steps see it, once per framework: keyed by the spec's node objects (immutable;
+    ``spec.with_step`` and ``model_copy`` share them); read-only."""
+    return _MEMO.get((*spec.framework, "context"), lambda: freeze(_context(spec)))
+
 
 
 def _context(spec: Any) -> _Context:
@@ -271,14 +255,14 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
          data_hashes: Mapping[str, str] | None, progress: Callable[[str], None] | None) -> Result:
     say = progress or (lambda _msg: None)
     use_cache = cache is not None and data_key is not None
-    ctx = _with_weights(spec, _CONTEXTS.get(spec))
+    ctx = _with_weights(spec, _context_of(spec))
     key = digest("input", data_key, ctx.upstream) if use_cache and data_key else None
     state: _State = _cached(cache, key, lambda: _input_state(data, ctx))
     for step in spec.pipeline:
         say(step.step)
         if step.step == "aggregate":
             continue  # always last: below
-        key = digest(key, step.model_dump_json()) if key else None
+        key = digest(key, _json_of(step)) if key else None
         state = _cached(cache, key, partial(_STEPS[step.step], step, state, ctx))
     say("aggregate")
     agg_step = spec.step("aggregate")
@@ -288,9 +272,9 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
     ind_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
                         digest(key, "indicator ranks") if key else None,
                         lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
-    key = digest(key, "aggregate", ctx.tree, agg_step.model_dump_json(), spec.weights.use) if key else None
-    key = digest(key, _json(spec.tiers.model_dump() if spec.tiers else None), _json(list(spec.subrankings))) \
-        if key else None
+    key = digest(key, "aggregate", ctx.tree, _json_of(agg_step), spec.weights.use) if key else None
+    key = digest(key, _MEMO.get((spec.tiers, spec.subrankings, "ranking"), lambda: _json(
+        [spec.tiers.model_dump() if spec.tiers else None, list(spec.subrankings)]))) if key else None
     scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
     # the aggregates' ranks too: only when ``Result.ranks`` is read (a build, a re-weighting pay for none)
     agg_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,

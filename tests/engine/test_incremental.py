@@ -306,3 +306,45 @@ def test_pipeline_level_aggregation_is_bit_identical_to_the_step_function(n: int
     for g, m in enumerate(widths):
         C = np.column_stack([S[:, c] for c in kids[g, :m]])
         _same_array(got[:, g], arithmetic_mean(C, w[kids[g, :m]], min_availability=thresh[g]), f"group {g}")
+
+
+def test_identity_memo_is_keyed_by_the_objects_and_bounded() -> None:
+    """Per-spec work is remembered by the identity of frozen objects: equal content in another object is
+    computed again (never served from another spec), an entry holds its objects, and the memo stays bounded."""
+    from hubindex.engine._cache import IdentityMemo
+
+    memo = IdentityMemo(size=3)
+    calls: list[int] = []
+
+    def make(v: int) -> Any:
+        return lambda: calls.append(v) or v
+
+    a, b = ("x",) * 1, ["x"]
+    assert memo.get((a, "k"), make(1)) == 1
+    assert memo.get((a, "k"), make(2)) == 1  # the same object: remembered
+    assert memo.get((b, "k"), make(3)) == 3  # equal content, another object: computed
+    for i in range(5):
+        memo.get((object(), "k"), make(10 + i))
+    assert len(memo._d) == 3
+    assert memo.get((a, "k"), make(4)) == 4  # evicted (LRU), computed again
+    assert calls == [1, 3, 10, 11, 12, 13, 14, 4]
+
+
+def test_specs_that_share_no_nodes_get_their_own_framework_context(tiny_spec: Path) -> None:
+    """The framework context is remembered per node objects: a spec re-read from disk, or one whose framework
+    changed, gets a context of its own — the weights and directions it has, not those of a spec seen before."""
+    import hubindex
+    from hubindex.engine.pipeline import _context_of
+
+    s1 = hubindex.load_spec(tiny_spec)
+    s2 = hubindex.load_spec(tiny_spec)
+    assert _context_of(s1) is _context_of(s1.with_step("normalise", l=1))  # shared nodes: one context
+    assert _context_of(s1) is not _context_of(s2)
+    leaf = next(n for n in s1.framework if n.code in _context_of(s1).inds)
+    flipped = s1.model_copy(update={"framework": [n.model_copy(update={"direction": -n.direction}) if n is leaf
+                                                  else n for n in s1.framework]})
+    ctx = _context_of(flipped)
+    assert ctx.nodes[leaf.code].direction == -leaf.direction
+    r_flip, r_cold = hubindex.build(flipped), hubindex.build(flipped, cache=False)
+    assert r_flip.index_scores.equals(r_cold.index_scores)
+    assert not r_flip.index_scores.equals(hubindex.build(s1).index_scores)
