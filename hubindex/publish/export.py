@@ -131,7 +131,7 @@ def export(result: Result, out_dir: str | Path, formats: Iterable[str] | str = F
             (tmp / CSV_DIR).mkdir()
             shown = display_tables(result, tabs)
             for sheet, name in _SHEETS.items():
-                shown[sheet].to_csv(tmp / CSV_DIR / name, index=False)
+                T.spreadsheet_safe(shown[sheet]).to_csv(tmp / CSV_DIR / name, index=False)
                 written.append(f"{CSV_DIR}/{name}")
         if "json" in fmts:
             (tmp / JSON_NAME).write_text(to_json(tabs), encoding="utf-8")
@@ -192,6 +192,7 @@ def write_xlsx(tabs: Mapping[str, pd.DataFrame], path: Path, result: Result | No
     header_fill = PatternFill("solid", fgColor="DDE6F0")
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for sheet, df in tabs.items():
+            df = T.spreadsheet_safe(df)  # text that looks like a formula stays text (openpyxl writes '=…' as one)
             df.to_excel(xw, sheet_name=sheet, index=False)
             ws = xw.sheets[sheet]
             ws.freeze_panes = "A2"

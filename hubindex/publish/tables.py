@@ -26,6 +26,7 @@ from hubindex.engine.result import Result
 from hubindex.errors import DataError, where
 
 __all__ = [
+    "safe_cell", "spreadsheet_safe",
     "ranking_table",
     "scores_long",
     "framework_table",
@@ -47,6 +48,28 @@ __all__ = [
     "group_in_sentence",
     "treatment_words",
 ]
+
+
+# -- cells for spreadsheets (CSV/XLSX injection) ----------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(v: Any) -> Any:
+    """A cell for CSV/XLSX (the OWASP CSV-injection rule): text that a spreadsheet would run as a formula (starts
+    with ``=``, ``+``, ``-``, ``@``, tab or CR) gets a leading ``'``; numbers and plain decimal numbers in text
+    (``-1.5``, ``+3``) are kept; everything else unchanged."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(v):
+        return "'" + v
+    return v
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with :func:`safe_cell` applied to its column names and to every text (or mixed) column; numeric
+    columns untouched. A unit named ``=HYPERLINK(…)`` in a user's data is then shown as text, not run."""
+    out = df.rename(columns=lambda c: safe_cell(str(c)) if isinstance(c, str) else c)
+    return out.apply(lambda col: col if col.dtype.kind in "biufcmM" else col.map(safe_cell))
 
 # column aliases accepted in a provenance table (compared case-insensitively)
 _UNIT_ALIASES = ("unit", "unit_code", "ucode", "city_code", "code_unit")

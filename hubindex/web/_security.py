@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+from hubindex.publish.tables import safe_cell
+
 __all__ = ["HostGuard", "allowed_hosts", "host_name", "safe_cell", "one_line", "SECURITY_HEADERS", "CSP",
            "LOOPBACK", "ENV_ALLOWED_HOSTS"]
 
@@ -98,18 +100,7 @@ class HostGuard:
         await self.app(scope, receive, send_secure)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
-def safe_cell(v: Any) -> Any:
-    """A cell for CSV/XLSX: text that a spreadsheet would run as a formula (starts with ``=``, ``+``, ``-``,
-    ``@``, tab or CR) gets a leading ``'``; numbers and plain decimal numbers in text (``-1.5``, ``+3``) are
-    kept; everything else unchanged."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.fullmatch(v):
-        return "'" + v
-    return v
 
 
 def one_line(v: Any, limit: int = 2000) -> str:

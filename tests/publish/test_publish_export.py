@@ -306,3 +306,34 @@ def test_long_table_invariants(n: int, data: st.DataObject, tmp_path: Path) -> N
     assert rk["unit"].tolist() == long.drop_duplicates("unit")["unit"].tolist()  # same (ranking) order
     r = rk["rank"].dropna().to_numpy()
     assert (np.diff(r) >= 0).all()
+
+
+def test_formula_looking_names_are_text_in_csv_and_xlsx_not_formulas(tiny_spec: Path, tmp_path: Path) -> None:
+    """A unit name in a user's data that a spreadsheet would run (``=HYPERLINK(…)``, ``@SUM``, ``+cmd``) is
+    exported with a leading ``'`` in the CSV files and as a text cell in the workbook (openpyxl would write a
+    string starting with ``=`` as a formula); plain numbers written as text (``-2``) and the JSON keep the name."""
+    from openpyxl import load_workbook
+
+    data = tiny_spec.parent / "data.csv"
+    text = data.read_text()
+    evil = {"One": '"=HYPERLINK(""http://evil.example"",""x"")"', "Two": "@SUM(A1:A9)", "Three": "+1+cmd",
+            "Four": "-2"}
+    for name, bad in evil.items():
+        text = text.replace(f",{name},", f",{bad},")
+    data.write_text(text)
+    r = build(tiny_spec, cache=False)
+    out = tmp_path / "out"
+    export(r, out, "xlsx,csv,json")
+    ranking = pd.read_csv(out / "csv" / "ranking.csv", dtype=str, keep_default_na=False)
+    names = set(ranking.iloc[:, [i for i, c in enumerate(ranking.columns) if "name" in c.lower() or c == "City"
+                                 or c == "Unit"][0]])
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in names
+    assert "'@SUM(A1:A9)" in names and "'+1+cmd" in names and "-2" in names
+    wb = load_workbook(out / "index.xlsx")
+    cells = [c for row in wb["Ranking"].iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells), "a formula in the workbook"
+    values = {c.value for c in cells}
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in values and "'@SUM(A1:A9)" in values
+    doc = json.loads((out / "index.json").read_text())
+    assert any(row.get("name") == "=HYPERLINK(\"http://evil.example\",\"x\")" or
+               "=HYPERLINK(\"http://evil.example\",\"x\")" in row.values() for row in doc["ranking"])
