@@ -589,6 +589,20 @@ class IndexView:
                             "published_weights": {c: float(base[pos[c]]) for c in dec.changed}},
                 "ranking": rows}
 
+    def all_zero_group(self, weights: Mapping[str, float]) -> tuple[str, tuple[str, ...]] | None:
+        """The first aggregate (in computation order) all of whose children have weight 0 once ``weights``
+        (node code → weight; unknown codes ignored) replace the published weights, with its children's codes;
+        ``None`` when every aggregate keeps a child with a positive weight."""
+        k = self._rescore_consts()
+        tree: Tree = k["tree"]
+        w = k["base"].copy()
+        for c, v in weights.items():
+            i = tree.pos.get(c)
+            if i is not None:
+                w[i] = float(v)
+        zero = tree.first_all_zero(w)
+        return None if zero is None else (zero, tree.kid_codes[zero])
+
     def _rescore_consts(self) -> dict[str, Any]:
         """What every re-scoring reuses, computed once per view: the tree, units, names, published weights,
         ranks and node values at those weights (and the pillars' as JSON values), the group codes of the
