@@ -8,7 +8,6 @@ re-weighted ranking equals a rebuild of the spec with those weights.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,14 +18,13 @@ import numpy as np
 import pandas as pd
 
 from hubindex._json import jsonable
-from hubindex.engine._rank import group_ranks, group_ranks_coded, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine._rank import group_ranks
 from hubindex.engine.result import Result
-from hubindex.errors import DataError, HubindexError, SpecError, where
-from hubindex.web._drivers import Tree, decompose, node_values
+from hubindex.errors import DataError, HubindexError, where
+from hubindex.web._rescore import RANK_DECIMALS, Rescorer
 
 __all__ = ["IndexView", "jsonable", "read_survey_provenance", "SURVEY_PROVENANCE_COLUMNS"]
 
-RANK_DECIMALS = 10  # as hubindex.engine.pipeline: scores equal to 10 decimals are ties
 _LAT = ("lat", "latitude", "Latitude", "LAT")
 _LON = ("lon", "lng", "long", "longitude", "Longitude", "LON")
 _COUNTRY = ("country", "country_name", "Country", "nation")
@@ -92,44 +90,6 @@ def _col(values: Any) -> list[Any]:
 def _rank_int(x: Any) -> int | None:
     v = jsonable(x)
     return None if v is None else int(v)
-
-
-def _floats_list(a: np.ndarray) -> list[float | None]:
-    """``[jsonable(x) for x in a]`` for a float array, at once: finite values as floats, NaN/±inf → None."""
-    a = np.asarray(a, dtype=float)
-    fin = np.isfinite(a)
-    return [x if f else None for x, f in zip(a.tolist(), fin.tolist(), strict=True)]
-
-
-def _ranks_list(a: np.ndarray) -> list[int | None]:
-    """``[_rank_int(x) for x in a]`` at once."""
-    a = np.asarray(a, dtype=float)
-    return [None if x != x or x in (np.inf, -np.inf) else int(x) for x in a.tolist()]
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``x`` ascending, ties sharing the mean of their positions (scipy's ``rankdata``, method
-    "average": a run of equal values at sorted positions s..e−1 gets (s + 1 + e) / 2, exact in floats)."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    n = len(x)
-    start = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
-    end = np.r_[start[1:], n]
-    out = np.empty(n)
-    out[order] = np.repeat((start + 1 + end) / 2, end - start)
-    return out
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's ρ of ``a`` and ``b`` over the pairs where both are present: Pearson's r of their average
-    ranks, computed as ``pandas.Series.corr(method="spearman")`` does (scipy's ``spearmanr``: ``np.corrcoef`` of
-    the ranks; NaN for fewer than 2 pairs or a constant input) — the same number, without its overhead."""
-    valid = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[valid], b[valid]
-    if len(a) < 2 or (a[0] == a).all() or (b[0] == b).all():
-        return float("nan")
-    ranked = np.column_stack((_average_ranks(a), _average_ranks(b)))
-    return float(np.corrcoef(ranked, rowvar=False)[1, 0])
 
 
 @dataclass
@@ -512,122 +472,29 @@ class IndexView:
         unit's move (published rank − new rank; positive = up), its score change and the contribution of
         each changed weight to it (``drivers``; :func:`hubindex.web._drivers.decompose`: exact for arithmetic
         means, Shapley values otherwise), the normalised weights used and the Spearman correlation of the new
-        ranks with the published ones (over the units ranked in both).
-
-        Incremental: only the ancestors of the changed weights are re-aggregated; every other node keeps its
-        value at the published weights (the same inputs give the same numbers), and everything that does not
-        depend on the weights (the tree, the published values, names, group codes) is computed once per view.
+        ranks with the published ones (over the units ranked in both). Incremental, with everything that does
+        not depend on the weights computed once per view (:mod:`hubindex.web._rescore`).
         """
-        k = self._rescore_consts()
-        tree: Tree = k["tree"]
-        base = k["base"]
-        w = base.copy()
-        pos = tree.pos
-        unknown = [c for c in weights if c not in pos]
-        if unknown:
-            raise SpecError(f"weights: unknown node code(s) {unknown[:10]}; valid codes are the framework's nodes "
-                            f"(GET /api/framework)")
-        for c, v in weights.items():
-            if not (v >= 0 and math.isfinite(v)):
-                raise SpecError(f"weights: weight of '{c}' must be a finite number >= 0, got {v}")
-            w[pos[c]] = float(v)
-        zero = tree.first_all_zero(w)
-        if zero is not None:
-            raise SpecError(f"weights: all weights under '{zero}' are zero; give at least one child a weight > 0")
-        fw = self.result.framework
-        norm, methods = self._engine_inputs()
-        min_av = k["min_availability"]
-        codes = tree.codes
-        changed = [codes[i] for i in np.flatnonzero(w != base).tolist()]
-        v0 = k["v0"]
-        values = node_values(fw, norm, w, methods, min_av, base=v0, dirty=tree.dirty(changed), tree=tree)
-        dec = decompose(fw, norm, base, w, methods, min_av, tree=tree, v0=v0, v1=values)
-        score = values[tree.root]
-        rounded = np.round(score, RANK_DECIMALS)
-        rank = rank_desc(rounded)
-        pub = k["pub"]
-        t = k["tiers"]
-        tiers_l = None
-        if t is not None:
-            tiers = (tiers_by_rank(rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
-                     else tiers_by_score(score, t.cutoffs, t.labels))
-            tiers_l = [jsonable(x) for x in tiers]
-        sub = [(f"rank_in_{g}", _ranks_list(group_ranks_coded(rounded, gc))) for g, gc in k["group_codes"].items()]
-        child = tree.parent >= 0
-        sums = np.zeros(len(w))
-        np.add.at(sums, tree.parent[child], w[child])
-        resc = np.ones(len(w))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            resc[child] = w[child] / sums[tree.parent[child]]
-        # whole columns to JSON values at once (as jsonable/_rank_int would, cell by cell)
-        score_l, delta_l, rank_l = _floats_list(score), _floats_list(dec.delta), _ranks_list(rank)
-        pillars = [(p, k["pillars_l"][p] if values[p] is v0[p] else _floats_list(values[p])) for p in k["pillars"]]
-        contrib = dec.contributions
-        ok = (~np.isnan(contrib).any(axis=1) if contrib.size else np.ones(len(score), dtype=bool)).tolist()
-        contrib_l = contrib.tolist()
-        moves = _ranks_list(np.where(np.isnan(rank) | np.isnan(pub), np.nan, pub - rank))
-        units, names, pub_l = k["units"], k["names"], k["pub_l"]
-        rows = []
-        for j, u in enumerate(units):
-            row = {"unit": u, "name": names[j], "score": score_l[j], "rank": rank_l[j],
-                   "published_rank": pub_l[j], "move": moves[j]}
-            if tiers_l is not None:
-                row["tier"] = tiers_l[j]
-            for key, s in sub:
-                row[key] = s[j]
-            for p, vals in pillars:
-                row[p] = vals[j]
-            row["score_change"] = delta_l[j]
-            row["drivers"] = dict(zip(dec.changed, contrib_l[j], strict=True)) if ok[j] else None
-            rows.append(row)
-        rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
-        rho = _spearman(pub, rank) if len(rank) > 2 else float("nan")
-        return {"weights": dict(zip(codes, w.tolist(), strict=True)),
-                "rescaled": dict(zip(codes, resc.tolist(), strict=True)),
-                "spearman_vs_published": jsonable(rho),
-                "drivers": {"method": dec.method, "changed": dec.changed, "note": dec.note(),
-                            "published_weights": {c: float(base[pos[c]]) for c in dec.changed}},
-                "ranking": rows}
+        return self.rescorer().rescore(weights).as_dict()
+
+    def rescore_json(self, weights: Mapping[str, float]) -> bytes:
+        """:meth:`rescore` as the API's JSON bytes (``json.dumps(rescore(weights), separators=(",", ":"),
+        ensure_ascii=False, allow_nan=False)``, byte for byte), written without building the dicts."""
+        return self.rescorer().rescore(weights).as_json()
 
     def all_zero_group(self, weights: Mapping[str, float]) -> tuple[str, tuple[str, ...]] | None:
-        """The first aggregate (in computation order) all of whose children have weight 0 once ``weights``
-        (node code → weight; unknown codes ignored) replace the published weights, with its children's codes;
-        ``None`` when every aggregate keeps a child with a positive weight."""
-        k = self._rescore_consts()
-        tree: Tree = k["tree"]
-        w = k["base"].copy()
-        for c, v in weights.items():
-            i = tree.pos.get(c)
-            if i is not None:
-                w[i] = float(v)
-        zero = tree.first_all_zero(w)
-        return None if zero is None else (zero, tree.kid_codes[zero])
+        """The first aggregate whose children all have weight 0 once ``weights`` replace the published ones,
+        with its children (``None`` when there is none): :meth:`Rescorer.all_zero_group`."""
+        return self.rescorer().all_zero_group(weights)
 
-    def _rescore_consts(self) -> dict[str, Any]:
-        """What every re-scoring reuses, computed once per view: the tree, units, names, published weights,
-        ranks and node values at those weights (and the pillars' as JSON values), the group codes of the
-        sub-rankings, the tier rule."""
-        if "_rescore" not in self.__dict__:
-            r, fw = self.result, self.result.framework
-            tree = Tree.of(fw)
-            units = r.units
-            base = r.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float)
+    def rescorer(self) -> Rescorer:
+        """The view's :class:`~hubindex.web._rescore.Rescorer` (built on first use, then reused)."""
+        if "_rescorer" not in self.__dict__:
+            r = self.result
             norm, methods = self._engine_inputs()
-            pub = r.ranks[fw.root].reindex(units).to_numpy(dtype=float)
-            min_av = self.aggregation()["min_availability"]
-            v0 = node_values(fw, norm, base, methods, min_av, tree=tree)
-            self.__dict__["_rescore"] = {
-                "tree": tree, "units": units, "base": base, "pub": pub, "pub_l": _ranks_list(pub),
-                "names": [jsonable(r.unit_names.get(u)) or u for u in units],
-                "min_availability": min_av, "v0": v0,
-                "group_codes": {g: pd.factorize(r.groups[g].reindex(units).to_numpy(dtype=object),
-                                                use_na_sentinel=True)[0]
-                                for g in getattr(r.spec, "subrankings", [])},
-                "tiers": getattr(r.spec, "tiers", None),
-                "pillars": r.pillars(),
-                "pillars_l": {p: _floats_list(v0[p]) for p in r.pillars()},
-            }
-        return self.__dict__["_rescore"]
+            self.__dict__["_rescorer"] = Rescorer(r, norm, methods, self.aggregation()["min_availability"],
+                                                  [jsonable(r.unit_names.get(u)) or u for u in r.units])
+        return self.__dict__["_rescorer"]
 
     def _engine_inputs(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """The normalised indicator columns (unit order) and each aggregate's method, cached."""

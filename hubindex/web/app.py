@@ -158,11 +158,10 @@ def _accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "")
 
 
-def _json_response(obj: Any, *, gzip_level: int | None = None) -> Response:
-    """``obj`` as a JSON response; with ``gzip_level`` and a body of at least :data:`GZIP_MIN` bytes,
+def _json_response(body: bytes, *, gzip_level: int | None = None) -> Response:
+    """JSON ``body`` as a response; with ``gzip_level`` and a body of at least :data:`GZIP_MIN` bytes,
     gzip-compressed here (``Content-Encoding: gzip``, which GZipMiddleware passes through untouched) — so a
     worker thread, not the event loop, pays for the compression, at the level the endpoint chooses."""
-    body = _json_bytes(obj)
     if gzip_level is None or len(body) < GZIP_MIN:
         return Response(body, media_type="application/json")
     return Response(gzip.compress(body, compresslevel=gzip_level, mtime=0), media_type="application/json",
@@ -583,7 +582,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
 
         def job() -> Response:
             _check_weight_sums(view, req.weights)
-            return _json_response(view.rescore(req.weights), gzip_level=level)
+            return _json_response(view.rescore_json(req.weights), gzip_level=level)
 
         return await quick(request, job)
 
