@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,14 +120,18 @@ def asgi_times(app: Any, pillar: str, reps: int, accept_encoding: bytes) -> dict
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=300)
+    ap.add_argument("--switch-interval", type=float, default=0.0005,
+                    help="sys.setswitchinterval, as hubindex serve sets it (s; 0 = leave Python's 0.005)")
     a = ap.parse_args()
+    if a.switch_interval > 0:
+        sys.setswitchinterval(a.switch_interval)  # hubindex.web._limits.tune_gil, what `hubindex serve` does
     from fastapi.testclient import TestClient
 
     from hubindex.web._view import IndexView
     from hubindex.web.app import create_app
 
-    print(f"hubindex from {Path(hubindex.__file__).parent}; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"hubindex from {Path(hubindex.__file__).parent}; GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     r = hubindex.build()
     pillar = r.pillars()[0]
     print(f"index: {r.spec.name} — {len(r.units)} units × {len(r.framework.indicators)} indicators, "

@@ -6,7 +6,9 @@ answer 403. Request bodies are bounded (:data:`MAX_BODY`, :data:`MAX_UPLOAD`). N
 network: the Swagger UI of ``/docs`` is vendored in ``hubindex/web/static/vendor/swagger-ui`` (swagger-ui-dist 5, reads
 OpenAPI 3.1), Plotly comes from the ``plotly`` package and the world map from a TopoJSON file shipped in
 ``hubindex/web/static/geo``. Responses are gzip-compressed when the browser accepts it (JSON and small files on the
-fly; Plotly and the Swagger UI bundle compressed once and kept in memory).
+fly; Plotly and the Swagger UI bundle compressed once and kept in memory; ``POST /api/score`` compresses its own
+body in the worker thread, at level 1). Every response carries ``Server-Timing: app;dur=<ms>``
+(:class:`ServerTiming`).
 """
 
 from __future__ import annotations
