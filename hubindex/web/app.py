@@ -250,6 +250,10 @@ class _State:
     def prepare(self, result: Result) -> _Gen:
         view = IndexView.from_result(result, citation=self.citation, licence=self.licence,
                                      survey_provenance=self.survey_provenance)
+        try:
+            view.rescorer()  # POST /api/score's per-index constants, now rather than on the first request
+        except HubindexError:
+            pass  # an index that cannot be re-scored still serves everything else; /api/score reports why
         intervals, interval_error = None, None
         if self.uncertainty_reps > 0:
             try:
