@@ -94,6 +94,11 @@ def _finite_or_raise(a: np.ndarray) -> None:
         raise ValueError("Out of range float values are not JSON compliant")
 
 
+def _bits_differ(a: np.ndarray, b: np.ndarray) -> list[int]:
+    """Positions where two float arrays differ bit for bit (so −0.0 differs from 0.0: their text differs)."""
+    return np.flatnonzero(a.view(np.int64) != b.view(np.int64)).tolist()
+
+
 def _pct(s: str) -> str:
     """``s`` as literal text in a ``%`` template."""
     return s.replace("%", "%%")
@@ -264,9 +269,9 @@ class Rescored:
         _finite_or_raise(self.rescaled)
         keys = rs.codes_j
         w_items, r_items = list(rs.w_items), list(rs.rescaled_items)
-        for i in np.flatnonzero(self.w != rs.base).tolist():
+        for i in _bits_differ(self.w, rs.base):
             w_items[i] = f"{keys[i]}:{float(self.w[i])!r}"
-        for i in np.flatnonzero(self.rescaled != rs.base_rescaled).tolist():
+        for i in _bits_differ(self.rescaled, rs.base_rescaled):
             r_items[i] = f"{keys[i]}:{float(self.rescaled[i])!r}"
         rho = jsonable(self.rho)
         return "".join((

@@ -95,7 +95,7 @@ _CODES = list(build(None).framework.codes)
 @settings(max_examples=60, deadline=None)
 @given(which=st.sampled_from(["arithmetic", "median"]),
        weights=st.dictionaries(st.sampled_from(_CODES),
-                               st.sampled_from([0.0, 0.3, 1.0, 2.5, 7.0]) | st.floats(1e-6, 1e3), max_size=6))
+                               st.sampled_from([0.0, -0.0, 0.3, 1.0, 2.5, 7.0]) | st.floats(1e-6, 1e3), max_size=6))
 def test_json_written_from_columns_is_json_dumps_of_the_dict(which: str, weights: dict[str, float]) -> None:
     v = _view(which)
     try:
@@ -107,8 +107,10 @@ def test_json_written_from_columns_is_json_dumps_of_the_dict(which: str, weights
     assert v.rescore_json(weights) == want
 
 
-def _tiny(tmp_path: Path, pillar: str = "P1", group: str = "region", name: str = "One") -> IndexView:
-    """A 6-unit index (U4 has no group, U5 and U6 tie) with the given pillar code, group column and unit name."""
+def _tiny(tmp_path: Path, pillar: str = "P1", group: str = "region", name: str = "One",
+          weight_d: float = 1.0) -> IndexView:
+    """A 6-unit index (U4 has no group, U5 and U6 tie) with the given pillar code, group column, unit name and
+    published weight of indicator d."""
     rows = [["code", "name", group, "a", "b", "c", "d"], ["U1", name, "East", 1, 10, 5, 0.5],
             ["U2", "Two", "East", 2, 20, 4, 0.4], ["U3", "Three", "West", 3, 30, 3, 0.3],
             ["U4", "Four", "", 4, "", 2, 0.2], ["U5", "Five", "West", 5, 50, 1, 0.1],
@@ -119,7 +121,7 @@ def _tiny(tmp_path: Path, pillar: str = "P1", group: str = "region", name: str =
             "framework": [{"code": "IDX", "name": "Tiny index"}, {"code": pillar, "parent": "IDX", "weight": 1},
                           {"code": "P2", "parent": "IDX", "weight": 3}, {"code": "a", "parent": pillar},
                           {"code": "b", "parent": pillar}, {"code": "c", "parent": "P2", "direction": -1},
-                          {"code": "d", "parent": "P2"}],
+                          {"code": "d", "parent": "P2", "weight": weight_d}],
             "pipeline": [{"step": "normalise", "method": "min_max", "l": 0, "u": 100},
                          {"step": "aggregate", "method": "arithmetic"}],
             "tiers": {"by": "rank", "cutoffs": [2], "labels": ['Top "1" %s', "Rest"]}, "subrankings": [group]}
@@ -135,6 +137,13 @@ def test_json_writer_with_awkward_names_and_a_missing_group(tmp_path, weights) -
     assert v.rescore_json(weights) == _json_bytes(v.rescore(weights))
     rows = {x["unit"]: x for x in v.rescore(weights)["ranking"]}
     assert rows["U4"]['rank_in_re%gion"'] is None and rows["U5"]["rank"] == rows["U6"]["rank"]
+
+
+@pytest.mark.parametrize("weights", [{"d": -0.0}, {"d": 0.0}, {"a": -0.0}, {"d": 2.0}])
+def test_json_writer_keeps_the_sign_of_a_zero_weight(tmp_path, weights) -> None:  # type: ignore[no-untyped-def]
+    """−0.0 is a valid weight (≥ 0) and JSON writes it "-0.0": it must not be taken for a published 0.0."""
+    v = _tiny(tmp_path, weight_d=0.0)
+    assert v.rescore_json(weights) == _json_bytes(v.rescore(weights))
 
 
 def test_json_writer_falls_back_to_the_dict_when_row_keys_collide(tmp_path) -> None:  # type: ignore[no-untyped-def]
