@@ -2,8 +2,9 @@
 
 Everything the HTTP API and the browser pages show comes from :class:`IndexView`. Re-scoring
 (:meth:`IndexView.rescore`) re-aggregates the *normalised* indicator table with the engine's own aggregators
-(``hubindex.engine._aggregate``) and ranks with the engine's ``rank_desc`` / ``group_ranks`` / tier rules, so a
-re-weighted ranking equals a rebuild of the spec with those weights.
+(``hubindex.engine._aggregate``) and ranks by the engine's ``rank_desc`` / ``group_ranks`` / tier rules, so a
+re-weighted ranking equals a rebuild of the spec with those weights (tested); the work is done by
+:mod:`hubindex.web._rescore`, with everything that does not depend on the weights computed once per view.
 """
 
 from __future__ import annotations
