@@ -13,6 +13,8 @@ over ``--reps`` requests:
 - app server time, ASGI direct, for a browser's request (``Accept-Encoding: gzip, deflate, br, zstd``: the body
   is gzip-compressed) and for a client that takes no compression (``identity``), with the response size;
 - the app's own ``Server-Timing: app;dur=…`` header where it sets one (the same path, up to the response head);
+- where the time goes, from a separate pass with timestamps around the worker pool: the app up to the pool, the
+  hop to a worker thread, the job there, the hop back, the response on its way out;
 - a ``TestClient`` round trip (adds httpx and the in-process transport: a client-side number);
 - the CPU time of this process per request and the load average (this 2-core machine is shared: absolute times
   are noisy; compare checkouts back to back, in the same minute).
@@ -117,6 +119,53 @@ def asgi_times(app: Any, pillar: str, reps: int, accept_encoding: bytes) -> dict
     return asyncio.run(run())
 
 
+def breakdown(app: Any, pillar: str, reps: int, accept_encoding: bytes) -> dict[str, list[float]]:
+    """Where the server time goes, from a separate pass with ``WorkPool.run`` wrapped in timestamps: the app up to
+    the pool (middlewares, routing, body, validation), the hop to a worker thread, the job there (weight checks,
+    re-scoring, JSON, compression), the hop back to the event loop, and the response on its way out."""
+    from hubindex.web import _limits
+
+    marks: dict[str, float] = {}
+    real = _limits.WorkPool.run
+
+    async def run(self: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        marks["enter"] = time.perf_counter()
+
+        def job(*a: Any) -> Any:
+            marks["start"] = time.perf_counter()
+            try:
+                return fn(*a)
+            finally:
+                marks["end"] = time.perf_counter()
+
+        try:
+            return await real(self, job, *args, **kw)
+        finally:
+            marks["resume"] = time.perf_counter()
+
+    parts: dict[str, list[float]] = {k: [] for k in ("app → pool", "hop to the worker", "job in the worker",
+                                                      "hop back", "response out")}
+
+    async def go() -> None:
+        for i in range(reps + 20):
+            body = json.dumps({"weights": {pillar: 2.0 + i / 7}}).encode()
+            t0 = time.perf_counter()
+            dt, _, _ = await asgi_request(app, body, accept_encoding)
+            if i < 20:
+                continue
+            m = marks
+            for k, v in zip(parts, (m["enter"] - t0, m["start"] - m["enter"], m["end"] - m["start"],
+                                    m["resume"] - m["end"], t0 + dt - m["resume"]), strict=True):
+                parts[k].append(v)
+
+    _limits.WorkPool.run = run  # type: ignore[method-assign]
+    try:
+        asyncio.run(go())
+    finally:
+        _limits.WorkPool.run = real  # type: ignore[method-assign]
+    return parts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=300)
@@ -151,6 +200,9 @@ def main() -> None:
                           f"   {m['size']:,} bytes {m['encoding']}; CPU {m['cpu_ms']:.3f} ms/request"))
         if m["header"]:
             print(line.format("  … its Server-Timing: app;dur header", *stats(m["header"]), ""))
+    print("  where the browser request's time goes (a separate pass, timestamps around the worker pool):")
+    for k, xs in breakdown(app, pillar, a.reps, BROWSER).items():
+        print(line.format(f"  {k}", *stats(xs), ""))
     client = TestClient(app)
     client.post("/api/score", json={"weights": {pillar: 3.0}})
     print(line.format("TestClient round trip (client side, gzip)", *stats(timed(
