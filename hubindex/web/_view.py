@@ -2,13 +2,13 @@
 
 Everything the HTTP API and the browser pages show comes from :class:`IndexView`. Re-scoring
 (:meth:`IndexView.rescore`) re-aggregates the *normalised* indicator table with the engine's own aggregators
-(``hubindex.engine._aggregate``) and ranks with the engine's ``rank_desc`` / ``group_ranks`` / tier rules, so a
-re-weighted ranking equals a rebuild of the spec with those weights.
+(``hubindex.engine._aggregate``) and ranks by the engine's ``rank_desc`` / ``group_ranks`` / tier rules, so a
+re-weighted ranking equals a rebuild of the spec with those weights (tested); the work is done by
+:mod:`hubindex.web._rescore`, with everything that does not depend on the weights computed once per view.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,14 +19,13 @@ import numpy as np
 import pandas as pd
 
 from hubindex._json import jsonable
-from hubindex.engine._rank import group_ranks, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine._rank import group_ranks
 from hubindex.engine.result import Result
-from hubindex.errors import DataError, HubindexError, SpecError, where
-from hubindex.web._drivers import decompose, node_values
+from hubindex.errors import DataError, HubindexError, where
+from hubindex.web._rescore import RANK_DECIMALS, Rescorer
 
 __all__ = ["IndexView", "jsonable", "read_survey_provenance", "SURVEY_PROVENANCE_COLUMNS"]
 
-RANK_DECIMALS = 10  # as hubindex.engine.pipeline: scores equal to 10 decimals are ties
 _LAT = ("lat", "latitude", "Latitude", "LAT")
 _LON = ("lon", "lng", "long", "longitude", "Longitude", "LON")
 _COUNTRY = ("country", "country_name", "Country", "nation")
@@ -92,19 +91,6 @@ def _col(values: Any) -> list[Any]:
 def _rank_int(x: Any) -> int | None:
     v = jsonable(x)
     return None if v is None else int(v)
-
-
-def _floats_list(a: np.ndarray) -> list[float | None]:
-    """``[jsonable(x) for x in a]`` for a float array, at once: finite values as floats, NaN/±inf → None."""
-    a = np.asarray(a, dtype=float)
-    fin = np.isfinite(a)
-    return [x if f else None for x, f in zip(a.tolist(), fin.tolist(), strict=True)]
-
-
-def _ranks_list(a: np.ndarray) -> list[int | None]:
-    """``[_rank_int(x) for x in a]`` at once."""
-    a = np.asarray(a, dtype=float)
-    return [None if x != x or x in (np.inf, -np.inf) else int(x) for x in a.tolist()]
 
 
 @dataclass
@@ -486,102 +472,30 @@ class IndexView:
         rounded to 10 decimals; tiers and sub-ranks by the spec's rules. Returns the new ranking with each
         unit's move (published rank − new rank; positive = up), its score change and the contribution of
         each changed weight to it (``drivers``; :func:`hubindex.web._drivers.decompose`: exact for arithmetic
-        means, Shapley values otherwise), and the normalised weights used.
+        means, Shapley values otherwise), the normalised weights used and the Spearman correlation of the new
+        ranks with the published ones (over the units ranked in both). Incremental, with everything that does
+        not depend on the weights computed once per view (:mod:`hubindex.web._rescore`).
         """
-        r = self.result
-        fw = r.framework
-        k = self._rescore_consts()
-        base = k["base"]
-        w = base.copy()
-        unknown = [c for c in weights if c not in fw.codes]
-        if unknown:
-            raise SpecError(f"weights: unknown node code(s) {unknown[:10]}; valid codes are the framework's nodes "
-                            f"(GET /api/framework)")
-        for c, v in weights.items():
-            if not (v >= 0 and math.isfinite(v)):
-                raise SpecError(f"weights: weight of '{c}' must be a finite number >= 0, got {v}")
-            w[fw.index_of(c)] = float(v)
-        agg = self.aggregation()
-        for code in fw.aggregates:
-            kids = np.flatnonzero(fw.parent == fw.index_of(code))
-            if not np.any(w[kids] > 0):
-                raise SpecError(f"weights: all weights under '{code}' are zero; give at least one child a weight > 0")
-        norm, methods = self._engine_inputs()
-        dec = decompose(fw, norm, base, w, methods, agg["min_availability"])
-        # incremental: only the ancestors of the changed weights are re-aggregated; every other node keeps its
-        # value at the published weights (the same inputs give the same numbers)
-        changed = [c for i, c in enumerate(fw.codes) if w[i] != base[i]]
-        dirty: set[str] = set()
-        for c in changed:
-            dirty.update(fw.ancestors(c))
-        values = node_values(fw, norm, w, methods, agg["min_availability"], base=k["v0"], dirty=dirty)
-        idx = fw.root
-        score = values[idx]
-        rank = rank_desc(np.round(score, RANK_DECIMALS))
-        pub = k["pub"]
-        t = r.spec.tiers if hasattr(r.spec, "tiers") else None
-        tiers = None
-        if t is not None:
-            tiers = (tiers_by_rank(rank, [int(c) for c in t.cutoffs], t.labels) if t.by == "rank"
-                     else tiers_by_score(score, t.cutoffs, t.labels))
-        sub = {g: _ranks_list(group_ranks(np.round(score, RANK_DECIMALS), gv)) for g, gv in k["groups"].items()}
-        resc = np.ones(len(w))
-        child = fw.parent >= 0
-        sums = np.zeros(len(w))
-        np.add.at(sums, fw.parent[child], w[child])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            resc[child] = w[child] / sums[fw.parent[child]]
-        # whole columns to JSON values at once (as jsonable/_rank_int would, cell by cell)
-        score_l, delta_l, rank_l = _floats_list(score), _floats_list(dec.delta), _ranks_list(rank)
-        pillars = {p: _floats_list(values[p]) for p in k["pillars"]}
-        tiers_l = None if tiers is None else [jsonable(x) for x in tiers]
-        contrib = dec.contributions
-        ok = ~np.isnan(contrib).any(axis=1) if contrib.size else np.ones(len(score), dtype=bool)
-        contrib_l = contrib.tolist()
-        moves = np.where(np.isnan(rank) | np.isnan(pub), np.nan, pub - rank)
-        rows = []
-        for j, u in enumerate(k["units"]):
-            mv = moves[j]
-            row = {"unit": u, "name": k["names"][j], "score": score_l[j], "rank": rank_l[j],
-                   "published_rank": k["pub_l"][j], "move": None if mv != mv else int(mv)}
-            if tiers_l is not None:
-                row["tier"] = tiers_l[j]
-            for g, s in sub.items():
-                row[f"rank_in_{g}"] = s[j]
-            for p, vals in pillars.items():
-                row[p] = vals[j]
-            row["score_change"] = delta_l[j]
-            row["drivers"] = ({c: contrib_l[j][m] for m, c in enumerate(dec.changed)} if ok[j] else None)
-            rows.append(row)
-        rows.sort(key=lambda x: (x["rank"] is None, x["rank"] or 0, x["unit"]))
-        pub_s = pd.Series(pub)
-        new_s = pd.Series(rank)
-        rho = pub_s.corr(new_s, method="spearman") if len(rank) > 2 else float("nan")
-        return {"weights": {c: float(w[i]) for i, c in enumerate(fw.codes)},
-                "rescaled": {c: float(resc[i]) for i, c in enumerate(fw.codes)},
-                "spearman_vs_published": jsonable(rho),
-                "drivers": {"method": dec.method, "changed": dec.changed, "note": dec.note(),
-                            "published_weights": {c: float(base[fw.index_of(c)]) for c in dec.changed}},
-                "ranking": rows}
+        return self.rescorer().rescore(weights).as_dict()
 
-    def _rescore_consts(self) -> dict[str, Any]:
-        """What every re-scoring reuses, computed once per view: units, names, published weights, ranks and
-        node values at those weights, group labels of the sub-rankings, pillars."""
-        if "_rescore" not in self.__dict__:
-            r, fw = self.result, self.result.framework
-            units = r.units
-            base = r.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float)
+    def rescore_json(self, weights: Mapping[str, float]) -> bytes:
+        """:meth:`rescore` as the API's JSON bytes (``json.dumps(rescore(weights), separators=(",", ":"),
+        ensure_ascii=False, allow_nan=False)``, byte for byte), written without building the dicts."""
+        return self.rescorer().rescore(weights).as_json()
+
+    def all_zero_group(self, weights: Mapping[str, float]) -> tuple[str, tuple[str, ...]] | None:
+        """The first aggregate whose children all have weight 0 once ``weights`` replace the published ones,
+        with its children (``None`` when there is none): :meth:`Rescorer.all_zero_group`."""
+        return self.rescorer().all_zero_group(weights)
+
+    def rescorer(self) -> Rescorer:
+        """The view's :class:`~hubindex.web._rescore.Rescorer` (built on first use, then reused)."""
+        if "_rescorer" not in self.__dict__:
+            r = self.result
             norm, methods = self._engine_inputs()
-            pub = r.ranks[fw.root].reindex(units).to_numpy(dtype=float)
-            self.__dict__["_rescore"] = {
-                "units": units, "base": base, "pub": pub, "pub_l": _ranks_list(pub),
-                "names": [jsonable(r.unit_names.get(u)) or u for u in units],
-                "v0": node_values(fw, norm, base, methods, self.aggregation()["min_availability"]),
-                "groups": {g: r.groups[g].reindex(units).to_numpy(dtype=object)
-                           for g in getattr(r.spec, "subrankings", [])},
-                "pillars": r.pillars(),
-            }
-        return self.__dict__["_rescore"]
+            self.__dict__["_rescorer"] = Rescorer(r, norm, methods, self.aggregation()["min_availability"],
+                                                  [jsonable(r.unit_names.get(u)) or u for u in r.units])
+        return self.__dict__["_rescorer"]
 
     def _engine_inputs(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """The normalised indicator columns (unit order) and each aggregate's method, cached."""

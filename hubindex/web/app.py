@@ -6,7 +6,9 @@ answer 403. Request bodies are bounded (:data:`MAX_BODY`, :data:`MAX_UPLOAD`). N
 network: the Swagger UI of ``/docs`` is vendored in ``hubindex/web/static/vendor/swagger-ui`` (swagger-ui-dist 5, reads
 OpenAPI 3.1), Plotly comes from the ``plotly`` package and the world map from a TopoJSON file shipped in
 ``hubindex/web/static/geo``. Responses are gzip-compressed when the browser accepts it (JSON and small files on the
-fly; Plotly and the Swagger UI bundle compressed once and kept in memory).
+fly; Plotly and the Swagger UI bundle compressed once and kept in memory; ``POST /api/score`` compresses its own
+body in the worker thread, at level 1). Every response carries ``Server-Timing: app;dur=<ms>``
+(:class:`ServerTiming`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
@@ -96,20 +97,14 @@ def _valid_weights(v: dict[str, float]) -> dict[str, float]:
     return v
 
 
-def _check_weight_sums(result: Result, weights: Mapping[str, float]) -> None:
+def _check_weight_sums(view: IndexView, weights: Mapping[str, float]) -> None:
     """422 when the given weights leave an aggregate whose children's weights sum to 0 (unnamed nodes keep
     their published weight)."""
-    fw = result.framework
-    w = result.weights["weight"].reindex(list(fw.codes)).to_numpy(dtype=float).copy()
-    for c, v in weights.items():
-        if c in fw.codes:
-            w[fw.index_of(c)] = float(v)
-    parent = np.asarray(fw.parent)
-    for code in fw.aggregates:
-        kids = np.flatnonzero(parent == fw.index_of(code))
-        if len(kids) and not np.any(w[kids] > 0):
-            raise HTTPException(422, f"weights: all weights under '{code}' are zero (they sum to 0); give at "
-                                     f"least one of {[fw.codes[int(i)] for i in kids][:10]} a weight > 0")
+    zero = view.all_zero_group(weights)
+    if zero is not None:
+        code, kids = zero
+        raise HTTPException(422, f"weights: all weights under '{code}' are zero (they sum to 0); give at "
+                                 f"least one of {list(kids)[:10]} a weight > 0")
 
 
 _HEAVY = re.compile(r"/api/(score|uncertainty|export|audit|compare-published|editions/diff|"
@@ -154,6 +149,50 @@ def _offloaded(fn: Callable[..., Any], *, pool: WorkPool, deadline: float | None
 
 def _json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+GZIP_MIN = 1024  # bytes: smaller responses are sent as they are (GZipMiddleware's minimum_size)
+SCORE_GZIP_LEVEL = 1  # POST /api/score compresses its own body in the worker (see _json_response)
+
+
+def _accepts_gzip(request: Request) -> bool:
+    """The request accepts a gzip body (the test GZipMiddleware makes: "gzip" in Accept-Encoding)."""
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def _json_response(body: bytes, *, gzip_level: int | None = None) -> Response:
+    """JSON ``body`` as a response; with ``gzip_level`` and a body of at least :data:`GZIP_MIN` bytes,
+    gzip-compressed here (``Content-Encoding: gzip``, which GZipMiddleware passes through untouched) — so a
+    worker thread, not the event loop, pays for the compression, at the level the endpoint chooses."""
+    if gzip_level is None or len(body) < GZIP_MIN:
+        return Response(body, media_type="application/json")
+    return Response(gzip.compress(body, compresslevel=gzip_level, mtime=0), media_type="application/json",
+                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+
+
+class ServerTiming:
+    """ASGI middleware: every HTTP response carries ``Server-Timing: app;dur=<ms>`` — the time from this
+    middleware receiving the request until the response head is sent (routing, the request body, validation,
+    the worker-pool hop, the computation, JSON encoding and compression: a response's body is complete before
+    its head is sent). Browsers show it in the developer tools' network timing; it excludes the network and
+    the HTTP server's parsing and writing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+
+        async def send_timed(msg: dict[str, Any]) -> None:
+            if msg["type"] == "http.response.start":
+                dur = (time.perf_counter() - t0) * 1e3
+                msg["headers"] = [*(msg.get("headers") or []), (b"server-timing", f"app;dur={dur:.3f}".encode())]
+            await send(msg)
+
+        await self.app(scope, receive, send_timed)
 
 
 class _Gen:
@@ -211,6 +250,10 @@ class _State:
     def prepare(self, result: Result) -> _Gen:
         view = IndexView.from_result(result, citation=self.citation, licence=self.licence,
                                      survey_provenance=self.survey_provenance)
+        try:
+            view.rescorer()  # POST /api/score's per-index constants, now rather than on the first request
+        except HubindexError:
+            pass  # an index that cannot be re-scored still serves everything else; /api/score reports why
         intervals, interval_error = None, None
         if self.uncertainty_reps > 0:
             try:
@@ -410,6 +453,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
                        upload_paths=(UPLOAD_PATH,))
     app.add_middleware(Shed, pool=work, heavy=_heavy)
     app.add_middleware(HostGuard, hosts=(allowed_hosts_default() if allowed_hosts is None else allowed_hosts))
+    app.add_middleware(ServerTiming)  # outermost of ours: times everything the app does for a request
 
     async def quick(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in the worker pool, answered within :attr:`ServerLimits.deadline`."""
@@ -540,10 +584,11 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         """Score the index with other weights (node code → weight ≥ 0; unnamed nodes keep theirs) and return
         the re-computed ranking with each unit's move against the published one. Does not change the server."""
         view = state.view
+        level = SCORE_GZIP_LEVEL if _accepts_gzip(request) else None
 
         def job() -> Response:
-            _check_weight_sums(view.result, req.weights)
-            return Response(_json_bytes(view.rescore(req.weights)), media_type="application/json")
+            _check_weight_sums(view, req.weights)
+            return _json_response(view.rescore_json(req.weights), gzip_level=level)
 
         return await quick(request, job)
 
@@ -663,7 +708,7 @@ def create_app(result_or_spec: Any = None, token: str | None = None, *, citation
         if iv is None:
             raise HTTPException(404, "no rank intervals: " + (state.view.meta.get("uncertainty_error")
                                                             or "the server was started without them"))
-        _check_weight_sums(state.view.result, req.weights)
+        _check_weight_sums(state.view, req.weights)
         if not busy.acquire(blocking=False):
             raise HTTPException(429, "two uncertainty runs are in progress; try again in a moment",
                                 headers={"Retry-After": "1"})

@@ -184,7 +184,7 @@ def test_heavy_endpoints_are_shed_and_health_stays_fast(asem_result) -> None:
     app = create_app(asem_result, uncertainty_reps=0, editions=False,
                      limits=ServerLimits(workers=1, queue=1, deadline=3, per_client=100))
     view = app.state.index.gen.view
-    real = view.rescore
+    real = view.rescore_json  # what POST /api/score computes with
     calls: list[float] = []
 
     def slow_rescore(w: Any) -> Any:
@@ -192,7 +192,7 @@ def test_heavy_endpoints_are_shed_and_health_stays_fast(asem_result) -> None:
         time.sleep(0.5)
         return real(w)
 
-    view.rescore = slow_rescore
+    view.rescore_json = slow_rescore  # type: ignore[method-assign]
     with _live(app) as port:
         results: list[Any] = []
         threads = [threading.Thread(target=lambda: results.append(
@@ -215,7 +215,7 @@ def test_disconnected_clients_work_is_dropped(asem_result) -> None:
     app = create_app(asem_result, uncertainty_reps=0, editions=False,
                      limits=ServerLimits(workers=1, queue=4, deadline=5, per_client=100))
     view = app.state.index.gen.view
-    real = view.rescore
+    real = view.rescore_json  # what POST /api/score computes with
     calls: list[Any] = []
 
     def slow_rescore(w: Any) -> Any:
@@ -223,7 +223,7 @@ def test_disconnected_clients_work_is_dropped(asem_result) -> None:
         time.sleep(0.6)
         return real(w)
 
-    view.rescore = slow_rescore
+    view.rescore_json = slow_rescore  # type: ignore[method-assign]
     body = b'{"weights": {"Conn": 3}}'
     with _live(app) as port:
         first = threading.Thread(target=_http, args=(port, "POST", "/api/score", body))
