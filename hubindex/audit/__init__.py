@@ -9,6 +9,17 @@ summary (:func:`summary`, :class:`AuditSummary`).
 True
 """
 
-from hubindex.audit.summary import AuditSummary, summary
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hubindex._lazy import lazy_getattr
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hubindex.audit._summary import AuditSummary, summary
 
 __all__ = ["AuditSummary", "summary"]
+
+# Loaded on first use (PEP 562), so `hubindex audit --help` imports neither pandas nor SciPy. The summary lives in
+# ``_summary``: a submodule named ``summary`` would be bound over the function of the same name when imported.
+__getattr__ = lazy_getattr(__name__, {"AuditSummary": "hubindex.audit._summary", "summary": "hubindex.audit._summary"})

@@ -238,7 +238,7 @@ def test_interval_table_and_errors(asem) -> None:  # type: ignore[no-untyped-def
 @given(st.lists(st.tuples(st.integers(1, 30), st.floats(0, 10), st.floats(0, 10)), min_size=1, max_size=12))
 def test_interval_width_and_order_property(rows) -> None:  # type: ignore[no-untyped-def]
     """For any interval table: width = p95 − p05 ≥ 0 and rows come out ordered by nominal rank."""
-    from hubindex.audit.summary import _intervals
+    from hubindex.audit._summary import _intervals
 
     lo = [min(a, b) for _, a, b in rows]
     hi = [max(a, b) for _, a, b in rows]

@@ -25,7 +25,7 @@ def _modules_after(code: str) -> tuple[set[str], str]:
 
 @pytest.mark.parametrize("argv", [["--help"], [], ["build", "--help"], ["report", "--help"], ["data", "--help"],
                                   ["serve", "--help"], ["survey", "--help"], ["survey", "estimate", "--help"],
-                                  ["edition", "--help"], ["edition", "diff", "--help"], ["data", "show", "CN-HGH"]],
+                                  ["edition", "--help"], ["edition", "diff", "--help"], ["audit", "--help"], ["data", "show", "CN-HGH"]],
                          ids=" ".join)
 def test_fast_commands_do_not_import_the_numeric_stack(argv: list[str]) -> None:
     mods, out = _modules_after(f"from hubindex.cli import main\nmain({argv!r})")
