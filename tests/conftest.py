@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,28 @@ REPO = Path(__file__).resolve().parents[1]
 ASEM = REPO / "examples" / "asem"
 SHARED = REPO.parent / "shared"
 RAW = SHARED / "data" / "raw"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium driven by Playwright, one for the whole session (the web tests and the report's
+    layout test share it: a second sync Playwright cannot start while one runs); skips with the reason when it is
+    not installed."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (apt-get install -y chromium)")
+    pw_mod = pytest.importorskip("playwright.sync_api")
+    pw = pw_mod.sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    except Exception as e:  # noqa: BLE001
+        pw.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} could not be launched: {e}")
+    yield b
+    b.close()
+    pw.stop()
 
 
 @pytest.fixture(scope="session")

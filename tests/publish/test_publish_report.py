@@ -321,27 +321,23 @@ def test_pdf_pages_read_on_paper(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(P.find_chromium() is None, reason="chromium not installed")
-def test_html_fits_desktop_and_phone_windows(asem_html: str, tmp_path: Path) -> None:
+def test_html_fits_desktop_and_phone_windows(asem_html: str, tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
     """In Chromium: at 1,200 px the ranking table fits its column (no sideways scrolling) and keeps rank, unit,
     score and every pillar; at 390 px the page itself never scrolls sideways (wide tables scroll in their box)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     path = tmp_path / "report.html"
     path.write_text(asem_html, encoding="utf-8")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=P.find_chromium(), headless=True, args=["--no-sandbox"])
+    for w, h in ((1200, 900), (390, 844)):
+        pg = browser.new_page(viewport={"width": w, "height": h})
         try:
-            for w, h in ((1200, 900), (390, 844)):
-                pg = b.new_page(viewport={"width": w, "height": h})
-                pg.goto(path.resolve().as_uri())
-                got = pg.evaluate("""() => { const t = document.getElementById('ranking-table');
-                    return {page: document.documentElement.scrollWidth, table: t.scrollWidth,
-                            box: t.parentElement.clientWidth,
-                            shown: [...t.querySelectorAll('thead th')].filter(x => x.offsetWidth > 0)
-                                   .map(x => x.querySelector('button').textContent)}; }""")
-                assert got["page"] <= w, (w, got)
-                if w == 1200:
-                    assert got["table"] <= got["box"], got
-                    assert {"Rank", "Unit", "Score", "Connectivity", "Sustainability"} <= set(got["shown"])
-                pg.close()
+            pg.goto(path.resolve().as_uri())
+            got = pg.evaluate("""() => { const t = document.getElementById('ranking-table');
+                return {page: document.documentElement.scrollWidth, table: t.scrollWidth,
+                        box: t.parentElement.clientWidth,
+                        shown: [...t.querySelectorAll('thead th')].filter(x => x.offsetWidth > 0)
+                               .map(x => x.querySelector('button').textContent)}; }""")
         finally:
-            b.close()
+            pg.close()
+        assert got["page"] <= w, (w, got)
+        if w == 1200:
+            assert got["table"] <= got["box"], got
+            assert {"Rank", "Unit", "Score", "Connectivity", "Sustainability"} <= set(got["shown"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from hubindex.api import build
 
 REPO = Path(__file__).resolve().parents[2]
 ASEM_SPEC = REPO / "examples" / "asem" / "default.yaml"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 SHOTS = Path("/tmp/web-shots")
 
 
@@ -40,21 +38,8 @@ def live_server(asem_result) -> Iterator[str]:  # type: ignore[no-untyped-def]
         yield url
 
 
-@pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    """Headless Debian Chromium driven by Playwright (skips with the reason when it is not installed)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (apt-get install -y chromium)")
-    pw_mod = pytest.importorskip("playwright.sync_api")
-    pw = pw_mod.sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-    except Exception as e:  # noqa: BLE001
-        pw.stop()
-        pytest.skip(f"Chromium at {CHROMIUM} could not be launched: {e}")
-    yield b
-    b.close()
-    pw.stop()
+# ``browser`` (headless Chromium) is in tests/conftest.py: one Playwright instance for the whole test session (a
+# second sync Playwright started while the first runs fails), shared with the report's layout test.
 
 
 @pytest.fixture()
