@@ -34,7 +34,14 @@ def min_max(X: np.ndarray, l: float = 0.0, u: float = 100.0) -> np.ndarray:  # n
     lo, hi = _nan(np.nanmin, X), _nan(np.nanmax, X)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = hi - lo
-        return np.where(r > 0, l + (X - lo) / np.where(r > 0, r, 1) * (u - l), np.nan)
+        pos = r > 0
+        y = X - lo  # in place from here: the same operations in the same order as l + (x − lo)/r·(u − l)
+        y /= np.where(pos, r, 1)
+        y *= u - l
+        y += l
+    if not pos.all():
+        np.copyto(y, np.nan, where=~pos)  # zero range (or all missing): NaN column
+    return y
 
 
 def z_score(X: np.ndarray, m: float = 0.0, s: float = 1.0) -> np.ndarray:
