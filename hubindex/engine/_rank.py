@@ -72,7 +72,8 @@ def rank_desc(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     One argsort per row of keys −s (NaN → +inf, last): each run of equal scores takes the position of its first
     member, so the sort needs no stability (see ``_rank_rows``). Rows are ranked in cache-sized blocks
     (``_rank_block``), straight from and into the arrays' own layout (no transposed copies), and large inputs
-    are split by rows over threads. The result has the shape of ``scores`` (C order for 1-D and 2-D input).
+    are split by rows over threads. The result has the shape of ``scores``, with the ranked axis contiguous
+    (2-D: C order for axis −1, F order for axis 0 — one contiguous column of ranks per column of scores).
     """
     s = np.asarray(scores, dtype=float)
     if s.ndim == 0:
@@ -81,11 +82,11 @@ def rank_desc(scores: np.ndarray, axis: int = -1) -> np.ndarray:
         return s.copy()
     moved = np.moveaxis(s, axis, -1)
     n = moved.shape[-1]
-    if s.ndim <= 2:  # rank straight into the result: R's rows along ``axis`` are a (strided) view
-        R = np.empty(s.shape)
-        M, RM = moved.reshape(-1, n), np.moveaxis(R, axis, -1).reshape(-1, n)
+    if s.ndim <= 2:  # rank straight into the result, laid out with the ranked axis contiguous
+        RM = np.empty(moved.shape).reshape(-1, n)
+        M = moved.reshape(-1, n)
         over_chunks(M.shape[0], lambda sl: _rank_block(M, RM, sl), M.size)
-        return R
+        return np.moveaxis(RM.reshape(moved.shape), -1, axis)
     M = moved.reshape(-1, n)
     R = np.empty(M.shape)
     over_chunks(M.shape[0], lambda sl: _rank_block(M, R, sl), M.size)
