@@ -37,23 +37,23 @@ _BLOCK = 1 << 14
 """Elements sorted per ``_rank_rows`` call: its keys, sort order and ranks (~128 KiB each) stay in the CPU's
 fastest caches, which makes its gathers and scatters several times cheaper than on one big array."""
 _IO_BLOCK = 1 << 17
-"""Elements copied per block between the caller's arrays and the C-contiguous work buffers: rows of a strided
-view (the columns of a C matrix) are read and written several at a time, a cache line per element fetched."""
+"""Elements copied per block from the caller's scores into the C-contiguous key buffer: rows of a strided view
+(the columns of a C matrix) are read several at a time, a cache line per element fetched."""
 
 
 def _rank_block(M: np.ndarray, R: np.ndarray, sl: slice) -> None:
-    """Ranks of the rows ``sl`` of M (scores, (m, n), any strides) into the same rows of R (any strides).
+    """Ranks of the rows ``sl`` of M (scores, (m, n), any strides) into the same rows of R (C-contiguous).
 
     Blocks of about ``_IO_BLOCK`` elements: keys −s into a C-contiguous buffer (NaN → +inf, last; the sort is
-    several times slower on NaN), ranked ``_BLOCK`` elements at a time by ``_rank_rows``, NaN back, copied out.
+    several times slower on NaN), ranked ``_BLOCK`` elements at a time by ``_rank_rows``, NaN put back.
     """
     n = M.shape[1]
     b = max(1, min(sl.stop - sl.start, _IO_BLOCK // max(n, 1)))
     bi = max(1, _BLOCK // max(n, 1))
-    key, out = np.empty((b, n)), np.empty((b, n))
+    key = np.empty((b, n))
     for a in range(sl.start, sl.stop, b):
         e = min(a + b, sl.stop)
-        k, r = key[: e - a], out[: e - a]
+        k, r = key[: e - a], R[a:e]
         np.negative(M[a:e], out=k)
         nan = np.isnan(k)
         has_nan = bool(nan.any())
@@ -63,7 +63,6 @@ def _rank_block(M: np.ndarray, R: np.ndarray, sl: slice) -> None:
             _rank_rows(k[i:i + bi], r[i:i + bi])
         if has_nan:
             r[nan] = np.nan
-        R[a:e] = r
 
 
 def rank_desc(scores: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -275,6 +275,9 @@ def coinr_treat_matrix(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
 
 _BLOCK = 1 << 17
 """Cells per block of columns treated together: a block's copies and temporaries stay in the CPU cache."""
+_TAILS_MIN_N = 256
+"""Columns with fewer values take the plain loop: on short columns its few full passes cost less than the
+tails' fixed per-step overhead (measured: 51 × 49 ASEM 0.56 vs 0.80 ms; 1,000 rows 5.7 vs 2.7 ms)."""
 
 
 def _treat_block(X: np.ndarray, out: np.ndarray, codes: np.ndarray, st: np.ndarray, winmax: int,
@@ -296,8 +299,7 @@ def _treat_block(X: np.ndarray, out: np.ndarray, codes: np.ndarray, st: np.ndarr
     elif keep.size:
         out[:, keep] = X[:, keep]
     if todo.size:
-        K = winmax + 1
-        big = todo[nn[todo] >= 4 * K + 4]
+        big = todo[nn[todo] >= max(4 * winmax + 8, _TAILS_MIN_N)]
         exact = np.setdiff1d(todo, big)
         win = np.zeros(0, dtype=np.int64)  # columns kept winsorised (certain), with their values in V
         if big.size:

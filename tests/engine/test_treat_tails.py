@@ -19,6 +19,12 @@ FIELDS = ("method", "n_winsorised", "skew_before", "kurt_before", "skew_after", 
           "passed_after", "note")
 
 
+@pytest.fixture(autouse=True)
+def _tails_on_short_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tails path on every column long enough for its windows (by default only from 256 values)."""
+    monkeypatch.setattr(_treat, "_TAILS_MIN_N", 0)
+
+
 def _exact_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every column through the plain loop: the tails path certifies nothing."""
     def nothing(X, winmax, skew_thresh, kurt_thresh, up0):  # type: ignore[no-untyped-def]
@@ -115,6 +121,7 @@ def test_tails_path_equals_the_plain_loop(monkeypatch: pytest.MonkeyPatch, winma
 
 
 def test_layout_blocks_and_threads_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_treat, "_TAILS_MIN_N", 256)  # the default: 400 values take the tails path
     rng = np.random.default_rng(7)
     X = np.column_stack([rng.lognormal(0, s, 400) for s in np.linspace(0.2, 2.0, 12)]
                         + [np.round(rng.gamma(0.4, 3, 400)) for _ in range(4)] + [rng.normal(size=400)])
