@@ -21,6 +21,15 @@ def _rank_rows(K: np.ndarray, out: np.ndarray) -> None:
     positions by one fancy assignment (the inverse permutation).
     """
     m, n = K.shape
+    if m == 1:  # one long row (the usual block of a large matrix): the same steps without the flat offsets
+        k, o = K[0], np.argsort(K[0])
+        s = k[o]
+        run = np.empty(n, dtype=bool)
+        run[0] = True
+        np.not_equal(s[1:], s[:-1], out=run[1:])
+        st = np.flatnonzero(run)
+        out[0, o] = np.arange(1.0, n + 1) if st.size == n else np.repeat(st + 1.0, np.diff(st, append=n))
+        return
     order = np.argsort(K, axis=-1)
     row0 = np.arange(m, dtype=np.intp) * n
     flat = (order + row0[:, None]).ravel()  # flat positions, in sorted order

@@ -518,7 +518,7 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
         # every column, in order: X itself (the treatments read each column on its own, whatever the layout)
         vals, fl, outcomes = treat_columns_coded(X, method=method, **kw)
         X = np.asfortranarray(vals)  # F order (one contiguous column per indicator), as the general case leaves it
-        flags = np.where(fl != 0, fl, flags)
+        flags = np.where(fl != 0, fl, flags) if flags.any() else fl
         by_col.update({j: (method, o) for j, o in enumerate(outcomes)})
         batches = {}
     else:
