@@ -44,7 +44,8 @@ def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tu
     if stat == "median":
         K, nan, med = _median_rows(X)
         np.copyto(K, med[:, None], where=nan)  # K is X's transpose, missing cells +inf: now the medians
-        return K.T, nan.T & ~np.isnan(med)[None, :]
+        none = np.isnan(med)  # all-missing columns: nothing imputed
+        return K.T, (nan & ~none[:, None]).T if none.any() else nan.T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         s = np.nanmean(X, axis=0)
@@ -70,8 +71,7 @@ def _median_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nan = its missing mask, med = the medians of X's columns (``nanmedian_columns``)."""
     K = np.array(X.T, order="C")  # one row per column (a copy: missing cells are overwritten below)
     nan = np.isnan(K)
-    if nan.any():
-        K[nan] = np.inf
+    np.copyto(K, np.inf, where=nan)
     n = K.shape[1] - nan.sum(axis=1)
     out = np.full(K.shape[0], np.nan)
 

@@ -135,17 +135,24 @@ def _winsorise_full(V: np.ndarray, hi: np.ndarray, lo: np.ndarray, active: np.nd
 def _col_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """n and the central power sums S (4, c) of each column of an F-ordered X: the arithmetic of ``power_sums``
     and ``skew_kurt`` (so the same bits), with the masks skipped when nothing is missing (where(ok, x, 0) is x)."""
-    ok = ~np.isnan(X)
-    if ok.all():
+    nan = np.isnan(X)
+    if not nan.any():
         nn = np.full(X.shape[1], float(X.shape[0]))
         with np.errstate(invalid="ignore", divide="ignore"):
             d = X - X.sum(axis=0) / nn
     else:
+        ok = ~nan
         nn = ok.sum(axis=0).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             d = np.where(ok, X - np.where(ok, X, 0).sum(axis=0) / nn, 0.0)
     d2 = d * d
-    return nn, np.stack([d.sum(0), d2.sum(0), (d2 * d).sum(0), (d2 * d2).sum(0)])
+    S = np.empty((4, X.shape[1]))
+    S[0], S[1] = d.sum(0), d2.sum(0)
+    d *= d2  # d³ (the same product as d2 * d), then d2² in d2's place
+    S[2] = d.sum(0)
+    d2 *= d2
+    S[3] = d2.sum(0)
+    return nn, S
 
 
 def _skew_kurt_cols(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -577,7 +577,10 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
                 f"'{m}' divides by its spread. Remove it from the framework or use rank/borda normalisation."
             )
     if m == "min_max":
-        return _normalise(X * direction, m, l=step.l, u=step.u)
+        from hubindex.engine._normalise import min_max_into
+
+        Y = X * direction
+        return min_max_into(Y, step.l, step.u, out=Y)  # Y is this step's own array: scaled in place
     if m == "z_score":
         return _normalise(X * direction, m, m=step.m, s=step.s)
     if m == "scaled":
