@@ -188,7 +188,7 @@ def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh
     Only sums of computed terms: with the core's own mean as centre, δ² ≤ (2M/n)·a2 (Cauchy-Schwarz), so no
     catastrophic cancellation (the guard δ² ≤ a2/4 is checked). Rounding bound, from summation errors of at most
     γ0 = (140 + log2 n)·ε relative to Σ|terms|, taken 16 times larger (γ): with B3 = √(a2·a4) ≥ Σ|x − c|³/n,
-    |Δg1| ≤ E1 = 8γ(B3/a2^1.5 + 10 + |g1|), |Δ(m4/m2²)| ≤ E2 = 16γ(a4/a2² + 8·B3/a2^1.5 + 30 + m4/m2²),
+    |Δg1| ≤ E1 = 16γ(B3/a2^1.5 + 10 + |g1|), |Δ(m4/m2²)| ≤ E2 = 16γ(a4/a2² + 8·B3/a2^1.5 + 30 + m4/m2²),
     scaled by G1's and G2's factors of n. A decision (fails: |G1| ≥ skew_thresh and G2 ≥ kurt_thresh) is taken
     only when both statistics are further than their bound from the thresholds that decide it — then the exact
     two-pass statistics of ``skew_kurt`` (whose own error is within the same bound) decide the same way.
@@ -250,7 +250,7 @@ def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh
                 m4 = a4 - 4 * dl * a3 + 6 * dl**2 * a2 - 3 * dl**4
                 g1, r = m3 / m2**1.5, m4 / m2**2
                 G1, G2 = g1 * f1, ((nf + 1) * (r - 3) + 6) * (nf - 1) / ((nf - 2) * (nf - 3))
-                E1 = 8 * gam * (b3 / a2**1.5 + 10 + np.abs(g1)) * f1
+                E1 = 16 * gam * (b3 / a2**1.5 + 10 + np.abs(g1)) * f1
                 E2 = 16 * gam * (a4 / a2**2 + 8 * b3 / a2**1.5 + 30 + np.abs(r)) * f2
                 big_s, small_s = np.abs(G1) - skew_thresh > E1, skew_thresh - np.abs(G1) > E1
                 big_k, small_k = G2 - kurt_thresh > E2, kurt_thresh - G2 > E2
@@ -274,8 +274,9 @@ def coinr_treat_matrix(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
                        kurt_thresh: float = 3.5) -> list[TreatOutcome]:
     """``coinr_default_treat`` on every column of X at once (one outcome per column, identical results).
 
-    Vectorised over columns: long columns use ``_winsorise_tails`` (no full pass per step), the others a loop
-    of full vectorised passes over all still-failing columns together (at most ``winmax`` + 1 rounds).
+    Vectorised over columns, in blocks (``_coinr_arrays``): long columns use ``_winsorise_tails`` (no full pass
+    per step), the others a loop of full vectorised passes over all still-failing columns together (at most
+    ``winmax`` + 1 rounds).
     """
     return _coinr_arrays(X, winmax, skew_thresh, kurt_thresh)[2]
 
@@ -306,7 +307,8 @@ def _treat_block(X: np.ndarray, out: np.ndarray, codes: np.ndarray, st: np.ndarr
     elif keep.size:
         out[:, keep] = X[:, keep]
     if todo.size:
-        big = todo[nn[todo] >= max(4 * winmax + 8, _TAILS_MIN_N)]
+        # the rounding bound of the tails path counts on windows of ≤ 130 points (winmax ≤ 128)
+        big = todo[nn[todo] >= max(4 * winmax + 8, _TAILS_MIN_N)] if winmax <= 128 else todo[:0]
         exact = np.setdiff1d(todo, big)
         win = np.zeros(0, dtype=np.int64)  # columns kept winsorised (certain), with their values in V
         if big.size:
