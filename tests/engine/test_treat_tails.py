@@ -146,3 +146,29 @@ def test_layout_blocks_and_threads_do_not_change_results(monkeypatch: pytest.Mon
     with monkeypatch.context() as m:
         _exact_only(m)
         _same(base, _coinr_arrays(X, 5))
+
+
+@pytest.mark.parametrize("winmax", [0, 1, 200])
+def test_edge_columns_and_winmax(monkeypatch: pytest.MonkeyPatch, winmax: int) -> None:
+    # constant, all-missing, two-valued and heavy-tailed columns; winmax 0 (straight to the log), 1, and beyond
+    # the tails path's bound (200: every column takes the plain loop)
+    rng = np.random.default_rng(winmax)
+    n = 300
+    X = np.column_stack([np.full(n, 3.0), np.full(n, NA), np.r_[np.zeros(n - 3), np.ones(3)],
+                         rng.lognormal(0, 1.5, n), -rng.lognormal(0, 1.5, n), rng.normal(size=n)])
+    X[:4, 3] = NA
+    got = _coinr_arrays(X, winmax)
+    assert [o.method for o in got[2][:2]] == ["untreated", "untreated"]
+    np.testing.assert_array_equal(got[0][:, :2], X[:, :2])
+    assert got[2][5].method == "none"
+    if winmax == 0:  # nothing may move: a failing column goes straight to the log
+        assert got[2][3].method == "log" and got[2][3].n_winsorised == 0
+    with monkeypatch.context() as m:
+        _exact_only(m)
+        _same(got, _coinr_arrays(X, winmax))
+    for j in (2, 3, 4):
+        try:
+            ref = ref_treat(X[:, j], winmax)
+        except ValueError:
+            continue
+        np.testing.assert_allclose(got[0][:, j], ref, rtol=1e-12, atol=0)
