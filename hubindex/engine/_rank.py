@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from hubindex.engine import _parallel
 from hubindex.engine._parallel import over_chunks
 from hubindex.errors import ComputeError
 
@@ -88,13 +89,19 @@ def rank_desc(scores: np.ndarray, axis: int = -1) -> np.ndarray:
         raise ComputeError("rank_desc needs an array of scores, got a scalar")
     if s.size == 0:
         return s.copy()
+    if s.ndim <= 2:  # rank straight into the result, laid out with the ranked axis contiguous
+        if not -s.ndim <= axis < s.ndim:
+            raise np.exceptions.AxisError(axis, s.ndim)
+        last = axis % s.ndim == s.ndim - 1
+        M = s.reshape(1, -1) if s.ndim == 1 else (s if last else s.T)
+        RM = np.empty(M.shape)
+        if M.size < _parallel.PARALLEL_MIN:  # small: no thread pool (read at call time, tests lower it)
+            _rank_block(M, RM, slice(0, M.shape[0]))
+        else:
+            over_chunks(M.shape[0], lambda sl: _rank_block(M, RM, sl), M.size)
+        return RM.reshape(s.shape) if s.ndim == 1 else (RM if last else RM.T)
     moved = np.moveaxis(s, axis, -1)
     n = moved.shape[-1]
-    if s.ndim <= 2:  # rank straight into the result, laid out with the ranked axis contiguous
-        RM = np.empty(moved.shape).reshape(-1, n)
-        M = moved.reshape(-1, n)
-        over_chunks(M.shape[0], lambda sl: _rank_block(M, RM, sl), M.size)
-        return np.moveaxis(RM.reshape(moved.shape), -1, axis)
     M = moved.reshape(-1, n)
     R = np.empty(M.shape)
     over_chunks(M.shape[0], lambda sl: _rank_block(M, R, sl), M.size)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubindex.engine._parallel import PARALLEL_MIN, over_chunks
+from hubindex.engine import _parallel
+from hubindex.engine._parallel import over_chunks
 
 __all__ = ["skewness", "kurtosis", "skew_kurt", "skew_kurt_from_sums"]
 
@@ -50,7 +51,7 @@ def skew_kurt(X: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
     Columns are independent: a large 2-D X (axis 0) is split by columns (≥ 2 each) over threads."""
     X = np.asarray(X, dtype=float)
-    if X.ndim == 2 and axis in (0, -2) and X.size >= PARALLEL_MIN:
+    if X.ndim == 2 and axis in (0, -2) and X.size >= _parallel.PARALLEL_MIN:
         s, k = np.empty(X.shape[1]), np.empty(X.shape[1])
 
         def part(sl: slice) -> None:
