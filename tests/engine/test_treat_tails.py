@@ -172,3 +172,18 @@ def test_edge_columns_and_winmax(monkeypatch: pytest.MonkeyPatch, winmax: int) -
         except ValueError:
             continue
         np.testing.assert_allclose(got[0][:, j], ref, rtol=1e-12, atol=0)
+
+
+def test_ties_reaching_past_the_window_go_to_the_exact_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # winmax 5 → top window of 7: 100, 90, 80, 70, 70, 70, 70 (and a fifth 70 outside it). Thresholds that keep
+    # the column failing: three steps move 100, 90, 80 down to 70 (3 points); the fourth would move every 70,
+    # a level whose count and next value lie beyond the window: not certified, the exact loop does it
+    x = np.r_[np.linspace(0.0, 10.0, 53), 100, 90, 80, 70, 70, 70, 70, 70]
+    status, h, lv, dvh, _ = _winsorise_tails(x[:, None], 5, 0.01, -10.0, np.array([True]))
+    np.testing.assert_array_equal(dvh[:4, 0], [100, 90, 80, 70])
+    assert status[0] == 0 and h[0] == 3
+    got = _coinr_arrays(x[:, None], 5, 0.01, -10.0)
+    o = got[2][0]
+    assert o.method == "log"  # the exact loop's fourth step moves the five 70s and the three moved: 8 ≥ 5, failing
+    _exact_only(monkeypatch)
+    _same(got, _coinr_arrays(x[:, None], 5, 0.01, -10.0))
