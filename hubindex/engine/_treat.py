@@ -217,9 +217,13 @@ def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh
         top[:, cols] = np.sort(P[v - M:], axis=0)[M - 1::-1]  # the M largest values, descending (then the +inf)
         core = P[M:v - M]
         cc = core.sum(axis=0) / core.shape[0]
-        d = core - cc
+        d = np.subtract(core, cc, out=core)  # P is ours and its windows are copied out: in place from here
         d2 = d * d
-        C[:, cols] = np.stack([d.sum(0), d2.sum(0), (d2 * d).sum(0), (d2 * d2).sum(0)])
+        C[0, cols], C[1, cols] = d.sum(0), d2.sum(0)
+        d *= d2
+        C[2, cols] = d.sum(0)
+        d2 *= d2
+        C[3, cols] = d2.sum(0)
         cen[cols] = cc
     levh, dvh, qh = _window_levels(top)
     levl, dvl, ql = _window_levels(bot)
