@@ -133,8 +133,8 @@ def _winsorise_full(V: np.ndarray, hi: np.ndarray, lo: np.ndarray, active: np.nd
 
 
 def _col_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """n and the central power sums S (4, c) of each column of an F-ordered X: the arithmetic of ``power_sums``
-    and ``skew_kurt`` (so the same bits), with the masks skipped when nothing is missing (where(ok, x, 0) is x)."""
+    """n and the central power sums S (4, c) of each column of an F-ordered X: the arithmetic of ``skew_kurt``
+    (so the same bits), with the masks skipped when nothing is missing (where(ok, x, 0) is x)."""
     nan = np.isnan(X)
     if not nan.any():
         nn = np.full(X.shape[1], float(X.shape[0]))
