@@ -37,29 +37,41 @@ def _stat(stat: str) -> None:
 
 def impute_column(X: np.ndarray, stat: Literal["mean", "median"] = "mean") -> tuple[np.ndarray, np.ndarray]:
     """x_ij missing → mean_j (or median_j) over the non-missing values of column j (COINr ``i_mean``,
-    ``i_median``). All-missing columns stay missing."""
+    ``i_median``). All-missing columns stay missing. The result is F-ordered (one contiguous column per
+    indicator, the layout every later column-wise step reads fastest)."""
     X = _matrix(X)
     _stat(stat)
     if stat == "median":
-        s = nanmedian_columns(X)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            s = np.nanmean(X, axis=0)
-    return _fill(X, np.broadcast_to(s, np.shape(X)))
+        K, nan, med = _median_rows(X)
+        np.copyto(K, med[:, None], where=nan)  # K is X's transpose, missing cells +inf: now the medians
+        none = np.isnan(med)  # all-missing columns: nothing imputed
+        return K.T, (nan & ~none[:, None]).T if none.any() else nan.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = np.nanmean(X, axis=0)
+    out = np.array(X, order="F")
+    miss = np.isnan(out)
+    np.copyto(out, np.broadcast_to(s, out.shape), where=miss)
+    return out, miss & ~np.isnan(out)
 
 
 def nanmedian_columns(X: np.ndarray) -> np.ndarray:
     """Median of each column's non-missing values, equal to ``np.nanmedian(X, axis=0)`` (NaN for an all-missing
     column): with n_j values sorted, x_((n−1)/2) if n_j is odd, else (x_(n/2−1) + x_(n/2))/2.
 
-    Vectorised: missing → +inf (sorts last), and the columns with the same n_j share one ``np.partition`` at
-    those positions; large matrices are split over threads by columns.
+    Vectorised (``_median_rows``): missing → +inf (sorts last), and the columns with the same n_j share one
+    ``np.partition`` at n_j/2 (for even n_j, x_(n/2−1) is then the largest value below that position); large
+    matrices are split over threads by columns.
     """
-    X = _matrix(X)
-    K = X.T.copy()  # one row per column (a copy: missing cells are overwritten below)
+    return _median_rows(_matrix(X))[2]
+
+
+def _median_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K, nan, med): K = Xᵀ as a C-contiguous copy (a plain copy when X is F-ordered) with missing cells +inf,
+    nan = its missing mask, med = the medians of X's columns (``nanmedian_columns``)."""
+    K = np.array(X.T, order="C")  # one row per column (a copy: missing cells are overwritten below)
     nan = np.isnan(K)
-    K[nan] = np.inf
+    np.copyto(K, np.inf, where=nan)
     n = K.shape[1] - nan.sum(axis=1)
     out = np.full(K.shape[0], np.nan)
 
@@ -68,12 +80,14 @@ def nanmedian_columns(X: np.ndarray) -> np.ndarray:
         for v in np.unique(nk[nk > 0]):
             rows = sl.start + np.flatnonzero(nk == v)
             k1, k2 = (v - 1) // 2, v // 2
-            P = np.partition(K[rows], [k1, k2] if k1 != k2 else k1, axis=-1)
+            P = K[rows]  # a copy, partitioned in place: one selection (two in one call are far slower)
+            P.partition(k2, axis=-1)
+            hi = P[:, k2]
             with np.errstate(invalid="ignore"):  # −inf and +inf in the middle: NaN, as np.nanmedian
-                out[rows] = P[:, k1] if k1 == k2 else (P[:, k1] + P[:, k2]) / 2
+                out[rows] = hi if k1 == k2 else (P[:, :k2].max(axis=-1) + hi) / 2
 
     over_chunks(K.shape[0], part, K.size)
-    return out
+    return K, nan, out
 
 
 def impute_group(X: np.ndarray, groups: np.ndarray, stat: Literal["mean", "median"] = "mean"

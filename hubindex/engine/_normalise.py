@@ -28,13 +28,25 @@ def _nan(f: Callable[..., np.ndarray], X: np.ndarray, **kw: Any) -> np.ndarray:
 
 def min_max(X: np.ndarray, l: float = 0.0, u: float = 100.0) -> np.ndarray:  # noqa: E741
     """y = l + (x − min)/(max − min)·(u − l) (COINr ``n_minmax``). Zero range → NaN column."""
+    return min_max_into(np.asarray(X, dtype=float), l, u, out=None)
+
+
+def min_max_into(X: np.ndarray, l: float = 0.0, u: float = 100.0, *,  # noqa: E741
+                 out: np.ndarray | None) -> np.ndarray:
+    """``min_max`` of a float array X written into ``out`` (``out=X``: in place, for a caller that owns X)."""
     if not u > l:
         raise ComputeError(f"min_max needs u > l, got l={l}, u={u}")
-    X = np.asarray(X, dtype=float)
     lo, hi = _nan(np.nanmin, X), _nan(np.nanmax, X)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = hi - lo
-        return np.where(r > 0, l + (X - lo) / np.where(r > 0, r, 1) * (u - l), np.nan)
+        pos = r > 0
+        y = np.subtract(X, lo, out=out)  # then in place: the same operations, same order as l + (x − lo)/r·(u − l)
+        y /= np.where(pos, r, 1)
+        y *= u - l
+        y += l
+    if not pos.all():
+        np.copyto(y, np.nan, where=~pos)  # zero range (or all missing): NaN column
+    return y
 
 
 def z_score(X: np.ndarray, m: float = 0.0, s: float = 1.0) -> np.ndarray:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubindex.engine._parallel import PARALLEL_MIN, over_chunks
+from hubindex.engine import _parallel
+from hubindex.engine._parallel import over_chunks
 
-__all__ = ["skewness", "kurtosis", "skew_kurt", "power_sums", "skew_kurt_from_sums"]
+__all__ = ["skewness", "kurtosis", "skew_kurt", "skew_kurt_from_sums"]
 
 
 def _moments(X: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -24,31 +25,9 @@ def _moments(X: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return nn.astype(float), m2, m3, m4
 
 
-def power_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per column (axis 0) of a 2-D X, over non-missing values: n, the mean c, and the central power sums
-    S (4, p) with S_r = Σ(x − c)^r, r = 1..4 (S_1 is rounding noise, kept for exact moment updates).
-    m_r = S_r/n are the moments of ``skew_kurt`` (same arithmetic, so identical values)."""
-    X = np.asarray(X, dtype=float)
-    p = X.shape[1]
-    n, c, S, ok = np.empty(p), np.empty(p), np.empty((4, p)), np.empty(X.shape, dtype=bool)
-
-    def part(sl: slice) -> None:  # columns are independent: large X is split by columns over threads
-        Xc = X[:, sl]
-        okc = ~np.isnan(Xc)
-        nc = okc.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cc = np.where(okc, Xc, 0).sum(axis=0) / nc
-            d = np.where(okc, Xc - cc, 0.0)
-            d2 = d * d
-            S[:, sl] = np.stack([d.sum(0), d2.sum(0), (d2 * d).sum(0), (d2 * d2).sum(0)])
-        n[sl], c[sl], ok[:, sl] = nc, cc, okc
-
-    over_chunks(p, part, X.size)
-    return n, c, S, ok
-
-
 def skew_kurt_from_sums(n: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(skewness, kurtosis) from ``power_sums``: m_r = S_r/n, then G1 and G2 as in ``skewness``/``kurtosis``."""
+    """(skewness, kurtosis) from n and the central power sums S (4, p), S_r = Σ(x − mean)^r (``_treat._col_sums``):
+    m_r = S_r/n, then G1 and G2 as in ``skewness``/``kurtosis``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         m2, m3, m4 = S[1] / n, S[2] / n, S[3] / n
     return _g1(n, m2, m3), _g2(n, m2, m4)
@@ -72,7 +51,7 @@ def skew_kurt(X: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
     Columns are independent: a large 2-D X (axis 0) is split by columns (≥ 2 each) over threads."""
     X = np.asarray(X, dtype=float)
-    if X.ndim == 2 and axis in (0, -2) and X.size >= PARALLEL_MIN:
+    if X.ndim == 2 and axis in (0, -2) and X.size >= _parallel.PARALLEL_MIN:
         s, k = np.empty(X.shape[1]), np.empty(X.shape[1])
 
         def part(sl: slice) -> None:

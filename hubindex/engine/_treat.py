@@ -6,14 +6,14 @@ OECD/JRC Handbook on Constructing Composite Indicators (2008), §1.5.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from scipy import stats as sps
 
-from hubindex.engine._stats import _g1, _g2, power_sums, skew_kurt, skew_kurt_from_sums
+from hubindex.engine._parallel import over_chunks
+from hubindex.engine._stats import skew_kurt, skew_kurt_from_sums
 from hubindex.errors import ComputeError
 
 __all__ = ["TreatOutcome", "coinr_default_treat", "coinr_treat_matrix", "winsorise", "log_transform", "box_cox", "treat_columns",
@@ -132,127 +132,252 @@ def _winsorise_full(V: np.ndarray, hi: np.ndarray, lo: np.ndarray, active: np.nd
         active = cols[movable]
 
 
-def _tail_levels(F: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of each column's top tail, descending, and their counts in the whole column.
-
-    Returns dv (K + 1, p): dv[0] > dv[1] > ... > dv[q−1] are the distinct values among the K largest, dv[q] the
-    largest value below them (−inf if none), NaN after; cnt (K + 1, p): how many points hold each dv[i], i < q.
-    F has no NaN (missing → −inf).
-    """
-    n, p = F.shape
-    T = -np.sort(-np.partition(F, n - K, axis=0)[n - K:], axis=0)  # the K largest, descending
-    dv = np.full((K + 1, p), np.nan)
-    cnt = np.zeros((K + 1, p))
-    q = np.zeros(p, dtype=np.int64)
-    cols = np.arange(p)
-    for i in range(K):  # a loop over the K tail positions, vectorised over columns
-        new = np.ones(p, dtype=bool) if i == 0 else T[i] != T[i - 1]
-        q = q + new
-        dv[q - 1, cols] = T[i]
-        cnt[q - 1, cols] += 1
-    last = T[K - 1]  # its ties may reach beyond the tail: count them in the whole column
-    cnt[q - 1, cols] = (F == last).sum(0)
-    dv[q, cols] = np.where(F < last, F, -np.inf).max(0)
-    return dv, cnt
-
-
-def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh: float,
-                     sums: tuple[np.ndarray, np.ndarray] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """COINr's winsorisation loop for many long columns, without a full pass per step.
-
-    A step only moves points of the top (or bottom) ``winmax`` + 1 distinct values, so each column's two tails
-    are extracted once (``np.partition``) and the moments after a step come from the power sums about the
-    original mean, S_r = Σ(x − c)^r, corrected for the moved points: with δ = S1/n,
-    m2 = S2/n − δ², m3 = S3/n − 3δS2/n + 2δ³, m4 = S4/n − 4δS3/n + 6δ²S2/n − 3δ⁴.
-    Only columns whose two tails are disjoint are handled (``done``); the others go to ``_winsorise_full``.
-    ``sums``: (c, S) of X from ``power_sums`` when the caller has them already.
-    """
-    n, p = X.shape
-    K = winmax + 1
-    if sums is None:
-        nn, c, S, ok = power_sums(X)
+def _col_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """n and the central power sums S (4, c) of each column of an F-ordered X: the arithmetic of ``skew_kurt``
+    (so the same bits), with the masks skipped when nothing is missing (where(ok, x, 0) is x)."""
+    nan = np.isnan(X)
+    if not nan.any():
+        nn = np.full(X.shape[1], float(X.shape[0]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = X - X.sum(axis=0) / nn
     else:
-        c, S = sums
-        ok = ~np.isnan(X)
-        nn = ok.sum(0).astype(float)
-    dvh, cnth = _tail_levels(np.where(ok, X, -np.inf), K)
-    dvl, cntl = _tail_levels(np.where(ok, -X, -np.inf), K)
-    dvl = -dvl
-    qh = (~np.isnan(dvh)).sum(0) - 1  # index of "next value below the tail"
-    ql = (~np.isnan(dvl)).sum(0) - 1
-    cols = np.arange(p)
-    # disjoint tails: everything the high side may touch lies above everything the low side may touch
-    done = dvh[qh, cols] > dvl[ql, cols]
-    if not done.any():
-        return None
-    X, S, nn, c = X[:, done], S[:, done], nn[done], c[done]
-    dvh, cnth, dvl, cntl, qh, ql = dvh[:, done], cnth[:, done], dvl[:, done], cntl[:, done], qh[done], ql[done]
-    p = int(done.sum())
-    cols = np.arange(p)
-    rows = np.arange(K + 1)[:, None]
-    h = np.zeros(p, dtype=np.int64)  # high-side level: points at dv[0..h−1] now sit at dv[h]
-    lv = np.zeros(p, dtype=np.int64)
-    pw = np.arange(1, 5)[:, None]
+        ok = ~nan
+        nn = ok.sum(axis=0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(ok, X - np.where(ok, X, 0).sum(axis=0) / nn, 0.0)
+    d2 = d * d
+    S = np.empty((4, X.shape[1]))
+    S[0], S[1] = d.sum(0), d2.sum(0)
+    d *= d2  # d³ (the same product as d2 * d), then d2² in d2's place
+    S[2] = d.sum(0)
+    d2 *= d2
+    S[3] = d2.sum(0)
+    return nn, S
 
-    def moments(h: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Sc = S.copy()
-        for dv, cnt, lev in ((dvh, cnth, h), (dvl, cntl, lv)):
-            moved = (rows < lev) & (cnt > 0)
-            to = dv[lev, cols] - c
-            fr = np.where(moved, dv - c, 0.0)
-            cm = np.where(moved, cnt, 0.0)
-            for r in range(4):
-                Sc[r] += (cm * (to ** pw[r] - fr ** pw[r])).sum(0)
-        dl = Sc[0] / nn
-        a2, a3, a4 = Sc[1] / nn, Sc[2] / nn, Sc[3] / nn
-        m2 = a2 - dl**2
-        m3 = a3 - 3 * dl * a2 + 2 * dl**3
-        m4 = a4 - 4 * dl * a3 + 6 * dl**2 * a2 - 3 * dl**4
-        return m2, m3, m4
 
-    def count(dv: np.ndarray, cnt: np.ndarray, lev: np.ndarray) -> np.ndarray:
-        return np.where(rows < lev, cnt, 0.0).sum(0)
+def _skew_kurt_cols(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``skew_kurt`` of each column of an F-ordered X (the same bits), without threads."""
+    return skew_kurt_from_sums(*_col_sums(X))
 
-    active = np.ones(p, dtype=bool)
-    for _ in range(2 * K + 2):  # each step raises one level; the count limit stops it within K steps a side
-        m2, m3, m4 = moments(h, lv)
-        s, k = _g1(nn, m2, m3), _g2(nn, m2, m4)
-        total = count(dvh, cnth, h) + count(dvl, cntl, lv)
-        active &= ~_passes(s, k, skew_thresh, kurt_thresh) & (total < winmax)
-        if not active.any():
+
+_EPS = float(np.finfo(float).eps)
+
+
+def _window_levels(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels of each column of W (M, c), sorted from the extreme inwards: lev[i] = index of W[i]'s distinct
+    value (0 = the extreme), dv[j] = the j-th distinct value (NaN past the last), q = number of distinct values."""
+    M, c = W.shape
+    new = np.ones((M, c), dtype=bool)
+    new[1:] = W[1:] != W[:-1]
+    lev = np.cumsum(new, axis=0) - 1
+    dv = np.full((M, c), np.nan)
+    dv[lev, np.arange(c)] = W
+    return lev, dv, lev[-1] + 1
+
+
+def _winsorise_tails(X: np.ndarray, winmax: int, skew_thresh: float, kurt_thresh: float, up0: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """COINr's winsorisation loop for long columns (n ≥ 4·winmax + 8, each failing the check), without a pass
+    over the column per step, every decision certified against rounding.
+
+    A step only moves points of the top (or bottom) winmax + 1 distinct values, and the loop stops once winmax
+    points have moved, so each column is split once (``np.partition``) into its M = winmax + 2 largest values,
+    its M smallest, and a core that never moves. With c the core's mean, the power sums about c are
+    C_r = Σ_core (x − c)^r (once) plus the 2M window points at their current values, W_r (per step: 2M terms):
+    a_r = (C_r + W_r)/n, δ = a_1, m2 = a2 − δ², m3 = a3 − 3δa2 + 2δ³, m4 = a4 − 4δa3 + 6δ²a2 − 3δ⁴.
+    Only sums of computed terms: with the core's own mean as centre, δ² ≤ (2M/n)·a2 (Cauchy-Schwarz), so no
+    catastrophic cancellation (the guard δ² ≤ a2/4 is checked). Rounding bound, from summation errors of at most
+    γ0 = (140 + log2 n)·ε relative to Σ|terms|, taken 16 times larger (γ): with B3 = √(a2·a4) ≥ Σ|x − c|³/n,
+    |Δg1| ≤ E1 = 16γ(B3/a2^1.5 + 10 + |g1|), |Δ(m4/m2²)| ≤ E2 = 16γ(a4/a2² + 8·B3/a2^1.5 + 30 + m4/m2²),
+    scaled by G1's and G2's factors of n. A decision (fails: |G1| ≥ skew_thresh and G2 ≥ kurt_thresh) is taken
+    only when both statistics are further than their bound from the thresholds that decide it — then the exact
+    two-pass statistics of ``skew_kurt`` (whose own error is within the same bound) decide the same way.
+
+    Returns (status, h, l, dvh, dvl): status per column 1 = passes after winsorising, 2 = still fails when the
+    loop stops (winmax points moved), 0 = not certain (a decision within its bound, ties reaching beyond the
+    window, the two windows overlapping): those columns go to the exact loop, ``_winsorise_full``. h, l: the
+    levels reached (points at high levels < h now hold dvh[h]; low likewise); ``up0``: sign of the exact initial
+    skewness (≥ 0: high side first).
+    """
+    n, c = X.shape
+    M = winmax + 2
+    ok = ~np.isnan(X)
+    nn = ok.sum(axis=0)
+    top, bot = np.empty((M, c)), np.empty((M, c))
+    C = np.empty((4, c))
+    cen = np.empty(c)
+    for v in np.unique(nn):  # columns with the same number of values share one partition
+        cols = np.flatnonzero(nn == v)
+        P = X.copy(order="F") if cols.size == c else X[:, cols]  # a copy, partitioned in place (two single selections: much faster than one with two)
+        if v < n:  # missing → +inf, after the v values (np.partition does not order NaN reliably)
+            P[np.isnan(P)] = np.inf
+        P.partition(v - M, axis=0)
+        P[:v - M].partition(M - 1, axis=0)
+        bot[:, cols] = np.sort(P[:M], axis=0)
+        top[:, cols] = np.sort(P[v - M:], axis=0)[M - 1::-1]  # the M largest values, descending (then the +inf)
+        core = P[M:v - M]
+        cc = core.sum(axis=0) / core.shape[0]
+        d = np.subtract(core, cc, out=core)  # P is ours and its windows are copied out: in place from here
+        d2 = d * d
+        C[0, cols], C[1, cols] = d.sum(0), d2.sum(0)
+        d *= d2
+        C[2, cols] = d.sum(0)
+        d2 *= d2
+        C[3, cols] = d2.sum(0)
+        cen[cols] = cc
+    levh, dvh, qh = _window_levels(top)
+    levl, dvl, ql = _window_levels(bot)
+    cols = np.arange(c)
+    nf = nn.astype(float)
+    f1 = np.sqrt(nf * (nf - 1)) / (nf - 2)
+    f2 = (nf + 1) * (nf - 1) / ((nf - 2) * (nf - 3))
+    gam = 16 * (140 + np.log2(nf)) * _EPS
+    status = np.where(top[-1] > bot[-1], -1, 0).astype(np.int8)  # −1: running; overlapping windows: 0
+    h = np.zeros(c, dtype=np.int64)
+    lv = np.zeros(c, dtype=np.int64)
+    for it in range(winmax + 2):  # each step moves ≥ 1 point; at winmax moved the loop stops
+        run = status < 0
+        if not run.any():
             break
-        up = active & (s >= 0)
-        down = active & ~(s >= 0)
-        can_up = up & np.isfinite(dvh[np.minimum(h + 1, K), cols]) & (h + 1 <= qh)
-        can_dn = down & np.isfinite(dvl[np.minimum(lv + 1, K), cols]) & (lv + 1 <= ql)
-        active &= can_up | can_dn
-        h = h + can_up
-        lv = lv + can_dn
-    # apply: points with original value ≥ dv_h[h−1] go to dv_h[h]; ≤ dv_l[lv−1] go to dv_l[lv]
-    thr_h = np.where(h > 0, dvh[np.maximum(h - 1, 0), cols], np.inf)
-    thr_l = np.where(lv > 0, dvl[np.maximum(lv - 1, 0), cols], -np.inf)
-    with np.errstate(invalid="ignore"):
-        HI = X >= thr_h
-        LO = X <= thr_l
-    V = np.where(HI, dvh[h, cols], np.where(LO, dvl[lv, cols], X))
-    return done, V, HI, LO
+        moved = (levh < h).sum(0) + (levl < lv).sum(0)
+        if it == 0:  # the exact check failed (the caller's): no estimate needed
+            fail, sure, up = np.ones(c, dtype=bool), np.ones(c, dtype=bool), up0
+        else:
+            ch = np.where(levh < h, dvh[h, cols], top) - cen
+            cl = np.where(levl < lv, dvl[lv, cols], bot) - cen
+            a = [(C[r] + (ch ** (r + 1)).sum(0) + (cl ** (r + 1)).sum(0)) / nf for r in range(4)]
+            dl, a2, a3, a4 = a
+            b3 = np.sqrt(a2 * a4)  # ≥ Σ|x − c|³/n (Cauchy-Schwarz)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                m2 = a2 - dl**2
+                m3 = a3 - 3 * dl * a2 + 2 * dl**3
+                m4 = a4 - 4 * dl * a3 + 6 * dl**2 * a2 - 3 * dl**4
+                g1, r = m3 / m2**1.5, m4 / m2**2
+                G1, G2 = g1 * f1, ((nf + 1) * (r - 3) + 6) * (nf - 1) / ((nf - 2) * (nf - 3))
+                E1 = 16 * gam * (b3 / a2**1.5 + 10 + np.abs(g1)) * f1
+                E2 = 16 * gam * (a4 / a2**2 + 8 * b3 / a2**1.5 + 30 + np.abs(r)) * f2
+                big_s, small_s = np.abs(G1) - skew_thresh > E1, skew_thresh - np.abs(G1) > E1
+                big_k, small_k = G2 - kurt_thresh > E2, kurt_thresh - G2 > E2
+            fail = big_s & big_k
+            sure = (fail | small_s | small_k) & (dl**2 <= a2 / 4) & np.isfinite(G1) & np.isfinite(G2) & (m2 > 0)
+            up = G1 >= 0
+        status[run & ~sure] = 0
+        status[run & sure & ~fail] = 1
+        go = run & sure & fail
+        status[go & (moved >= winmax)] = 2
+        go &= moved < winmax
+        step_up, step_dn = go & up & (h + 2 <= qh), go & ~up & (lv + 2 <= ql)
+        status[go & ~(step_up | step_dn)] = 0  # the next level would lie beyond the window (or nothing moves)
+        h += step_up
+        lv += step_dn
+    status[status < 0] = 0
+    return status, h, lv, dvh, dvl
 
 
 def coinr_treat_matrix(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0,
                        kurt_thresh: float = 3.5) -> list[TreatOutcome]:
     """``coinr_default_treat`` on every column of X at once (one outcome per column, identical results).
 
-    Vectorised over columns: long columns use ``_winsorise_tails`` (no full pass per step), the others a loop
-    of full vectorised passes over all still-failing columns together (at most ``winmax`` + 1 rounds).
+    Vectorised over columns, in blocks (``_coinr_arrays``): long columns use ``_winsorise_tails`` (no full pass
+    per step), the others a loop of full vectorised passes over all still-failing columns together (at most
+    ``winmax`` + 1 rounds).
     """
     return _coinr_arrays(X, winmax, skew_thresh, kurt_thresh)[2]
 
 
+_BLOCK = 1 << 17
+"""Cells per block of columns treated together: a block's copies and temporaries stay in the CPU cache."""
+_TAILS_MIN_N = 256
+"""Columns with fewer values take the plain loop: on short columns its few full passes cost less than the
+tails' fixed per-step overhead (measured: 51 × 49 ASEM 0.56 vs 0.80 ms; 1,000 rows 5.7 vs 2.7 ms)."""
+
+
+def _treat_block(X: np.ndarray, out: np.ndarray, codes: np.ndarray, st: np.ndarray, winmax: int,
+                 skew_thresh: float, kurt_thresh: float) -> None:
+    """COINr's rule on the columns of X (F-ordered), written into out, codes (FLAG_LABELS indices) and the
+    per-column table st (6, c): skew/kurt before, skew/kurt after, n winsorised, kind (0 untreated (degenerate),
+    1 none, 2 winsorise, 3 log)."""
+    nn, S = _col_sums(X)
+    s0, k0 = skew_kurt_from_sums(nn, S)
+    with np.errstate(invalid="ignore"):
+        degenerate = np.isnan(s0) | (np.isnan(k0) & ~(np.abs(s0) < skew_thresh))
+    passed0 = _passes(s0, k0, skew_thresh, kurt_thresh) & ~degenerate
+    kind = np.where(degenerate, 0, np.where(passed0, 1, 2))
+    st[0], st[1], st[2], st[3], st[4] = s0, k0, s0, k0, 0
+    todo = np.flatnonzero(kind == 2)
+    keep = np.flatnonzero(kind != 2)
+    if keep.size == kind.size:
+        out[...] = X
+    elif keep.size:
+        out[:, keep] = X[:, keep]
+    if todo.size:
+        # the rounding bound of the tails path counts on windows of ≤ 130 points (winmax ≤ 128)
+        big = todo[nn[todo] >= max(4 * winmax + 8, _TAILS_MIN_N)] if winmax <= 128 else todo[:0]
+        exact = np.setdiff1d(todo, big)
+        win = np.zeros(0, dtype=np.int64)  # columns kept winsorised (certain), with their values in V
+        if big.size:
+            status, h, lv, dvh, dvl = _winsorise_tails(X[:, big], winmax, skew_thresh, kurt_thresh,
+                                                       s0[big] >= 0)
+            exact = np.union1d(exact, big[status == 0])
+            kind[big[status == 2]] = 3
+            ok1 = status == 1
+            win = big[ok1]
+            if win.size:
+                w = np.arange(win.size)
+                hh, ll = h[ok1], lv[ok1]
+                thr_h = np.where(hh > 0, dvh[:, ok1][np.maximum(hh - 1, 0), w], np.inf)
+                thr_l = np.where(ll > 0, dvl[:, ok1][np.maximum(ll - 1, 0), w], -np.inf)
+                A = X[:, win]
+                with np.errstate(invalid="ignore"):
+                    HI, LO = A >= thr_h, A <= thr_l
+                V = np.where(HI, dvh[:, ok1][hh, w], np.where(LO, dvl[:, ok1][ll, w], A))
+                s1, k1 = _skew_kurt_cols(V)
+                held = _passes(s1, k1, skew_thresh, kurt_thresh)  # certified: always; never trust a bound blindly
+                exact = np.union1d(exact, win[~held])
+                win, V, HI, LO, s1, k1 = win[held], V[:, held], HI[:, held], LO[:, held], s1[held], k1[held]
+                out[:, win] = V
+                codes[:, win] = np.where(HI, _CODE["winhi"], np.where(LO, _CODE["winlo"], 0))
+                st[2, win], st[3, win], st[4, win] = s1, k1, HI.sum(0) + LO.sum(0)
+        if exact.size:
+            V = np.asfortranarray(X[:, exact])
+            hi, lo = np.zeros(V.shape, dtype=bool), np.zeros(V.shape, dtype=bool)
+            _winsorise_full(V, hi, lo, np.arange(exact.size), winmax, skew_thresh, kurt_thresh)
+            s1, k1 = _skew_kurt_cols(V)
+            held = _passes(s1, k1, skew_thresh, kurt_thresh)
+            e = exact[held]
+            out[:, e] = V[:, held]
+            codes[:, e] = np.where(hi[:, held], _CODE["winhi"], np.where(lo[:, held], _CODE["winlo"], 0))
+            st[2, e], st[3, e], st[4, e] = s1[held], k1[held], (hi | lo)[:, held].sum(0)
+            kind[exact[~held]] = 3
+        logc = np.flatnonzero(kind == 3)
+        if logc.size:
+            every = logc.size == kind.size  # the usual case on heavy-tailed data: no gather, log straight into out
+            A = X if every else X[:, logc]
+            mn, mx = np.fmin.reduce(A, axis=0), np.fmax.reduce(A, axis=0)
+            L = A - mn  # x' = ln(x − min + 0.01·(max − min)), the same operations in the same order
+            L += 0.01 * (mx - mn)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.log(L, out=out if every else L)
+            if every:
+                L = out
+            else:
+                out[:, logc] = L
+            miss = np.isnan(A)
+            codes[:, logc] = np.where(miss, 0, _CODE["log_CT"]) if miss.any() else _CODE["log_CT"]
+            st[2, logc], st[3, logc] = _skew_kurt_cols(L)
+    st[5] = kind
+
+
 def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt_thresh: float = 3.5, *,
                   coded: bool = False) -> tuple[np.ndarray, np.ndarray, list[TreatOutcome]]:
-    """``coinr_treat_matrix`` returning also the treated values and flags as (units, indicators) matrices.
+    """``coinr_treat_matrix`` returning also the treated values and flags as (units, indicators) matrices
+    (F-ordered: one contiguous column per indicator).
 
+    Column by column in blocks of about ``_BLOCK`` cells (``_treat_block``; blocks split over threads for large
+    X): the moments of each column, then — for the columns that fail — the winsorisation loop
+    (``_winsorise_tails`` for long columns, ``_winsorise_full`` for short ones and whatever the first cannot
+    certify), the moments after, and the log of the columns still failing. Every column's statistics are
+    computed on its own contiguous values, so the results do not depend on X's layout, the blocks or threads.
     With ``coded`` the flags (the matrix and each outcome's ``flags``) are uint8 codes into ``FLAG_LABELS``.
     """
     X = np.asarray(X, dtype=float)
@@ -261,63 +386,34 @@ def _coinr_arrays(X: np.ndarray, winmax: int = 5, skew_thresh: float = 2.0, kurt
     if winmax < 0:
         raise ComputeError(f"winmax must be >= 0, got {winmax}")
     n, p = X.shape
-    # column sums of an F-ordered X do not depend on the other columns (each column is one contiguous
-    # reduction), so the power sums of X serve the winsorisation of any subset of columns too
-    share = X.flags.f_contiguous
-    if share:
-        nn0, c0, S0, ok = power_sums(X)
-        s0, k0 = skew_kurt_from_sums(nn0, S0)
-    else:
-        ok = ~np.isnan(X)
-        s0, k0 = skew_kurt(X)
-    with np.errstate(invalid="ignore"):
-        degenerate = np.isnan(s0) | (np.isnan(k0) & ~(np.abs(s0) < skew_thresh))
-    passed0 = _passes(s0, k0, skew_thresh, kurt_thresh) & ~degenerate
-    V = X.copy()
-    hi = np.zeros(X.shape, dtype=bool)
-    lo = np.zeros(X.shape, dtype=bool)
-    todo = np.flatnonzero(~degenerate & ~passed0)  # columns that enter the winsorisation loop
-    n_ok = ok.sum(0)
-    K = winmax + 1
-    big = todo[n_ok[todo] >= 4 * K + 4]
-    fast = (_winsorise_tails(X[:, big], winmax, skew_thresh, kurt_thresh,
-                             sums=(c0[big], S0[:, big]) if share else None) if big.size else None)
-    if fast is not None:
-        done, Vb, hib, lob = fast
-        V[:, big[done]], hi[:, big[done]], lo[:, big[done]] = Vb, hib, lob
-        todo = np.setdiff1d(todo, big[done])
-    _winsorise_full(V, hi, lo, todo, winmax, skew_thresh, kurt_thresh)
-    s1, k1 = skew_kurt(V)
-    win_ok = _passes(s1, k1, skew_thresh, kurt_thresh)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mn, mx = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        L = np.log(X - mn + 0.01 * (mx - mn))
-    sl, kl = skew_kurt(L)
-    s0, k0, s1, k1, sl, kl = (np.atleast_1d(a).astype(float).tolist() for a in (s0, k0, s1, k1, sl, kl))
-    use_log = ~degenerate & ~passed0 & ~win_ok
-    use_win = ~degenerate & ~passed0 & win_ok
-    out = np.where(use_log, L, np.where(use_win, V, X))
-    codes = np.zeros(X.shape, dtype=np.uint8)  # indices into FLAG_LABELS
-    codes[hi & use_win] = _CODE["winhi"]
-    codes[lo & use_win] = _CODE["winlo"]
-    codes[ok & use_log] = _CODE["log_CT"]
+    X = np.asfortranarray(X)
+    out = np.empty((n, p), order="F")
+    codes = np.zeros((n, p), dtype=np.uint8, order="F")
+    st = np.zeros((6, p))
+    step = max(1, _BLOCK // max(n, 1))
+
+    def part(sl: slice) -> None:
+        for a in range(sl.start, sl.stop, step):
+            b = slice(a, min(a + step, sl.stop))
+            _treat_block(X[:, b], out[:, b], codes[:, b], st[:, b], winmax, skew_thresh, kurt_thresh)
+
+    over_chunks(p, part, X.size, min_chunk=1)
     flags = codes if coded else flag_labels(codes)
-    nwin = (hi | lo).sum(0)
+    s0, k0, s1, k1, nwin, kind = (st[i].tolist() for i in range(6))
     outs: list[TreatOutcome] = []
     for j in range(p):  # per-column outcomes are views into the result matrices (no work over units here)
         vals, fl = out[:, j], flags[:, j]
-        if degenerate[j]:
+        kj = kind[j]
+        if kj == 0:
             outs.append(TreatOutcome(vals, fl, "untreated", 0, s0[j], k0[j], s0[j], k0[j], False, False,
                                      "skewness/kurtosis undefined (too few values or zero variance)"))
-        elif passed0[j]:
+        elif kj == 1:
             outs.append(TreatOutcome(vals, fl, "none", 0, s0[j], k0[j], s0[j], k0[j], True, True))
-        elif use_win[j]:
+        elif kj == 2:
             outs.append(TreatOutcome(vals, fl, "winsorise", int(nwin[j]), s0[j], k0[j], s1[j], k1[j], False, True))
         else:
-            outs.append(TreatOutcome(vals, fl, "log", 0, s0[j], k0[j], sl[j], kl[j], False,
-                                     bool(_passes(sl[j], kl[j], skew_thresh, kurt_thresh)),
+            outs.append(TreatOutcome(vals, fl, "log", 0, s0[j], k0[j], s1[j], k1[j], False,
+                                     bool(_passes(s1[j], k1[j], skew_thresh, kurt_thresh)),
                                      f"winsorisation limit {winmax} reached; log of original values"))
     return out, flags, outs
 

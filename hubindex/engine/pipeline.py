@@ -535,14 +535,14 @@ def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
     by_col: dict[int, tuple[str, Any]] = {}
     if len(batches) == 1:  # one batch of all columns in order (the usual case): no scatter back
         method, kw, cols = next(iter(batches.values()))
-        # X[:, cols] (an F-ordered copy) as in the general case below: reductions, and so results, depend on layout
-        vals, fl, outcomes = treat_columns_coded(X[:, cols], method=method, **kw)
-        X = np.ascontiguousarray(vals)  # C order, as the general case leaves it
-        flags = np.where(fl != 0, fl, flags)
+        # every column, in order: X itself (the treatments read each column on its own, whatever the layout)
+        vals, fl, outcomes = treat_columns_coded(X, method=method, **kw)
+        X = np.asfortranarray(vals)  # F order (one contiguous column per indicator), as the general case leaves it
+        flags = np.where(fl != 0, fl, flags) if flags.any() else fl
         by_col.update({j: (method, o) for j, o in enumerate(outcomes)})
         batches = {}
     else:
-        X = X.copy()
+        X = np.array(X, order="F")
         flags = flags.copy()
     for method, kw, cols in batches.values():
         vals, fl, outcomes = treat_columns_coded(X[:, cols], method=method, **kw)
@@ -603,7 +603,10 @@ def _normalise_step(step: Any, X: np.ndarray, fw: Framework, nodes: Mapping[str,
                 f"'{m}' divides by its spread. Remove it from the framework or use rank/borda normalisation."
             )
     if m == "min_max":
-        return _normalise(X * direction, m, l=step.l, u=step.u)
+        from hubindex.engine._normalise import min_max_into
+
+        Y = X * direction
+        return min_max_into(Y, step.l, step.u, out=Y)  # Y is this step's own array: scaled in place
     if m == "z_score":
         return _normalise(X * direction, m, m=step.m, s=step.s)
     if m == "scaled":

@@ -128,3 +128,47 @@ def test_over_chunks_covers_every_item_once(monkeypatch: pytest.MonkeyPatch) -> 
     seen.clear()
     _parallel.over_chunks(3, mark, size=3)  # chunks of at least 2 items: one chunk
     assert len(seen) == 1
+
+
+@SETTINGS
+@given(mats(40, 6), st.integers(0, 1))
+def test_rank_desc_in_tiny_blocks_equals_scipy(X: np.ndarray, axis: int) -> None:
+    # blocks of one row (and copies of a few rows) exercise every block boundary of ``_rank_block``
+    from hubindex.engine import _rank
+
+    want = rank_desc(X, axis=axis)
+    old = _rank._BLOCK, _rank._IO_BLOCK
+    try:
+        _rank._BLOCK, _rank._IO_BLOCK = 1, 7
+        got = rank_desc(X, axis=axis)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(rank_desc(np.asfortranarray(X), axis=axis), want)
+    finally:
+        _rank._BLOCK, _rank._IO_BLOCK = old
+    if X.size:
+        np.testing.assert_array_equal(want, rankdata(-X, method="min", axis=axis, nan_policy="omit"))
+
+
+def test_rank_desc_batched_3d_equals_row_by_row() -> None:
+    rng = np.random.default_rng(5)
+    S = np.round(rng.random((3, 4, 30)) * 5)
+    S[0, 1, :4] = NA
+    got = rank_desc(S, axis=1)
+    for i in range(3):
+        np.testing.assert_array_equal(got[i], rank_desc(S[i], axis=0))
+
+
+@SETTINGS
+@given(mats(), st.sampled_from(["mean", "median"]))
+def test_impute_column_fills_the_column_statistic_and_returns_f_order(X: np.ndarray, stat: str) -> None:
+    from hubindex.engine._impute import impute_column
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s = (np.nanmedian(X, axis=0) if stat == "median" else np.nanmean(X, axis=0)) if X.shape[0] \
+            else np.full(X.shape[1], np.nan)
+    out, mask = impute_column(X, stat)  # type: ignore[arg-type]
+    want = np.where(np.isnan(X), s, X)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(mask, np.isnan(X) & ~np.isnan(want))
+    assert out.flags.f_contiguous

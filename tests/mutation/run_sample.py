@@ -30,7 +30,7 @@ TARGETS: dict[str, list[str]] = {
     "engine/_normalise.py": ["tests/engine/test_normalise.py", "tests/engine/test_coinr_reference.py"],
     "engine/_aggregate.py": ["tests/engine/test_aggregate.py", "tests/engine/test_coinr_reference.py"],
     "engine/_treat.py": ["tests/engine/test_treat.py", "tests/engine/test_coinr_reference.py",
-                         "tests/engine/test_asem_parity.py"],
+                         "tests/engine/test_asem_parity.py", "tests/engine/test_treat_tails.py"],
     "audit/coherence.py": ["tests/audit/test_coherence.py", "tests/audit/test_summary.py"],
     "survey/estimate.py": ["tests/survey/test_estimate.py"],
 }
