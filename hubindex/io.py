@@ -464,7 +464,7 @@ def _load_data_general(spec: IndexSpec, indicators: tuple[str, ...], wanted: set
         parsed as plain numbers (float/int, no ±inf): those can raise no error, so every other column still goes
         through :func:`numeric` in order and the first refused cell is the one the column-by-column loop would
         report. Identical values (the same ``to_numpy(dtype=float)`` conversion)."""
-        out = np.empty((len(merged), len(cols)))
+        out = np.empty((len(merged), len(cols)), order="F")  # column by column, as the engine works
         rest: list[int] = []
         by_file: dict[int, list[int]] = {}
         for j, c in enumerate(cols):
@@ -480,7 +480,8 @@ def _load_data_general(spec: IndexSpec, indicators: tuple[str, ...], wanted: set
                 continue
             pos = at[k]
             missing = pos < 0  # a unit not in this file: NaN
-            aligned = block[np.where(missing, 0, pos)]
+            # the units' rows, laid out column by column (F order; np.take returns a new C array of block.T)
+            aligned = np.take(block.T, np.where(missing, 0, pos), axis=1).T
             aligned[missing] = np.nan
             if js == list(range(len(cols))):
                 out = aligned
@@ -492,7 +493,8 @@ def _load_data_general(spec: IndexSpec, indicators: tuple[str, ...], wanted: set
 
     for code in indicators:
         need(code, "indicator")
-    X = numeric_block(indicators) + 0.0  # -0 → 0: a sign on zero means nothing in the data (pandas drops it on '-0')
+    X = numeric_block(indicators)  # a new array: -0 → 0 in place (a sign on zero means nothing in the data;
+    np.add(X, 0.0, out=X)  # pandas drops it on '-0')
     groups: dict[str, np.ndarray] = {}
     for g in ds.groups:
         need(g, "group column")
@@ -558,9 +560,9 @@ def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominato
     vals = _plain_floats(flat)
     if vals is None:
         return None
-    block = vals.reshape(len(numeric), len(codes)).T[order]
-    X = np.ascontiguousarray(block[:, :len(indicators)])
-    denoms = {d: np.ascontiguousarray(block[:, len(indicators) + k]) for k, d in enumerate(denominators)}
+    block = vals.reshape(len(numeric), len(codes))[:, order]  # (columns, units), sorted by code
+    X = block[:len(indicators)].T  # F order: one contiguous column per indicator, as the general reader gives
+    denoms = {d: block[len(indicators) + k].copy() for k, d in enumerate(denominators)}
     groups: dict[str, np.ndarray] = {}
     for g in ds.groups:
         text = _text_column(cols[g], None)

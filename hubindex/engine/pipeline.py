@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from hubindex.engine._aggregate import aggregate as _aggregate
-from hubindex.engine._aggregate import ordered_sum
 from hubindex.engine._cache import DEFAULT_MAX_BYTES, CacheStats, IdentityMemo, StepCache, digest, freeze
 from hubindex.engine._denominate import denominate as _denominate
 from hubindex.engine._impute import impute as _impute
@@ -285,7 +284,9 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
 def _input_state(data: IndexData, ctx: _Context) -> _State:
     if tuple(data.indicators) != ctx.inds:
         raise SpecError("the data's indicator columns do not match the framework's leaves")
-    X = np.array(data.X, dtype=float)
+    # F order (one contiguous column per indicator) whatever the caller's layout: the steps work column by
+    # column, and a reduction's last bits depend on the layout, so the same data give the same bits
+    X = np.array(data.X, dtype=float, order="F")
     # the state's own copies of the unit columns (a cache freezes its arrays: never the caller's)
     cur = IndexData(np.array(data.units, copy=True), np.array(data.names, copy=True), data.indicators, X,
                     {k: np.array(v, copy=True) for k, v in data.groups.items()},
@@ -474,7 +475,7 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
         }
 
     def all_ranks() -> np.ndarray:
-        R = np.empty(sc.S.shape)
+        R = np.empty(sc.S.shape, order="F")  # column by column: the two rank blocks are laid out so
         R[:, fw.is_leaf] = ind_ranks()
         R[:, ~fw.is_leaf] = agg_ranks()
         return R
@@ -683,7 +684,7 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
     Level by level, children first. Arithmetic levels (the usual case) are computed for all their aggregates at
     once (:func:`_arithmetic_level`, the bits of ``engine.arithmetic_mean`` on each group); other methods, and
     PCA weights, aggregate by aggregate."""
-    S = np.empty((Xn.shape[0], len(fw.codes)))
+    S = np.empty((Xn.shape[0], len(fw.codes)), order="F")  # one contiguous column per node
     S[:, fw.is_leaf] = Xn
     w = fw.weight.copy()
     for lv in (levels if levels is not None else _levels(_plan(fw), fw)):
@@ -714,16 +715,23 @@ def _arithmetic_level(S: np.ndarray, lv: _Level, w: np.ndarray, thresh: list[flo
     """All the aggregates of a level by the weighted arithmetic mean, y_g = Σ_k w_k x_k / Σ_k w_k over the
     available children k of g, missing when no child with weight > 0 is available or when the share of
     available children is below g's threshold — ``arithmetic_mean`` on each group, with the same bits: the
-    children are padded to the widest group with weight 0 and the sums run in child order (``ordered_sum``),
-    so a padded term adds +0.0 and changes nothing."""
-    C = S[:, lv.kids]  # (units, G, k_max)
-    ok = ~np.isnan(C) & lv.valid
-    W = np.where(ok, w[lv.kids], 0.0)
+    children are padded to the widest group with weight 0 and both sums run in child order, k = 0, 1, … (as
+    ``ordered_sum``), so a padded term adds +0.0 and changes nothing. One pass per child position over
+    (units × groups) arrays: no (units × groups × children) temporaries."""
+    n, G = S.shape[0], len(lv.aggs)
+    num, den = np.zeros((n, G)), np.zeros((n, G))
+    count = np.zeros((n, G))
+    for j in range(lv.kids.shape[1]):
+        C = S[:, lv.kids[:, j]]
+        ok = ~np.isnan(C)
+        ok &= lv.valid[:, j]
+        W = np.where(ok, w[lv.kids[:, j]], 0.0)
+        num += W * np.where(ok, C, 0.0)
+        den += W
+        count += ok
     with np.errstate(invalid="ignore", divide="ignore"):
-        y = ordered_sum(W * np.where(ok, C, 0.0)) / ordered_sum(W)
-    bad = (W.sum(-1) <= 0) | ~ok.any(-1)
-    if any(t is not None for t in thresh):
-        t = np.array([np.nan if x is None else x for x in thresh])
-        with np.errstate(invalid="ignore"):
-            bad |= ok.sum(-1) / lv.n_kids < t
+        y = num / den
+        bad = (den <= 0) | (count == 0)
+        if any(t is not None for t in thresh):
+            bad |= count / lv.n_kids < np.array([np.nan if x is None else x for x in thresh])
     return np.where(bad, np.nan, y)
