@@ -84,6 +84,7 @@ class _Context:
     col_parent: np.ndarray
     upstream: str  # digest of everything the steps before aggregation read from the framework
     tree: str  # digest of the tree and the chosen weights (what aggregation reads)
+    shape: str  # digest of the tree alone (without weights)
     levels: tuple[_Level, ...]  # aggregation order, level by level (see _levels)
 
     def __cache_arrays__(self) -> list[Any]:
@@ -240,14 +241,14 @@ def _context(spec: Any) -> _Context:
     upstream = _json([[c, fw.parent_of(c), nodes[c].direction, nodes[c].denominator, nodes[c].target,
                        nodes[c].goalposts] for c in inds])
     tree = digest(_json(list(fw.codes)), fw.parent.tobytes(), fw.level.tobytes(), fw.is_leaf.tobytes())
-    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, _levels(_plan(fw), fw))
+    return _Context(fw, nodes, inds, col_parent, digest(upstream), tree, tree, _levels(_plan(fw), fw))
 
 
 def _with_weights(spec: Any, ctx: _Context) -> _Context:
     """``ctx`` with ``spec.weights.use`` applied; its tree digest then covers the weights used."""
     fw = choose_weights(spec, ctx.fw)
     tree = digest(ctx.tree, np.ascontiguousarray(fw.weight, dtype=float).tobytes())
-    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.levels)
+    return _Context(fw, ctx.nodes, ctx.inds, ctx.col_parent, ctx.upstream, tree, ctx.shape, ctx.levels)
 
 
 def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | None,
@@ -271,10 +272,22 @@ def _run(spec: Any, data: IndexData, cache: StepCache | None, data_key: str | No
     ind_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
                         digest(key, "indicator ranks") if key else None,
                         lambda: rank_desc(np.round(final.X, RANK_DECIMALS), axis=0))
+    # the latest aggregation of these values with this tree, method and thresholds, whatever its weights: a
+    # re-weighting recomputes only the aggregates above a changed weight (PCA weights depend on the values)
+    base_key = (digest(key, "aggregation base", ctx.shape, _json_of(agg_step))
+                if key and cache is not None and spec.weights.use != "pca" else None)
     key = digest(key, "aggregate", ctx.tree, _json_of(agg_step), spec.weights.use) if key else None
     key = digest(key, _MEMO.get((spec.tiers, spec.subrankings, "ranking"), lambda: _json(
         [spec.tiers.model_dump() if spec.tiers else None, list(spec.subrankings)]))) if key else None
-    scored: _Scored = _cached(cache, key, lambda: _score(spec, agg_step, final, ctx))
+
+    def score() -> _Scored:
+        base = cache.get(base_key) if cache is not None and base_key is not None and base_key in cache else None
+        out = _score(spec, agg_step, final, ctx, base=base)
+        if cache is not None and base_key is not None:
+            cache.put(base_key, (out.w_used, out.S))
+        return out
+
+    scored: _Scored = _cached(cache, key, score)
     # the aggregates' ranks too: only when ``Result.ranks`` is read (a build, a re-weighting pay for none)
     agg_ranks = partial(_cached_weak, weakref.ref(cache) if cache is not None else None,
                         digest(key, "aggregate ranks") if key else None, lambda: _aggregate_ranks(scored.S, ctx.fw))
@@ -392,7 +405,8 @@ _STEPS: dict[str, Callable[[Any, _State, _Context], _State]] = {
 }
 
 
-def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
+def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context,
+           base: tuple[np.ndarray, np.ndarray] | None = None) -> _Scored:
     """Aggregate up the tree, then tiers and sub-ranks (on scores rounded to ``RANK_DECIMALS``). ``rank_desc``
     ranks each column on its own, so the index's rank for rank tiers is its column of the full rank matrix, and
     the ranks of the other nodes (indicators, and aggregates: ``_aggregate_ranks``) are computed apart, only when
@@ -401,7 +415,8 @@ def _score(spec: Any, agg_step: Any, st: _State, ctx: _Context) -> _Scored:
     for g in spec.subrankings:
         if g not in cur.groups:
             raise SpecError(f"subrankings: '{g}' is not one of data.groups {list(cur.groups)}")
-    S, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", levels=ctx.levels)
+    S, w_used = _aggregate_tree(agg_step, st.X, fw, cur, use_pca=spec.weights.use == "pca", levels=ctx.levels,
+                                base=base)
     i_root = fw.index_of(fw.root)
     tiers = None
     if spec.tiers is not None:
@@ -678,16 +693,40 @@ def _levels(plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...], fw: 
 
 
 def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *, use_pca: bool,
-                    levels: tuple[_Level, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    levels: tuple[_Level, ...] | None = None, base: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Every node's values, S (units × ``fw.codes``), and the weights used.
 
     Level by level, children first. Arithmetic levels (the usual case) are computed for all their aggregates at
     once (:func:`_arithmetic_level`, the bits of ``engine.arithmetic_mean`` on each group); other methods, and
-    PCA weights, aggregate by aggregate."""
-    S = np.empty((Xn.shape[0], len(fw.codes)), order="F")  # one contiguous column per node
-    S[:, fw.is_leaf] = Xn
+    PCA weights, aggregate by aggregate.
+
+    ``base`` = (weights, S) of an earlier aggregation of the same values ``Xn`` with the same tree, methods and
+    thresholds: only the aggregates above a weight that differs are recomputed, the other columns are base's
+    (the same inputs give the same bits: every group is computed as it would be alone)."""
     w = fw.weight.copy()
+    dirty: np.ndarray | None = None
+    if base is not None and not use_pca and base[0].shape == w.shape and base[1].shape == (len(Xn),
+                                                                                             len(fw.codes)):
+        w0, S0 = base
+        dirty = np.zeros(len(fw.codes), dtype=bool)
+        for c in np.flatnonzero((w0 != w) | (np.signbit(w0) != np.signbit(w))).tolist():
+            p = int(fw.parent[c])
+            while p >= 0 and not dirty[p]:  # a marked node's ancestors are marked already
+                dirty[p] = True
+                p = int(fw.parent[p])
+        S = np.array(S0, order="F")  # a copy: the base stays as it is
+    else:
+        S = np.empty((Xn.shape[0], len(fw.codes)), order="F")  # one contiguous column per node
+        S[:, fw.is_leaf] = Xn
     for lv in (levels if levels is not None else _levels(_plan(fw), fw)):
+        if dirty is not None:
+            sel = dirty[lv.aggs]
+            if not sel.any():
+                continue
+            if not sel.all():
+                lv = _Level(lv.level, lv.aggs[sel], tuple(c for c, d in zip(lv.codes, sel, strict=True) if d),
+                            lv.kids[sel], lv.valid[sel], lv.n_kids[sel])
         method = step.method_for(lv.level)
         thresh = [step.availability_for(code, lv.level) for code in lv.codes]
         if method == "arithmetic" and not use_pca:

@@ -348,3 +348,69 @@ def test_specs_that_share_no_nodes_get_their_own_framework_context(tiny_spec: Pa
     r_flip, r_cold = hubindex.build(flipped), hubindex.build(flipped, cache=False)
     assert r_flip.index_scores.equals(r_cold.index_scores)
     assert not r_flip.index_scores.equals(hubindex.build(s1).index_scores)
+
+
+@st.composite
+def _weight_sequence(draw: Any) -> tuple[str, list[dict[str, float]], float | None]:
+    name = draw(st.sampled_from(["asem-default", "asem-geometric", "gfhi-default"]))
+    codes = [n.code for n in hubindex.load_spec(SPECS[name]).framework if n.parent is not None]
+    sets = draw(st.lists(st.dictionaries(st.sampled_from(codes), st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.0, 7.5]),
+                                         max_size=4), min_size=2, max_size=3))
+    return name, sets, draw(st.none() | st.sampled_from([0.3, 0.6, 0.9]))
+
+
+def _all_zero_group(spec: Any, ws: dict[str, float]) -> bool:
+    """Some aggregate whose children all weigh 0 (its weights report refuses it, cold or warm alike)."""
+    w = {n.code: ws.get(n.code, n.weight) for n in spec.framework}
+    kids: dict[str, list[float]] = {}
+    for n in spec.framework:
+        if n.parent is not None:
+            kids.setdefault(n.parent, []).append(w[n.code])
+    return any(all(x == 0 for x in ks) for ks in kids.values())
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_weight_sequence())
+def test_reweighting_recomputes_only_the_changed_branches_and_stays_bit_identical(
+        seq: tuple[str, list[dict[str, float]], float | None]) -> None:
+    """A run of re-weightings through one pipeline (each starting from the latest aggregation of the same values,
+    recomputing only the aggregates above a changed weight), with zeros, -0.0, weights back to the spec's and a
+    minimum availability: every result equals a cold build, bit for bit."""
+    name, sets, avail = seq
+    spec = hubindex.load_spec(SPECS[name])
+    if avail is not None:
+        spec = spec.with_step("aggregate", min_availability=avail)
+    pipe = Pipeline()
+    _check(spec, pipe)
+    for ws in [*sets, {}]:
+        if _all_zero_group(spec, ws):
+            continue
+        s = spec.model_copy(update={"weights": WeightsSpec(use="alt", sets={"alt": ws})})
+        _check(s, pipe)
+
+
+def test_reweighting_touches_only_the_ancestors_of_a_changed_weight(specs: dict[str, Any]) -> None:
+    """After a change of one sub-pillar's weight, only its pillar and the index are recomputed: every other
+    column of the new scores is the very same array content as before, and a cold build agrees."""
+    from hubindex.engine import pipeline as P
+
+    spec = specs["asem-default"]
+    fw = hubindex.build(spec).framework
+    sub = next(c for c in fw.aggregates if fw.level_of(c) == 2)
+    calls: list[tuple[str, ...]] = []
+    real = P._arithmetic_level
+
+    def spy(S: np.ndarray, lv: Any, w: np.ndarray, thresh: list[float | None]) -> np.ndarray:
+        calls.append(lv.codes)
+        return real(S, lv, w, thresh)
+
+    pipe = Pipeline()
+    hubindex.build(spec, cache=pipe)
+    changed = spec.model_copy(update={"weights": WeightsSpec(use="alt", sets={"alt": {sub: 3.0}})})
+    try:
+        P._arithmetic_level = spy  # type: ignore[assignment]
+        warm = hubindex.build(changed, cache=pipe)
+    finally:
+        P._arithmetic_level = real  # type: ignore[assignment]
+    assert calls == [(fw.parent_of(sub),), (fw.root,)]
+    assert_same_result(warm, hubindex.build(changed, cache=False))
