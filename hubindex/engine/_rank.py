@@ -152,8 +152,11 @@ def group_ranks_coded(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
     order = np.lexsort((-v, g))
     gs, vs = g[order], v[order]
     pos = np.arange(idx.size)
-    new_group = np.r_[True, gs[1:] != gs[:-1]]
-    new_value = new_group | np.r_[True, vs[1:] != vs[:-1]]
+    new_group = np.empty(idx.size, dtype=bool)  # a unit that starts its group (in sorted order)
+    new_group[0] = True
+    np.not_equal(gs[1:], gs[:-1], out=new_group[1:])
+    new_value = new_group.copy()  # … or starts a run of equal scores
+    new_value[1:] |= vs[1:] != vs[:-1]
     first_of_group = np.maximum.accumulate(np.where(new_group, pos, 0))
     first_of_tie = np.maximum.accumulate(np.where(new_value, pos, 0))
     out[idx[order]] = (first_of_tie - first_of_group + 1).astype(float)

@@ -90,7 +90,7 @@ class _Context:
     def __cache_arrays__(self) -> list[Any]:
         fw = self.fw
         return [fw.parent, fw.level, fw.weight, fw.direction, fw.is_leaf, self.col_parent,
-                [(lv.aggs, lv.kids, lv.valid, lv.n_kids) for lv in self.levels]]
+                [(lv.aggs, lv.kids, lv.valid, lv.n_kids, lv.cols, lv.pads) for lv in self.levels]]
 
 
 @dataclass(frozen=True)
@@ -675,6 +675,17 @@ class _Level:
     kids: np.ndarray
     valid: np.ndarray
     n_kids: np.ndarray
+    # per child position j: the children's columns (kids[:, j], contiguous) and valid[:, j] (None: all valid)
+    cols: tuple[np.ndarray, ...] = ()
+    pads: tuple[np.ndarray | None, ...] = ()
+
+    @classmethod
+    def of(cls, level: int, aggs: np.ndarray, codes: tuple[str, ...], kids: np.ndarray, valid: np.ndarray
+           ) -> _Level:
+        return cls(level, aggs, codes, kids, valid, valid.sum(1),
+                   tuple(np.ascontiguousarray(kids[:, j]) for j in range(kids.shape[1])),
+                   tuple(None if valid[:, j].all() else np.ascontiguousarray(valid[:, j])
+                         for j in range(kids.shape[1])))
 
 
 def _levels(plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...], fw: Framework) -> tuple[_Level, ...]:
@@ -687,8 +698,8 @@ def _levels(plan: tuple[tuple[str, np.ndarray, tuple[str, ...], int], ...], fw: 
         for g, p in enumerate(group):
             kids[g, :len(p[1])] = p[1]
             valid[g, :len(p[1])] = True
-        out.append(_Level(level, np.array([fw.index_of(p[0]) for p in group], dtype=np.intp),
-                          tuple(p[0] for p in group), kids, valid, valid.sum(1)))
+        out.append(_Level.of(level, np.array([fw.index_of(p[0]) for p in group], dtype=np.intp),
+                             tuple(p[0] for p in group), kids, valid))
     return tuple(out)
 
 
@@ -725,8 +736,8 @@ def _aggregate_tree(step: Any, Xn: np.ndarray, fw: Framework, cur: IndexData, *,
             if not sel.any():
                 continue
             if not sel.all():
-                lv = _Level(lv.level, lv.aggs[sel], tuple(c for c, d in zip(lv.codes, sel, strict=True) if d),
-                            lv.kids[sel], lv.valid[sel], lv.n_kids[sel])
+                lv = _Level.of(lv.level, lv.aggs[sel], tuple(c for c, d in zip(lv.codes, sel, strict=True) if d),
+                               lv.kids[sel], lv.valid[sel])
         method = step.method_for(lv.level)
         thresh = [step.availability_for(code, lv.level) for code in lv.codes]
         if method == "arithmetic" and not use_pca:
@@ -760,11 +771,12 @@ def _arithmetic_level(S: np.ndarray, lv: _Level, w: np.ndarray, thresh: list[flo
     n, G = S.shape[0], len(lv.aggs)
     num, den = np.zeros((n, G)), np.zeros((n, G))
     count = np.zeros((n, G))
-    for j in range(lv.kids.shape[1]):
-        C = S[:, lv.kids[:, j]]
+    for cols, pad in zip(lv.cols, lv.pads, strict=True):
+        C = S[:, cols]
         ok = ~np.isnan(C)
-        ok &= lv.valid[:, j]
-        W = np.where(ok, w[lv.kids[:, j]], 0.0)
+        if pad is not None:
+            ok &= pad
+        W = np.where(ok, w[cols], 0.0)
         num += W * np.where(ok, C, 0.0)
         den += W
         count += ok

@@ -301,7 +301,7 @@ def test_pipeline_level_aggregation_is_bit_identical_to_the_step_function(n: int
         kids[g, :m] = rng.permutation(np.arange(start, start + m))
         valid[g, :m] = True
         start += m
-    lv = _Level(2, np.arange(k, k + G), tuple(f"A{g}" for g in range(G)), kids, valid, valid.sum(1))
+    lv = _Level.of(2, np.arange(k, k + G), tuple(f"A{g}" for g in range(G)), kids, valid)
     got = _arithmetic_level(S, lv, w, thresh[:G])
     for g, m in enumerate(widths):
         C = np.column_stack([S[:, c] for c in kids[g, :m]])
