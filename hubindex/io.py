@@ -386,10 +386,10 @@ def load_data(spec: IndexSpec, *, known_sha256: Mapping[str, str] | None = None)
         wanted |= set(dstep.by.values())
     if len(ds.paths) == 1:
         path = spec.resolve(ds.paths[0])
-        plain = _load_plain_csv(path, ds, indicators, sorted(wanted))
+        plain = _load_plain_csv(path, ds, indicators, sorted(wanted), sha256=(known_sha256 or {}).get(str(path)))
         if plain is not None:
             data, sha = plain
-            return data, {str(path): (known_sha256 or {}).get(str(path)) or sha}
+            return data, {str(path): sha}
     return _load_data_general(spec, indicators, wanted, known_sha256)
 
 
@@ -516,10 +516,10 @@ _NUMBER_CHARS = frozenset("0123456789.eE+- \t" + "".join(NA_TOKENS))  # what a p
 _PANDAS_WORDS = frozenset({"inf", "infinity", "nan", "true", "false", "null", "none", "n/a", "na", "#n/a"})
 
 
-def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominators: list[str]
-                    ) -> tuple[IndexData, str] | None:
+def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominators: list[str], *,
+                    sha256: str | None = None) -> tuple[IndexData, str] | None:
     """The common case of :func:`load_data` — one well-formed UTF-8 CSV/TSV of plain numbers — read in one pass
-    without pandas; ``(data, sha256 of the file)``, or ``None`` as soon as anything is unusual (a blank or short
+    without pandas; ``(data, sha256 of the file)`` (``sha256`` when the caller has it, else of the bytes read), or ``None`` as soon as anything is unusual (a blank or short
     line, a cell that is not a plain number or missing, a duplicate or empty code, a text column that pandas
     would read as numbers, …): the general reader then reads the file and reports what is wrong.
 
@@ -577,7 +577,7 @@ def _load_plain_csv(path: Path, ds: Any, indicators: tuple[str, ...], denominato
         if text is None:
             return None
         names = text[order]
-    return IndexData(units, names, indicators, X, groups, denoms), hashlib.sha256(raw).hexdigest()
+    return IndexData(units, names, indicators, X, groups, denoms), sha256 or hashlib.sha256(raw).hexdigest()
 
 
 def _plain_floats(cells: list[str]) -> np.ndarray | None:

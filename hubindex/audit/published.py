@@ -152,15 +152,13 @@ def name_lookup(registry: Path = REGISTRY_DIR, aliases: Path | None = None) -> d
     cities = _read_csv(registry / "cities.csv")
     reg_alias = _read_csv(registry / "aliases.csv")
     pub_alias = _read_csv(aliases if aliases is not None else PUBLISHED_DIR / "name_aliases.csv")
+    from hubindex.datasets.build import registry_spellings
+
     iso = dict(zip(cities["code"], cities["country_iso2"], strict=True))
     out: dict[tuple[str, str], tuple[str, str]] = {}
-    for _, r in cities.iterrows():
-        for s in (r["name"], r["geonames_name"]):
-            if s:
-                out.setdefault((r["country_iso2"], _norm(s)), (r["code"], "registry"))
-    for _, r in reg_alias.iterrows():
-        if r["code"] in iso:
-            out.setdefault((iso[r["code"]], _norm(r["alias"])), (r["code"], "registry alias"))
+    for iso2, spelling, code, kind in registry_spellings(cities, reg_alias):
+        if spelling or kind != "name":  # a city without a GeoNames name has none to add
+            out.setdefault((iso2, _norm(spelling)), (code, "registry" if kind == "name" else "registry alias"))
     for pos, (_, r) in enumerate(pub_alias.iterrows()):
         if r["code"] not in iso:
             raise DataError(f"{aliases or PUBLISHED_DIR / 'name_aliases.csv'}, row {pos + 2}, column 'code': "

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,6 +226,19 @@ def norm_name(s: object) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+def registry_spellings(cities: pd.DataFrame, aliases: pd.DataFrame) -> Iterator[tuple[str, str, str, str]]:
+    """Every spelling the registry knows for a hub city, as (country ISO2, spelling, city code, kind): the city's
+    name and GeoNames name (kind ``"name"``), then each row of ``aliases.csv`` whose code is a city, with its
+    kind (``spelling``, ``district``, …). ``cities``/``aliases``: ``registry/cities.csv`` and ``aliases.csv``."""
+    for _, r in cities.iterrows():
+        for s in (r["name"], r["geonames_name"]):
+            yield r["country_iso2"], s, r["code"], "name"
+    iso_of = dict(zip(cities["code"], cities["country_iso2"], strict=True))
+    for _, r in aliases.iterrows():
+        if r["code"] in iso_of:
+            yield iso_of[r["code"]], r["alias"], r["code"], r["kind"]
+
+
 #: Raw files read by the build in progress (relative paths), for ``build_info.json``; None outside a build.
 _READS: set[str] | None = None
 
@@ -270,18 +283,14 @@ class Registry:
             self.country_by_name[norm_name(r["alias"])] = r["iso2"]
         # (iso2, spelling key) -> hub code
         self.lookup: dict[tuple[str, str], str] = {}
-        for _, r in self.cities.iterrows():
-            for s in (r["name"], r["geonames_name"]):
-                self._add(r["country_iso2"], s, r["code"])
-        iso_of = dict(zip(self.cities.code, self.cities.country_iso2, strict=True))
         #: aliases that are parts of a metro (suburb, district, borough), e.g. 'Foshan' (Guangzhou) or 'Chaoyang'
         #: (Beijing) - also names of prefecture cities; sources of whole cities (city covariates) resolve without
         #: them (``resolve_city``): only the hub's names and its spelling aliases.
         self.districts: set[tuple[str, str]] = set()
-        for _, r in aliases.iterrows():
-            self._add(iso_of[r["code"]], r["alias"], r["code"])
-            if r["kind"] not in ("spelling", "source misspelling"):
-                self.districts.add((iso_of[r["code"]], norm_name(r["alias"])))
+        for iso2, spelling, code, kind in registry_spellings(self.cities, aliases):
+            self._add(iso2, spelling, code)
+            if kind not in ("name", "spelling", "source misspelling"):
+                self.districts.add((iso2, norm_name(spelling)))
         self.city_states = {iso: code for iso, code in zip(self.cities.country_iso2, self.cities.code, strict=True)
                             if iso in ("SG", "HK", "LU", "BH", "QA")}
 

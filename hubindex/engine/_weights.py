@@ -26,8 +26,9 @@ def _check_tree(w: np.ndarray, parent: np.ndarray) -> None:
         raise ComputeError("weights must not be missing (NaN)")
 
 
-def rescale_within_parents(weights: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """w̃_i = w_i / Σ_{j: parent_j = parent_i} w_j; the root (parent −1) gets 1."""
+def rescale_within_parents(weights: np.ndarray, parent: np.ndarray, *, zero_groups: str = "raise") -> np.ndarray:
+    """w̃_i = w_i / Σ_{j: parent_j = parent_i} w_j; the root (parent −1) gets 1. A parent whose children all
+    weigh 0 is an error, or (``zero_groups="nan"``) gives its children NaN."""
     w = np.asarray(weights, dtype=float)
     parent = np.asarray(parent)
     _check_tree(w, parent)
@@ -37,11 +38,12 @@ def rescale_within_parents(weights: np.ndarray, parent: np.ndarray) -> np.ndarra
     child = parent >= 0
     sums = np.zeros(len(w))
     np.add.at(sums, parent[child], w[child])
-    if np.any(sums[parent[child]] <= 0):
+    if zero_groups == "raise" and np.any(sums[parent[child]] <= 0):
         p = int(parent[child][np.flatnonzero(sums[parent[child]] <= 0)[0]])
         raise ComputeError(f"all weights of the children of node {p} are zero")
     out = np.ones(len(w))
-    out[child] = w[child] / sums[parent[child]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[child] = w[child] / sums[parent[child]]
     return out
 
 

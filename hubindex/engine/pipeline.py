@@ -30,7 +30,13 @@ from hubindex.engine._normalise import normalise as _normalise
 from hubindex.engine._rank import group_ranks_coded, rank_desc, tiers_by_rank, tiers_by_score
 from hubindex.engine._screen import screen_units
 from hubindex.engine._treat import flag_labels, treat_columns, treat_columns_coded  # noqa: F401 (treat_columns: used via this module)
-from hubindex.engine._weights import effective_weights, importance, pca_weights, unit_effective_weights
+from hubindex.engine._weights import (
+    effective_weights,
+    importance,
+    pca_weights,
+    rescale_within_parents,
+    unit_effective_weights,
+)
 from hubindex.engine.data import IndexData
 from hubindex.engine.framework import Framework
 from hubindex.engine.result import Lazy, LazyMapping, Result
@@ -457,7 +463,7 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
     def weights() -> pd.DataFrame:
         w_used, S = sc.w_used, sc.S
         eff = effective_weights(w_used, fw.parent, fw.is_leaf)
-        resc = _rescale(w_used, fw.parent)
+        resc = rescale_within_parents(w_used, fw.parent, zero_groups="nan")
         # realised: mean over units with an index score of the per-unit effective weight after missing-value
         # renormalisation; r2_index: squared correlation of the node's values with the index
         has_index = ~np.isnan(S[:, fw.index_of(idx)])
@@ -514,16 +520,6 @@ def _result(spec: Any, ctx: _Context, st: _State, sc: _Scored, data_hashes: Mapp
         treat_flags=Lazy(lambda: frame(flag_labels(st.flags), inds)),
         reports=reports, excluded=st.excluded, weights=Lazy(weights_once), run_record=Lazy(record),
     )
-
-
-def _rescale(w: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    sums = np.zeros(len(w))
-    child = parent >= 0
-    np.add.at(sums, parent[child], w[child])
-    out = np.ones(len(w))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[child] = w[child] / sums[parent[child]]
-    return out
 
 
 def _treat(step: Any, X: np.ndarray, flags: np.ndarray, inds: tuple[str, ...]
@@ -667,7 +663,8 @@ def _plan(fw: Framework) -> tuple[tuple[str, np.ndarray, tuple[str, ...], int], 
 @dataclass(frozen=True)
 class _Level:
     """The aggregates of one level, for aggregating them all at once: their positions in ``fw.codes`` (G,), and
-    their children's positions padded to the widest group (G, k_max) with ``valid`` marking real children."""
+    their children's positions padded to the widest group (G, k_max) with ``valid`` marking real children.
+    Made by :meth:`of`, which derives the rest."""
 
     level: int
     aggs: np.ndarray
@@ -676,8 +673,8 @@ class _Level:
     valid: np.ndarray
     n_kids: np.ndarray
     # per child position j: the children's columns (kids[:, j], contiguous) and valid[:, j] (None: all valid)
-    cols: tuple[np.ndarray, ...] = ()
-    pads: tuple[np.ndarray | None, ...] = ()
+    cols: tuple[np.ndarray, ...]
+    pads: tuple[np.ndarray | None, ...]
 
     @classmethod
     def of(cls, level: int, aggs: np.ndarray, codes: tuple[str, ...], kids: np.ndarray, valid: np.ndarray

@@ -68,7 +68,7 @@ def safe_cell(v: Any) -> Any:
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with :func:`safe_cell` applied to its column names and to every text (or mixed) column; numeric
     columns untouched. A unit named ``=HYPERLINK(…)`` in a user's data is then shown as text, not run."""
-    out = df.rename(columns=lambda c: safe_cell(str(c)) if isinstance(c, str) else c)
+    out = df.rename(columns=lambda c: safe_cell(str(c)))
     return out.apply(lambda col: col if col.dtype.kind in "biufcmM" else col.map(safe_cell))
 
 # column aliases accepted in a provenance table (compared case-insensitively)

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from hubindex._json import jsonable
-from hubindex.engine._rank import tiers_by_rank, tiers_by_score
+from hubindex.engine._rank import group_ranks_coded, rank_desc, tiers_by_rank, tiers_by_score
+from hubindex.engine._weights import rescale_within_parents
 from hubindex.errors import SpecError
 from hubindex.web._drivers import Decomposition, Tree, decompose, node_values
 
@@ -105,43 +106,10 @@ def _pct(s: str) -> str:
 
 
 def desc_ranks(rounded: np.ndarray, group_codes: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``rank_desc(rounded)`` and ``group_ranks_coded(rounded, c)`` for each ``c`` in ``group_codes`` (engine
-    rules: r_i = 1 + #{j: s_j > s_i}, within a group 1 + #{j in i's group: s_j > s_i}; NaN score or group code
-    −1 → NaN), from one sort: keys −s (NaN last) in ascending order; a unit's rank is 1 + the position of the
-    first unit of its run of equal keys; within a group, the same over the group's units taken in that order
-    (a stable sort by group code keeps it), minus the position of the group's first unit."""
-    n = len(rounded)
-    key = np.negative(rounded)
-    nan = np.isnan(key)
-    key[nan] = np.inf
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    pos = np.arange(n)
-    new = np.empty(n, dtype=bool)
-    if n:
-        new[0] = True
-    np.not_equal(ks[1:], ks[:-1], out=new[1:])
-    rank = np.empty(n)
-    rank[order] = np.maximum.accumulate(np.where(new, pos, 0)) + 1.0
-    rank[nan] = np.nan
-    subs = []
-    for codes in group_codes:
-        out = np.full(n, np.nan)
-        members = order[(codes[order] >= 0) & ~nan[order]]  # descending score, NaN scores and no group out
-        m = len(members)
-        if m:
-            members = members[np.argsort(codes[members], kind="stable")]
-            g, v = codes[members], key[members]
-            at = np.arange(m)
-            new_group = np.empty(m, dtype=bool)
-            new_group[0] = True
-            np.not_equal(g[1:], g[:-1], out=new_group[1:])
-            new_value = new_group.copy()
-            new_value[1:] |= v[1:] != v[:-1]
-            out[members] = (np.maximum.accumulate(np.where(new_value, at, 0))
-                            - np.maximum.accumulate(np.where(new_group, at, 0)) + 1).astype(float)
-        subs.append(out)
-    return rank, subs
+    """The engine's ``rank_desc(rounded)`` and ``group_ranks_coded(rounded, c)`` for each ``c`` in
+    ``group_codes`` (r_i = 1 + #{j: s_j > s_i}; within a group 1 + #{j in i's group: s_j > s_i}; NaN score or
+    group code −1 → NaN)."""
+    return rank_desc(rounded), [group_ranks_coded(rounded, codes) for codes in group_codes]
 
 
 def _average_ranks(x: np.ndarray) -> np.ndarray:
@@ -170,17 +138,6 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
         return float("nan")
     ranked = np.column_stack((_average_ranks(a), _average_ranks(b)))
     return float(np.corrcoef(ranked, rowvar=False)[1, 0])
-
-
-def _rescaled(tree: Tree, w: np.ndarray) -> np.ndarray:
-    """w_i / Σ_{j: parent_j = parent_i} w_j (the root: 1)."""
-    child = tree.parent >= 0
-    sums = np.zeros(len(w))
-    np.add.at(sums, tree.parent[child], w[child])
-    out = np.ones(len(w))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[child] = w[child] / sums[tree.parent[child]]
-    return out
 
 
 @dataclass(frozen=True)
@@ -319,7 +276,7 @@ class Rescorer:
         n = len(self.units)
         self.rank_offset = n + 2  # rank tokens: "null", then -(n + 1) … n + 1 (ranks, moves, sub-ranks)
         self.rank_tokens = np.array(["null", *map(str, range(-n - 1, n + 2))], dtype=object)
-        self.base_rescaled = _rescaled(tree, self.base)
+        self.base_rescaled = rescale_within_parents(self.base, tree.parent, zero_groups="nan")
         self.w_items = [f"{k}:{v!r}" for k, v in zip(self.codes_j, self.base.tolist(), strict=True)]
         self.rescaled_items = [f"{k}:{v!r}" for k, v in zip(self.codes_j, self.base_rescaled.tolist(), strict=True)]
         self._unit_key = np.empty(len(self.units))
@@ -381,7 +338,7 @@ class Rescorer:
                       else tiers_by_score(score, t.cutoffs, t.labels))
             tiers = labels
         sub = [(f"rank_in_{g}", x) for g, x in zip(self.group_codes, subs, strict=True)]
-        resc = _rescaled(tree, w)
+        resc = rescale_within_parents(w, tree.parent, zero_groups="nan")
         contrib = dec.contributions
         ok = ~np.isnan(contrib).any(axis=1) if contrib.size else np.ones(len(score), dtype=bool)
         pub = self.pub

@@ -41,9 +41,10 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from hubindex.engine.result import Result
 from hubindex.errors import HubindexError
+from hubindex.publish.tables import spreadsheet_safe
 from hubindex.web._editions import EditionHistory
 from hubindex.web._limits import BodyLimit, ServerLimits, Shed, WorkPool, check_token
-from hubindex.web._security import HostGuard, allowed_hosts, one_line, safe_cell
+from hubindex.web._security import HostGuard, allowed_hosts, one_line
 from hubindex.web._uncertainty import MAX_REPS, START_REPS, RankIntervals
 from hubindex.web._view import IndexView, jsonable
 
@@ -358,8 +359,7 @@ def _table_response(rows: list[dict[str, Any]], fmt: str, name: str, meta: Mappi
                         headers={"Content-Disposition": f'inline; filename="{safe}.json"'})
     df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
     # spreadsheet-safe: formula-looking text gets a leading ' (numbers stay numbers), header lines stay lines
-    df = df.rename(columns=lambda c: safe_cell(str(c)))
-    df = df.apply(lambda col: col if col.dtype.kind in "biufcmM" else col.map(safe_cell))  # text/mixed columns
+    df = spreadsheet_safe(df)
     extra = [one_line(f"{k}: {v}") for k, v in about.items()]
     if fmt == "csv":
         return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
