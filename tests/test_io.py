@@ -532,17 +532,22 @@ def test_respondent_file_cut_mid_row_is_refused() -> None:
 FACTORS = "centre,f1,f2\nC0,1,2\nC1,2,3\nC2,3,1\n"
 
 
+def _with_cell(csv_text: str, row: int, col: int, form: str) -> str:
+    """``csv_text`` (a simple CSV) with data row ``row``'s column ``col`` replaced by ``form``, quoted."""
+    lines = csv_text.splitlines()
+    cells = lines[row + 1].split(",")
+    cells[col] = '"' + form + '"'
+    lines[row + 1] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
 @SETTINGS
 @given(NUMBER_FORMS, st.integers(0, 2))
 def test_expert_factors_are_numbers_or_refused(form: str, i: int) -> None:
     from hubindex.survey.expert import read_factors
 
-    lines = FACTORS.splitlines()
-    cells = lines[i + 1].split(",")
-    cells[1] = '"' + form + '"'
-    lines[i + 1] = ",".join(cells)
     with folder() as d:
-        (d / "factors.csv").write_text("\n".join(lines) + "\n")
+        (d / "factors.csv").write_text(_with_cell(FACTORS, i, 1, form))
         try:
             f = read_factors(d / "factors.csv")
         except DataError as e:
@@ -562,12 +567,8 @@ TARGETS = ("kind,city,measure,relation,value,unit,deadline,year\n"
 def test_target_values_are_numbers_or_refused(form: str, i: int) -> None:
     from hubindex.store import load_targets
 
-    lines = TARGETS.splitlines()
-    cells = lines[i + 1].split(",")
-    cells[4] = '"' + form + '"'
-    lines[i + 1] = ",".join(cells)
     with folder() as d:
-        (d / "t.csv").write_text("\n".join(lines) + "\n")
+        (d / "t.csv").write_text(_with_cell(TARGETS, i, 4, form))
         try:
             t = load_targets(d / "t.csv")
         except DataError as e:

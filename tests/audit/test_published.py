@@ -4,6 +4,7 @@ published-rankings table's integrity; identities of the decomposition on the def
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,6 +199,18 @@ def test_shipped_table_integrity() -> None:
     assert set(pub.ids) >= {"gfhr2023", "gfci37_fintech", "findexable2020", "startupblink2024_fintech"}
 
 
+def _assert_pillar_deltas_add_up(d: dict[str, Any]) -> float:
+    """A gap's pillar contributions add up to the score's distance from the overlap's mean (and, when the city is
+    swapped with others, from theirs); returns the latter sum (0 when swapped with nobody)."""
+    total = sum(p["delta"] for p in d["pillars"])
+    assert total == pytest.approx(d["score"] - d["overlap_mean_score"], abs=1e-9)
+    if not d["swapped_with"]:
+        return 0.0
+    tw = sum(p["delta_swapped"] for p in d["pillars"])
+    assert tw == pytest.approx(d["score"] - d["swapped_mean_score"], abs=1e-9)
+    return float(tw)
+
+
 def test_default_index_decomposition_adds_up() -> None:
     result = build()
     cmp = compare_published(result, top=50)
@@ -207,11 +220,8 @@ def test_default_index_decomposition_adds_up() -> None:
         ok = c.cities["our_rank_in_overlap"].notna()
         assert sorted(c.cities.loc[ok, "our_rank_in_overlap"]) == pytest.approx(list(range(1, c.n_overlap + 1)))
         for d in c.differences:
-            total = sum(p["delta"] for p in d["pillars"])
-            assert total == pytest.approx(d["score"] - d["overlap_mean_score"], abs=1e-9)
+            tw = _assert_pillar_deltas_add_up(d)
             if d["swapped_with"]:
-                tw = sum(p["delta_swapped"] for p in d["pillars"])
-                assert tw == pytest.approx(d["score"] - d["swapped_mean_score"], abs=1e-9)
                 # the cities we order the other way are all above it (gap > 0) or all below it (gap < 0)
                 assert (tw <= 0) if d["gap"] > 0 else (tw >= 0)
                 p0, r0 = d["published_rank"], d["our_rank"]
@@ -262,11 +272,8 @@ def test_invariants_on_random_indexes(tmp_path_factory: pytest.TempPathFactory) 
             assert c.rho == pytest.approx(spearmanr(c.cities["published_rank"], c.cities["our_rank"]).statistic)
         cities = c.cities.set_index("unit")
         for d in c.differences:
-            total = sum(p["delta"] for p in d["pillars"])
-            assert total == pytest.approx(d["score"] - d["overlap_mean_score"], abs=1e-9)
+            tw = _assert_pillar_deltas_add_up(d)
             if d["swapped_with"]:
-                tw = sum(p["delta_swapped"] for p in d["pillars"])
-                assert tw == pytest.approx(d["score"] - d["swapped_mean_score"], abs=1e-9)
                 assert tw <= 1e-9 if d["gap"] > 0 else tw >= -1e-9
             for j in d["swapped_with"]:
                 pj, rj = cities.loc[j, "published_rank_in_overlap"], cities.loc[j, "our_rank_in_overlap"]

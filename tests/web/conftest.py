@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_helpers import serve
+from web_helpers import serve, watched_page
 
 from hubindex.api import build
 
 REPO = Path(__file__).resolve().parents[2]
 ASEM_SPEC = REPO / "examples" / "asem" / "default.yaml"
-SHOTS = Path("/tmp/web-shots")
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +45,9 @@ def live_server(asem_result) -> Iterator[str]:  # type: ignore[no-untyped-def]
 def page(browser, live_server):  # type: ignore[no-untyped-def]
     # bypass_csp: Playwright's string predicates (wait_for_function) are eval'd in the page, which the server's
     # CSP forbids; tests/web/test_csp_browser.py renders the pages under the real policy
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(10_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((live_server, "blob:", "data:")) else None)
-    pg.errors = errors  # type: ignore[attr-defined]
-    pg.outside = outside  # type: ignore[attr-defined]
-    pg.base = live_server  # type: ignore[attr-defined]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield pg
-    ctx.close()
+    with watched_page(browser, live_server, timeout_ms=10_000, viewport={"width": 1300, "height": 900},
+                      bypass_csp=True) as pg:
+        yield pg
 
 
 # -- the default fintech index (91 cities, editions 2021–2025) -------------------------------------------------
@@ -109,17 +98,6 @@ def fintech_server(fintech_app) -> Iterator[str]:  # type: ignore[no-untyped-def
 @pytest.fixture()
 def fpage(browser, fintech_server):  # type: ignore[no-untyped-def]
     """A page on the default-index server (same checks as ``page``)."""
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True, bypass_csp=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(15_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if not r.url.startswith((fintech_server, "blob:", "data:")) else None)
-    pg.errors = errors  # type: ignore[attr-defined]
-    pg.outside = outside  # type: ignore[attr-defined]
-    pg.base = fintech_server  # type: ignore[attr-defined]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield pg
-    ctx.close()
+    with watched_page(browser, fintech_server, timeout_ms=15_000, viewport={"width": 1300, "height": 900},
+                      accept_downloads=True, bypass_csp=True) as pg:
+        yield pg

@@ -4,6 +4,7 @@ policy violation (the policy is on every response: tests/web/test_security.py)."
 from __future__ import annotations
 
 import pytest
+from web_helpers import watched_page
 
 from hubindex.web._security import CSP
 
@@ -20,17 +21,8 @@ VIEWS = [
 @pytest.fixture()
 def page(browser, live_server):  # type: ignore[no-untyped-def]
     """A page under the server's real CSP (conftest's ``page`` bypasses it for Playwright's eval'd helpers)."""
-    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(15_000)
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
-    pg.outside = []  # type: ignore[attr-defined]
-    pg.on("request", lambda r: pg.outside.append(r.url)  # type: ignore[attr-defined]
-          if not r.url.startswith((live_server, "blob:", "data:")) else None)
-    pg.base = live_server  # type: ignore[attr-defined]
-    yield pg
-    ctx.close()
+    with watched_page(browser, live_server, timeout_ms=15_000, viewport={"width": 1300, "height": 900}) as pg:
+        yield pg
 
 
 def _watch(page) -> list[str]:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web_helpers import SHOTS, watched_page
 
-SHOTS = Path("/tmp/web-shots")
 pytestmark = pytest.mark.browser
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 PAGES = {"ranking": "#/ranking", "city": "#/city/CN-HGH", "london": "#/city/GB-LON", "map": "#/map",
@@ -28,19 +28,11 @@ READY = {"ranking": "#ranking-table tbody tr", "city": "#targets-list .target", 
 def spage(request, browser, fintech_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """A page on the default-index server at one of the two sizes (``page.size`` = "desktop" | "phone")."""
     w, h = SIZES[request.param]
-    ctx = browser.new_context(viewport={"width": w, "height": h}, accept_downloads=True, bypass_csp=True,
-                              is_mobile=request.param == "phone", has_touch=request.param == "phone")
-    pg = ctx.new_page()
-    pg.set_default_timeout(20_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if not r.url.startswith((fintech_server, "blob:", "data:")) else None)
-    pg.errors, pg.outside, pg.base, pg.size, pg.width = errors, outside, fintech_server, request.param, w  # type: ignore[attr-defined]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield pg
-    ctx.close()
+    phone = request.param == "phone"
+    with watched_page(browser, fintech_server, timeout_ms=20_000, viewport={"width": w, "height": h},
+                      accept_downloads=True, bypass_csp=True, is_mobile=phone, has_touch=phone) as pg:
+        pg.size, pg.width = request.param, w
+        yield pg
 
 
 def _clean(page) -> None:  # type: ignore[no-untyped-def]

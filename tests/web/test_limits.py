@@ -178,21 +178,28 @@ def _http(port: int, method: str, path: str, body: bytes = b"", headers: dict[st
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data, time.perf_counter() - t
 
 
+def _slow_rescoring(app: Any, seconds: float) -> list[Any]:
+    """Make the app's re-scoring (what POST /api/score computes with) take ``seconds`` more; returns the list that
+    records each call's weights."""
+    view = app.state.index.gen.view
+    real = view.rescore_json
+    calls: list[Any] = []
+
+    def slow_rescore(w: Any) -> Any:
+        calls.append(w)
+        time.sleep(seconds)
+        return real(w)
+
+    view.rescore_json = slow_rescore  # type: ignore[method-assign]
+    return calls
+
+
 def test_heavy_endpoints_are_shed_and_health_stays_fast(asem_result) -> None:
     """Re-scoring slowed to 0.5 s per request: with one worker and a queue of one, of 6 concurrent requests 2
     are served and 4 refused at once with Retry-After; /api/health answers fast meanwhile."""
     app = create_app(asem_result, uncertainty_reps=0, editions=False,
                      limits=ServerLimits(workers=1, queue=1, deadline=3, per_client=100))
-    view = app.state.index.gen.view
-    real = view.rescore_json  # what POST /api/score computes with
-    calls: list[float] = []
-
-    def slow_rescore(w: Any) -> Any:
-        calls.append(time.perf_counter())
-        time.sleep(0.5)
-        return real(w)
-
-    view.rescore_json = slow_rescore  # type: ignore[method-assign]
+    calls = _slow_rescoring(app, 0.5)
     with _live(app) as port:
         results: list[Any] = []
         threads = [threading.Thread(target=lambda: results.append(
@@ -214,16 +221,7 @@ def test_heavy_endpoints_are_shed_and_health_stays_fast(asem_result) -> None:
 def test_disconnected_clients_work_is_dropped(asem_result) -> None:
     app = create_app(asem_result, uncertainty_reps=0, editions=False,
                      limits=ServerLimits(workers=1, queue=4, deadline=5, per_client=100))
-    view = app.state.index.gen.view
-    real = view.rescore_json  # what POST /api/score computes with
-    calls: list[Any] = []
-
-    def slow_rescore(w: Any) -> Any:
-        calls.append(w)
-        time.sleep(0.6)
-        return real(w)
-
-    view.rescore_json = slow_rescore  # type: ignore[method-assign]
+    calls = _slow_rescoring(app, 0.6)
     body = b'{"weights": {"Conn": 3}}'
     with _live(app) as port:
         first = threading.Thread(target=_http, args=(port, "POST", "/api/score", body))
